@@ -1,0 +1,75 @@
+/**
+ * The contract between the planner (feasibility preparation, explanations) and a placement
+ * kernel (scoring and selection over numeric columns). See docs/placement-kernel.md for the exact
+ * semantics; the JS reference (`kernel.ts`) and the WebAssembly host (`src/solver/wasm-kernel.ts`)
+ * both implement it and must return identical results.
+ */
+
+/** Number of scalar dimensions, in the order cpu, memory, disk, gpu. */
+export const DIMENSIONS = 4;
+
+export const STRATEGY_BINPACK = 0;
+export const STRATEGY_SPREAD = 1;
+
+/** Spread blocks for one kernel call (S blocks, up to V values each). */
+export interface KernelSpread {
+  blocks: number;
+  maxValues: number;
+  /** `i32[S*N]`: value index of node i for block b at `b*N+i`, -1 when absent. */
+  values: Int32Array;
+  /** `f64[S*V]`: current count per value; updated in place by the kernel. */
+  counts: Float64Array;
+  /** `f64[S*V]`: desired count per value (percentage targets) or all -1 (even spread). */
+  desired: Float64Array;
+  /** `f64[S]`: weight per block (0..100). */
+  weights: Float64Array;
+}
+
+/** A `distinct_property` limit for one kernel call. */
+export interface KernelPropertyLimit {
+  /** `i32[N]`: value index per node, -1 when the node has no value (unconstrained). */
+  values: Int32Array;
+  /** `i32[V]`: remaining allowance per value; decremented in place by the kernel. */
+  remaining: Int32Array;
+}
+
+export interface KernelPlaceOptions {
+  /** `f64[4]` per-agent ask. */
+  ask: Float64Array;
+  strategy: number;
+  count: number;
+  /** 0 = exhaustive; k > 0 = sample k fitting nodes per agent. */
+  sampleK: number;
+  seed: number;
+  spread?: KernelSpread | null;
+  property?: KernelPropertyLimit | null;
+}
+
+/**
+ * A stateful kernel bound to one set of capacity columns. The caller loads the columns once per
+ * plan, fills `elig()` and `slots()` before each `place` call, and reads `free()` to see the
+ * effect of placements. Views returned by the accessors may be invalidated by `load`.
+ */
+export interface PlacementKernel {
+  /** Engine name reported in plan stats (`wasm` or `js`). */
+  readonly engine: 'wasm' | 'js';
+  /** Copies `cap` and `free` (`f64[4*n]`, dimension-major) into the kernel. */
+  load(cap: Float64Array, free: Float64Array, n: number): void;
+  /** Node count of the loaded columns. */
+  readonly nodeCount: number;
+  /** `f64[4*n]` capacity view. */
+  cap(): Float64Array;
+  /** `f64[4*n]` free-capacity view (live; the kernel writes to it). */
+  free(): Float64Array;
+  /** `u8[n]` eligibility view for the next call. */
+  elig(): Uint8Array;
+  /** `i32[n]` discrete-slot view for the next call (-1 = unlimited). */
+  slots(): Int32Array;
+  /**
+   * Places up to `count` identical agents. Returns the number placed; the chosen node indices
+   * are in the returned view (`i32[count]`, -1 for unplaced), valid until the next call.
+   */
+  place(options: KernelPlaceOptions): { placed: number; out: Int32Array };
+  /** Score of node i for `ask` under `strategy` (no spread boost), for explanations and tests. */
+  score(i: number, ask: Float64Array, strategy: number): number;
+}
