@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { registerValidate } from './commands/validate.js';
+import { EXIT, complain } from './output.js';
+
+/** Builds the `mn` command tree. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('mn')
+    .description('mn-runtime: run AI agent workflows on machines you own')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerValidate(program);
+  return program;
+}
+
+/** CLI entry: parses `argv`, runs the command and sets `process.exitCode` (DESIGN §4.1). */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit through here with code 0; everything else is a usage error.
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    complain(err instanceof Error ? err.message : String(err));
+    process.exitCode = EXIT.usage;
+  }
+}

@@ -1,0 +1,24 @@
+/** Output conventions of the `mn` CLI: data on stdout, diagnostics on stderr, one JSON document with --json. */
+
+/** Exit codes (DESIGN §4.1). */
+export const EXIT = {
+  ok: 0,
+  invalid: 1,
+  usage: 2,
+  unplaced: 3,
+} as const;
+
+/** Prints exactly one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints a line on stdout. */
+export function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Prints a diagnostic line on stderr, prefixed with `mn:`. */
+export function complain(line: string): void {
+  process.stderr.write(`mn: ${line}\n`);
+}

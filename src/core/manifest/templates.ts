@@ -1,0 +1,88 @@
+import { type ValidationContext, isObject, joinPath } from './context.js';
+
+/** Values that `${config.*}` and `${env.*}` templates resolve against. */
+export interface TemplateSources {
+  config: Record<string, unknown>;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const TEMPLATE_RE = /\$\{(config|env)\.([^}]+)\}/g;
+const WHOLE_TEMPLATE_RE = /^\$\{(config|env)\.([^}]+)\}$/;
+
+/**
+ * Resolves `${config.a.b}` and `${env.NAME}` in every string of a manifest (spec §5.2 templates).
+ * A string that is exactly one `${config.x}` template takes the config value with its type (so
+ * `"count": "${config.workers}"` becomes a number). An unresolvable template is an error naming the
+ * field, except `${env.*}` inside a `services` block, which the runtime resolves later from the
+ * agent's allocation environment (e.g. `${env.MN_PORT_API}`). Other templates (`${index}`,
+ * `${node}`, `${job_id}`, ...) are left for later stages. Returns a new value; the input is not
+ * modified.
+ */
+export function resolveTemplates(ctx: ValidationContext, value: unknown, sources: TemplateSources, path = ''): unknown {
+  return walk(ctx, value, sources, path, false);
+}
+
+function walk(ctx: ValidationContext, value: unknown, sources: TemplateSources, path: string, inServices: boolean): unknown {
+  if (typeof value === 'string') return value.includes('${') ? resolveString(ctx, value, sources, path, inServices) : value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = walk(ctx, value[i], sources, joinPath(path, i), inServices);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  if (isObject(value)) {
+    let out: Record<string, unknown> | null = null;
+    for (const key of Object.keys(value)) {
+      const nested = inServices || key === 'services' || key === 'required_services' || key === 'requires_services';
+      const v = walk(ctx, value[key], sources, joinPath(path, key), nested);
+      if (v !== value[key]) (out ??= { ...value })[key] = v;
+    }
+    return out ?? value;
+  }
+  return value;
+}
+
+function resolveString(ctx: ValidationContext, text: string, sources: TemplateSources, path: string, inServices: boolean): unknown {
+  const whole = WHOLE_TEMPLATE_RE.exec(text);
+  if (whole && whole[1] === 'config') {
+    const found = lookup(sources.config, whole[2]!);
+    if (found.ok) return found.value;
+  }
+  return text.replace(TEMPLATE_RE, (match, source: string, key: string) => {
+    if (source === 'env') {
+      const v = sources.env[key];
+      if (v !== undefined) return v;
+      if (inServices) return match;
+      ctx.error(path, `${path}: unresolved template ${match}: environment variable ${key} is not set`);
+      return match;
+    }
+    const found = lookup(sources.config, key);
+    if (!found.ok) {
+      ctx.error(path, `${path}: unresolved template ${match}: config has no value at ${key}`);
+      return match;
+    }
+    return typeof found.value === 'string' ? found.value : JSON.stringify(found.value);
+  });
+}
+
+function lookup(root: Record<string, unknown>, dotted: string): { ok: true; value: unknown } | { ok: false } {
+  let cur: unknown = root;
+  for (const part of dotted.split('.')) {
+    if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, part)) cur = cur[part];
+    else if (Array.isArray(cur) && /^\d+$/.test(part) && Number(part) < cur.length) cur = cur[Number(part)];
+    else return { ok: false };
+  }
+  return cur === undefined ? { ok: false } : { ok: true, value: cur };
+}
+
+/** Deep merge for bundle config (`overwrite` wins; lists are replaced, not concatenated). */
+export function deepMerge(base: Record<string, unknown>, overwrite: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overwrite)) {
+    const prev = out[key];
+    out[key] = isObject(prev) && isObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}

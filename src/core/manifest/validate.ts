@@ -1,0 +1,343 @@
+import { type JsonObject, ValidationContext, describeType, isObject, joinPath, pickAlias } from './context.js';
+import { parseConstraints, parseSpread } from './constraints.js';
+import { parseEdges } from './edges.js';
+import { parsePolicies, parseReschedulePolicy, parseRestartPolicy } from './policies.js';
+import { parseResources } from './resources.js';
+import { parseSchedule, parseTriggers } from './schedule.js';
+import { parseServiceRequirements, parseServices } from './services.js';
+import { type TemplateSources, resolveTemplates } from './templates.js';
+import type { AgentType, Job, NodeSpec, Policies, TemplateType, ValidationResult } from './types.js';
+import { parseJson } from '../json.js';
+
+/** Options of {@link validateManifest}. */
+export interface ValidateOptions {
+  /** Bundle config for `${config.*}` templates (config/default.json deep-merged with config/overwrite.json). */
+  config?: Record<string, unknown>;
+  /** Environment for `${env.*}` templates. Pass `process.env` to use the caller's environment. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const AGENT_TYPES: Readonly<Record<string, AgentType>> = {
+  router: 'router',
+  relay: 'router',
+  executor: 'executor',
+  sandbox_worker: 'executor',
+  aggregator: 'aggregator',
+  collector: 'aggregator',
+  sensor: 'sensor',
+  module: 'module',
+};
+const TEMPLATE_TYPES: Readonly<Record<string, TemplateType>> = {
+  generic: 'generic',
+  stream: 'stream',
+  map: 'map',
+  reduce: 'reduce',
+  accumulator: 'reduce',
+  batch: 'batch',
+};
+const TEMPLATES_BY_AGENT: Readonly<Record<AgentType, readonly TemplateType[]>> = {
+  router: ['generic', 'map'],
+  executor: ['generic', 'stream', 'map', 'reduce', 'batch'],
+  aggregator: ['generic', 'reduce'],
+  sensor: ['generic'],
+  module: ['generic', 'stream', 'map', 'reduce', 'batch'],
+};
+const NODE_KEYS = new Set([
+  'node_id', 'agent_type', 'type', 'role', 'config', 'resources', 'constraints', 'services', 'requires_services',
+  'requiresServices', 'policies', 'tool_bindings', 'retry_policy', 'checkpoint_policy', 'spawn_policy', 'count',
+  'spread', 'execution_profile', 'description', 'name', 'metadata', 'output_message_type', 'terminal_sink',
+  'complete_run', 'complete_on_message', 'complete_after',
+]);
+const TOP_LEVEL_KEYS = new Set([
+  'manifest_version', 'graph_id', 'job_name', 'type', 'entrypoints', 'initial_inputs', 'nodes', 'edges', 'flow',
+  'policies', 'services', 'required_services', 'requiredServices', 'deployment', 'schedule', 'triggers',
+  'parameterized', 'metadata', 'priority',
+]);
+/** Largest fan-out of one manifest node. */
+export const MAX_COUNT = 1_000_000;
+
+/**
+ * Validates and normalises a manifest (spec §1, DESIGN §4.4). Never throws on bad input: every
+ * problem is returned as `{path, message}` and all problems of a manifest are reported in one run.
+ * `input` is a parsed JSON value or JSON text.
+ */
+export function validateManifest(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const ctx = new ValidationContext();
+  let raw = input;
+  if (typeof raw === 'string') {
+    const parsed = parseJson(raw);
+    if (!parsed.ok) {
+      ctx.error('', parsed.message);
+      return result(ctx);
+    }
+    raw = parsed.value;
+  }
+  if (!isObject(raw)) {
+    ctx.error('', `manifest must be a JSON object, got ${describeType(raw)}`);
+    return result(ctx);
+  }
+  const sources: TemplateSources = { config: options.config ?? {}, env: options.env ?? {} };
+  const manifest = resolveTemplates(ctx, raw, sources) as JsonObject;
+  const job = parseJob(ctx, manifest);
+  return result(ctx, job);
+}
+
+function result(ctx: ValidationContext, job?: Job): ValidationResult {
+  const ok = ctx.errors.length === 0;
+  return ok && job ? { ok, errors: [], warnings: ctx.warnings, job } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
+}
+
+function parseJob(ctx: ValidationContext, m: JsonObject): Job {
+  const manifestVersion = ctx.requiredString(m, 'manifest_version', '', 'manifest_version is required');
+  const graphId = ctx.requiredString(m, 'graph_id', '', 'graph_id is required');
+  const jobName = ctx.optionalString(m, 'job_name', '', { nonEmpty: true }) ?? graphId ?? '';
+
+  let type: 'batch' | 'service' = 'batch';
+  if (m.type !== undefined && m.type !== null) {
+    const t = typeof m.type === 'string' ? m.type.toLowerCase() : m.type;
+    if (t === 'service' || t === 'batch') type = t;
+    else if (t === 'daemon') ctx.error('type', 'daemon is no longer supported; use type service');
+    else ctx.error('type', `type must be service or omitted for batch, got ${JSON.stringify(m.type)}`);
+  }
+  const priority = ctx.number(m, 'priority', '', 50, { integer: true, min: 1, max: 100 });
+  const policies = parsePolicies(ctx, m.policies, type);
+
+  const flow = isObject(m.flow) ? m.flow : {};
+  if (m.flow !== undefined && m.flow !== null && !isObject(m.flow)) ctx.error('flow', `flow must be an object, got ${describeType(m.flow)}`);
+  const nodesKey = m.nodes !== undefined ? 'nodes' : flow.nodes !== undefined ? 'flow.nodes' : 'nodes';
+  const rawNodes = m.nodes !== undefined ? m.nodes : flow.nodes;
+  const nodes = parseNodes(ctx, rawNodes, nodesKey, policies);
+  const nodeIds = new Set(nodes.map((n) => n.node_id));
+
+  const edges = parseEdges(ctx, m.edges !== undefined ? m.edges : flow.edges, nodeIds);
+  const entrypoints = parseEntrypoints(ctx, m.entrypoints, nodes, nodeIds);
+  const initialInputs = parseInitialInputs(ctx, m.initial_inputs, nodeIds);
+
+  const required = pickAlias(m, ['required_services', 'requiredServices']);
+  const deployment = ctx.object(m, 'deployment', '');
+  const deploymentKey = deployment.key;
+  if (deploymentKey !== undefined && deploymentKey !== null && typeof deploymentKey !== 'string') {
+    ctx.error('deployment.key', 'deployment.key must be a string');
+  }
+
+  const extensions: Record<string, unknown> = {};
+  for (const key of Object.keys(m)) if (!TOP_LEVEL_KEYS.has(key)) extensions[key] = m[key];
+  const contextEngine = pickAlias(m, ['required_context_engine', 'requiredContextEngine']);
+  if (contextEngine && typeof contextEngine.value !== 'boolean') {
+    ctx.error(contextEngine.key, 'requiredContextEngine must be a boolean');
+  }
+
+  const agentCount = nodes.reduce((sum, n) => sum + n.count, 0);
+  return {
+    manifest_version: manifestVersion ?? '',
+    graph_id: graphId ?? '',
+    job_name: jobName,
+    type,
+    priority,
+    entrypoints,
+    initial_inputs: initialInputs,
+    nodes,
+    edges,
+    policies,
+    services: parseServices(ctx, m.services, 'services'),
+    required_services: required ? parseServiceRequirements(ctx, required.value, required.key) : [],
+    deployment: { ...deployment, key: typeof deploymentKey === 'string' && deploymentKey !== '' ? deploymentKey : null },
+    schedule:
+      m.schedule === undefined || m.schedule === null
+        ? null
+        : parseSchedule(ctx, m.schedule, 'schedule', { defaultName: jobName, messagePrefix: 'schedule: ' }),
+    triggers: parseTriggers(ctx, m.triggers, 'triggers'),
+    parameterized: ctx.object(m, 'parameterized', ''),
+    metadata: ctx.object(m, 'metadata', ''),
+    extensions,
+    agent_count: agentCount,
+  };
+}
+
+function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies: Policies): NodeSpec[] {
+  if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) {
+    ctx.error(path, 'nodes must not be empty');
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    ctx.error(path, `nodes must be a list, got ${describeType(raw)}`);
+    return [];
+  }
+  const seen = new Set<string>();
+  const out: NodeSpec[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const node = parseNode(ctx, raw[i], joinPath(path, i), policies, seen);
+    if (node) out.push(node);
+  }
+  checkFanOutCollisions(ctx, out, path, seen);
+  return out;
+}
+
+function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies: Policies, seen: Set<string>): NodeSpec | null {
+  if (!isObject(raw)) {
+    ctx.error(path, `${path} must be an object, got ${describeType(raw)}`);
+    return null;
+  }
+  let nodeId: string | null = null;
+  const idRaw = raw.node_id;
+  if (idRaw === undefined || idRaw === null || idRaw === '') {
+    ctx.error(joinPath(path, 'node_id'), 'node_id is required for every node');
+  } else if (typeof idRaw !== 'string') {
+    ctx.error(joinPath(path, 'node_id'), `node_id must be a string, got ${describeType(idRaw)}`);
+  } else if (/[@\s]/.test(idRaw)) {
+    ctx.error(joinPath(path, 'node_id'), `node_id ${JSON.stringify(idRaw)} must not contain "@" or whitespace`);
+  } else if (seen.has(idRaw)) {
+    ctx.error(joinPath(path, 'node_id'), `duplicate node_id ${idRaw}`);
+  } else {
+    nodeId = idRaw;
+    seen.add(idRaw);
+  }
+  const name = nodeId ?? (typeof idRaw === 'string' ? idRaw : path);
+
+  for (const key of Object.keys(raw)) {
+    if (!NODE_KEYS.has(key)) ctx.warn(joinPath(path, key), `unknown field "${key}" on node ${name} is ignored`);
+  }
+
+  let agentType: AgentType = 'executor';
+  const agentRaw = raw.agent_type;
+  if (agentRaw === undefined || agentRaw === null) {
+    ctx.error(joinPath(path, 'agent_type'), `agent_type is required for node ${name}`);
+  } else if (typeof agentRaw !== 'string' || AGENT_TYPES[agentRaw.toLowerCase()] === undefined) {
+    ctx.error(joinPath(path, 'agent_type'), `unsupported agent_type ${JSON.stringify(agentRaw)} for node ${name}`);
+  } else {
+    agentType = AGENT_TYPES[agentRaw.toLowerCase()]!;
+  }
+
+  let template: TemplateType = 'generic';
+  if (raw.type !== undefined && raw.type !== null) {
+    const t = typeof raw.type === 'string' ? TEMPLATE_TYPES[raw.type.toLowerCase()] : undefined;
+    if (t === undefined) {
+      ctx.error(joinPath(path, 'type'), `unsupported template type ${JSON.stringify(raw.type)} for node ${name}`);
+    } else if (!TEMPLATES_BY_AGENT[agentType].includes(t)) {
+      ctx.error(joinPath(path, 'type'), `template type ${t} is not supported for agent_type ${agentType} on node ${name}`);
+    } else {
+      template = t;
+    }
+  }
+
+  const config = ctx.object(raw, 'config', path, `config for node ${name} must be an object`);
+  const count = ctx.number(raw, 'count', path, 1, {
+    integer: true,
+    min: 1,
+    max: MAX_COUNT,
+    message: `${joinPath(path, 'count')} must be an integer between 1 and ${MAX_COUNT}, got ${JSON.stringify(raw.count)}`,
+  });
+
+  const resourcesRaw = raw.resources !== undefined ? raw.resources : config.resources;
+  const resourcesPath = raw.resources !== undefined ? joinPath(path, 'resources') : joinPath(path, 'config.resources');
+  const resources = parseResources(ctx, resourcesRaw, resourcesPath, name, config.runner_module);
+
+  const constraintsRaw = raw.constraints !== undefined ? raw.constraints : config.constraints;
+  const constraintsPath = raw.constraints !== undefined ? joinPath(path, 'constraints') : joinPath(path, 'config.constraints');
+  const ownConstraints = parseConstraints(ctx, constraintsRaw, constraintsPath, `node ${name}`);
+
+  const nodePolicies = ctx.object(raw, 'policies', path);
+  const nodePoliciesPath = joinPath(path, 'policies');
+  const nodeScheduler = ctx.object(nodePolicies, 'scheduler', nodePoliciesPath);
+  const ownSpread = [
+    ...parseSpread(ctx, raw.spread, joinPath(path, 'spread')),
+    ...parseSpread(ctx, nodeScheduler.spread, joinPath(nodePoliciesPath, 'scheduler.spread')),
+  ];
+
+  let profile: string | null = null;
+  for (const [obj, key, p] of [
+    [raw, 'execution_profile', path],
+    [config, 'execution_profile', joinPath(path, 'config')],
+    [config, 'profile', joinPath(path, 'config')],
+  ] as const) {
+    if (obj[key] !== undefined && obj[key] !== null) {
+      profile = ctx.optionalString(obj, key, p, { nonEmpty: true });
+      break;
+    }
+  }
+
+  const requires = pickAlias(raw, ['requires_services', 'requiresServices']);
+  const role = ctx.optionalString(raw, 'role', path, { nonEmpty: true });
+
+  if (nodeId === null) return null;
+  return {
+    node_id: nodeId,
+    agent_type: agentType,
+    template_type: template,
+    role,
+    count,
+    config,
+    resources,
+    constraints: policies.constraints.length > 0 ? [...policies.constraints, ...ownConstraints] : ownConstraints,
+    spread: policies.spread.length > 0 ? [...policies.spread, ...ownSpread] : ownSpread,
+    execution_profile: profile,
+    requires_services: requires ? parseServiceRequirements(ctx, requires.value, joinPath(path, requires.key)) : [],
+    services: parseServices(ctx, raw.services, joinPath(path, 'services')),
+    restart: parseRestartPolicy(ctx, nodePolicies.restart, joinPath(nodePoliciesPath, 'restart')),
+    reschedule: parseReschedulePolicy(ctx, nodePolicies.reschedule, joinPath(nodePoliciesPath, 'reschedule')),
+  };
+}
+
+/** A fan-out agent id `<node_id>-<i>` must not equal another node's id. */
+function checkFanOutCollisions(ctx: ValidationContext, nodes: NodeSpec[], path: string, ids: ReadonlySet<string>): void {
+  nodes.forEach((node, i) => {
+    if (node.count <= 1) return;
+    const prefix = `${node.node_id}-`;
+    for (const other of ids) {
+      if (!other.startsWith(prefix)) continue;
+      const suffix = other.slice(prefix.length);
+      if (/^(0|[1-9]\d*)$/.test(suffix) && Number(suffix) < node.count) {
+        ctx.error(
+          joinPath(joinPath(path, i), 'count'),
+          `agent ${other} of node ${node.node_id} (count ${node.count}) collides with node ${other}`,
+        );
+      }
+    }
+  });
+}
+
+function parseEntrypoints(ctx: ValidationContext, raw: unknown, nodes: NodeSpec[], ids: ReadonlySet<string>): string[] {
+  let list: string[] = [];
+  if (raw === undefined || raw === null) {
+    list = nodes.filter((n) => n.role === 'root' || n.role === 'root_coordinator').map((n) => n.node_id);
+  } else if (typeof raw === 'string') {
+    list = [raw];
+  } else if (Array.isArray(raw)) {
+    raw.forEach((e, i) => {
+      if (typeof e === 'string') list.push(e);
+      else ctx.error(joinPath('entrypoints', i), `entrypoints[${i}] must be a string, got ${describeType(e)}`);
+    });
+  } else {
+    ctx.error('entrypoints', `entrypoints must be a string or a list of strings, got ${describeType(raw)}`);
+    return [];
+  }
+  const valid: string[] = [];
+  list.forEach((e, i) => {
+    if (ids.has(e)) valid.push(e);
+    else if (nodes.length > 0) {
+      ctx.error(Array.isArray(raw) ? joinPath('entrypoints', i) : 'entrypoints', `entrypoint ${e} does not reference a known node`);
+    }
+  });
+  if (list.length === 0 && nodes.length > 0) {
+    ctx.error('entrypoints', 'manifest must define at least one entrypoint or one node with role root/root_coordinator');
+  }
+  return valid;
+}
+
+function parseInitialInputs(ctx: ValidationContext, raw: unknown, ids: ReadonlySet<string>): Record<string, unknown[]> {
+  if (raw === undefined || raw === null) return {};
+  if (Array.isArray(raw)) return { __entrypoints__: raw };
+  if (!isObject(raw)) {
+    ctx.error('initial_inputs', `initial_inputs must be an object or a list, got ${describeType(raw)}`);
+    return {};
+  }
+  const out: Record<string, unknown[]> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key !== '__entrypoints__' && !ids.has(key)) {
+      ctx.error(joinPath('initial_inputs', key), `initial_inputs names unknown node ${key}`);
+      continue;
+    }
+    out[key] = Array.isArray(value) ? value : [value];
+  }
+  return out;
+}
