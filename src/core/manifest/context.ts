@@ -12,7 +12,18 @@ export function isObject(value: unknown): value is JsonObject {
 export function joinPath(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
   if (base === '') return key;
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  return isIdentifier(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+/** `[A-Za-z_][A-Za-z0-9_]*` without a regular expression (this runs for every field). */
+function isIdentifier(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (!letter && (i === 0 || c < 48 || c > 57)) return false;
+  }
+  return true;
 }
 
 /** Describes a JSON value's type for error messages. */

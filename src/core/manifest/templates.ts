@@ -19,32 +19,58 @@ const WHOLE_TEMPLATE_RE = /^\$\{(config|env)\.([^}]+)\}$/;
  * modified.
  */
 export function resolveTemplates(ctx: ValidationContext, value: unknown, sources: TemplateSources, path = ''): unknown {
-  return walk(ctx, value, sources, path, false);
+  return walk(ctx, value, sources, path === '' ? [] : [path], false);
 }
 
-function walk(ctx: ValidationContext, value: unknown, sources: TemplateSources, path: string, inServices: boolean): unknown {
-  if (typeof value === 'string') return value.includes('${') ? resolveString(ctx, value, sources, path, inServices) : value;
+/**
+ * `trail` is the path from the root as a stack of keys; the path string is built only when an
+ * error is recorded, since a manifest of 10,000 nodes has hundreds of thousands of fields.
+ */
+function walk(ctx: ValidationContext, value: unknown, sources: TemplateSources, trail: Array<string | number>, inServices: boolean): unknown {
+  if (typeof value === 'string') {
+    return value.includes('${') ? resolveString(ctx, value, sources, () => trailPath(trail), inServices) : value;
+  }
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const v = walk(ctx, value[i], sources, joinPath(path, i), inServices);
-      if (v !== value[i]) (out ??= value.slice())[i] = v;
+      const item = value[i];
+      if (item === null || (typeof item !== 'object' && typeof item !== 'string')) continue;
+      trail.push(i);
+      const v = walk(ctx, item, sources, trail, inServices);
+      trail.pop();
+      if (v !== item) (out ??= value.slice())[i] = v;
     }
     return out ?? value;
   }
   if (isObject(value)) {
     let out: Record<string, unknown> | null = null;
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
+      const item = value[key];
+      if (item === null || (typeof item !== 'object' && typeof item !== 'string')) continue;
       const nested = inServices || key === 'services' || key === 'required_services' || key === 'requires_services';
-      const v = walk(ctx, value[key], sources, joinPath(path, key), nested);
-      if (v !== value[key]) (out ??= { ...value })[key] = v;
+      trail.push(key);
+      const v = walk(ctx, item, sources, trail, nested);
+      trail.pop();
+      if (v !== item) (out ??= { ...value })[key] = v;
     }
     return out ?? value;
   }
   return value;
 }
 
-function resolveString(ctx: ValidationContext, text: string, sources: TemplateSources, path: string, inServices: boolean): unknown {
+function trailPath(trail: Array<string | number>): string {
+  let path = '';
+  for (const key of trail) path = joinPath(path, key);
+  return path;
+}
+
+function resolveString(
+  ctx: ValidationContext,
+  text: string,
+  sources: TemplateSources,
+  pathOf: () => string,
+  inServices: boolean,
+): unknown {
   const whole = WHOLE_TEMPLATE_RE.exec(text);
   if (whole && whole[1] === 'config') {
     const found = lookup(sources.config, whole[2]!);
@@ -55,11 +81,13 @@ function resolveString(ctx: ValidationContext, text: string, sources: TemplateSo
       const v = sources.env[key];
       if (v !== undefined) return v;
       if (inServices) return match;
+      const path = pathOf();
       ctx.error(path, `${path}: unresolved template ${match}: environment variable ${key} is not set`);
       return match;
     }
     const found = lookup(sources.config, key);
     if (!found.ok) {
+      const path = pathOf();
       ctx.error(path, `${path}: unresolved template ${match}: config has no value at ${key}`);
       return match;
     }
