@@ -1,0 +1,503 @@
+/**
+ * The embedded in-memory {@link Store} of `mn dev`: one process, nothing persisted (like
+ * `nomad agent -dev`). It keeps the Redis store's semantics, checked by the same contract suite:
+ * lease TTLs and fencing tokens, heartbeat expiry, bounded event streams with the same id format,
+ * atomic placement commits. TTLs are measured on the injected clock, so tests can move time.
+ *
+ * Differences: terminal jobs are not expired (the process is short-lived), and streams are
+ * trimmed exactly to their bound instead of approximately.
+ */
+import { MnError } from '../core/errors.js';
+import { scriptError, ScriptCode } from './script-codes.js';
+import type {
+  AgentPatch,
+  AgentPlacement,
+  AgentRecord,
+  Fence,
+  FollowEventsOptions,
+  JobPatch,
+  JobRecord,
+  JobSummary,
+  LeaseGrant,
+  LeaseInfo,
+  NewEvent,
+  NewJob,
+  NewNode,
+  NodePatch,
+  NodeRecord,
+  NodeView,
+  PlacementCommit,
+  ReadEventsOptions,
+  Store,
+  StoreOptions,
+  StoredEvent,
+  WriteGuard,
+} from './store.js';
+import {
+  DEFAULT_MAX_EVENTS,
+  agentUnits,
+  capacityUnits,
+  checkAgentPatch,
+  checkEventId,
+  checkFence,
+  checkGuard,
+  checkJobPatch,
+  checkName,
+  checkNewJob,
+  checkNodePatch,
+  checkPlacements,
+  checkTtl,
+  compareEventIds,
+  emptyUsage,
+} from './validate.js';
+
+/** Copies a JSON value the way a round trip through the store would (drops undefined, etc.). */
+function copy<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+interface Lease {
+  holder: string;
+  token: number;
+  expiresAt: number;
+}
+
+/** Usage counters in integer units: cpu millicores, memory MB, disk MB, GPUs, agents. */
+type Units = [number, number, number, number, number];
+const UNIT_NAMES = ['cpu_millis', 'memory_mb', 'disk_mb', 'gpu_count'] as const;
+
+class EventStream {
+  readonly entries: StoredEvent[] = [];
+  lastMs = 0;
+  lastSeq = -1;
+  readonly waiters = new Set<() => void>();
+
+  constructor(private readonly max: number) {}
+
+  append(body: Omit<StoredEvent, 'id'>, now: number): StoredEvent {
+    if (now > this.lastMs) {
+      this.lastMs = now;
+      this.lastSeq = 0;
+    } else {
+      this.lastSeq += 1;
+    }
+    const event = { id: `${this.lastMs}-${this.lastSeq}`, ...body };
+    this.entries.push(event);
+    if (this.entries.length > this.max) this.entries.splice(0, this.entries.length - this.max);
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+    return event;
+  }
+
+  lastId(): string {
+    return this.lastSeq < 0 ? '0-0' : `${this.lastMs}-${this.lastSeq}`;
+  }
+
+  after(id: string | undefined, limit: number): StoredEvent[] {
+    const start = id === undefined ? 0 : this.entries.findIndex((e) => compareEventIds(e.id, id) > 0);
+    return start < 0 ? [] : this.entries.slice(start, start + limit);
+  }
+}
+
+/** The in-memory store. */
+export class MemoryStore implements Store {
+  private readonly clock: () => number;
+  private readonly maxEvents: number;
+  private readonly maxGlobalEvents: number;
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly agents = new Map<string, Map<string, AgentRecord>>();
+  private readonly nodes = new Map<string, NodeRecord>();
+  private readonly heartbeats = new Map<string, { at: number; expiresAt: number }>();
+  private readonly usage = new Map<string, Units>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly epochs = new Map<string, number>();
+  private readonly streams = new Map<string, EventStream>();
+  private readonly global: EventStream;
+  private readonly closeWaiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(options: StoreOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
+    this.global = new EventStream(this.maxGlobalEvents);
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------------
+
+  async createJob(input: NewJob): Promise<JobRecord> {
+    this.open();
+    checkNewJob(input);
+    if (this.jobs.has(input.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${input.job_id}"` });
+    const now = this.clock();
+    const record: JobRecord = copy({
+      job_id: input.job_id,
+      manifest: input.manifest ?? null,
+      job: input.job ?? null,
+      plan: input.plan ?? null,
+      status: input.status ?? 'pending',
+      requested_policies: input.requested_policies ?? {},
+      effective_policies: input.effective_policies ?? {},
+      details: input.details ?? {},
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    });
+    this.jobs.set(record.job_id, record);
+    return copy(record);
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | null> {
+    this.open();
+    checkName(jobId, 'job id');
+    return copy(this.jobs.get(jobId) ?? null);
+  }
+
+  async listJobs(): Promise<JobSummary[]> {
+    this.open();
+    return [...this.jobs.values()]
+      .map(({ job_id, status, version, created_at, updated_at }) => ({ job_id, status, version, created_at, updated_at }))
+      .sort((a, b) => a.created_at - b.created_at || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0));
+  }
+
+  async updateJob(jobId: string, patch: JobPatch, guard: WriteGuard = {}): Promise<JobRecord> {
+    this.open();
+    checkName(jobId, 'job id');
+    checkJobPatch(patch);
+    checkGuard(guard);
+    const context = contextOf(`job "${jobId}"`, guard);
+    const record = this.jobs.get(jobId);
+    if (!record) throw scriptError(ScriptCode.NotFound, context);
+    this.enforceGuard(guard, context, record.version);
+    Object.assign(record, copy(definedOnly(patch)), { version: record.version + 1, updated_at: this.clock() });
+    return copy(record);
+  }
+
+  // ---- agents and placements ----------------------------------------------------------------
+
+  async listAgents(jobId: string): Promise<AgentRecord[]> {
+    this.open();
+    checkName(jobId, 'job id');
+    return copy([...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)));
+  }
+
+  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: Pick<WriteGuard, 'fence'> = {}): Promise<AgentRecord> {
+    this.open();
+    checkName(jobId, 'job id');
+    checkAgentPatch(patch);
+    if (guard.fence) checkFence(guard.fence);
+    const context = contextOf(`agent "${agentId}" of job "${jobId}"`, guard);
+    const agent = this.agents.get(jobId)?.get(agentId);
+    if (!agent) throw scriptError(ScriptCode.NotFound, context);
+    this.enforceGuard(guard, context, 0);
+    Object.assign(agent, copy(definedOnly(patch)), { updated_at: this.clock() });
+    return copy(agent);
+  }
+
+  async commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord> {
+    this.open();
+    checkName(jobId, 'job id');
+    checkFence(fence);
+    checkPlacements(commit.placements);
+    if (commit.status !== undefined) checkJobPatch({ status: commit.status });
+    const context = contextOf(`job "${jobId}"`, { fence });
+    const job = this.jobs.get(jobId);
+    if (!job) throw scriptError(ScriptCode.NotFound, context);
+    this.enforceGuard({ fence }, context, job.version);
+
+    const current = this.agents.get(jobId) ?? new Map<string, AgentRecord>();
+    const delta = new Map<string, Units>();
+    const add = (node: string, sign: 1 | -1, u: readonly number[]) => {
+      const d = delta.get(node) ?? [0, 0, 0, 0, 0];
+      for (let k = 0; k < 4; k++) d[k]! += sign * u[k]!;
+      d[4] += sign;
+      delta.set(node, d);
+    };
+    const now = this.clock();
+    const next = new Map<string, AgentRecord>(commit.mode === 'merge' ? current : []);
+    const listed = new Set<string>();
+    for (const p of commit.placements) {
+      listed.add(p.agent_id);
+      const old = current.get(p.agent_id);
+      let restarts = 0;
+      let attempt = 1;
+      let state: AgentRecord['state'] = 'pending';
+      if (old) {
+        add(old.node, -1, agentUnits(old.resources));
+        restarts = old.restarts;
+        attempt = old.node !== p.node ? old.attempt + 1 : old.attempt;
+        if (old.node === p.node) state = old.state;
+      }
+      add(p.node, 1, agentUnits(p.resources));
+      next.set(p.agent_id, copy({ agent_id: p.agent_id, node: p.node, state, restarts, attempt, resources: p.resources, updated_at: now }));
+    }
+    if (commit.mode !== 'merge') {
+      for (const old of current.values()) if (!listed.has(old.agent_id)) add(old.node, -1, agentUnits(old.resources));
+    }
+    for (const [node, limits] of Object.entries(commit.capacity ?? {})) {
+      const d = delta.get(node);
+      if (!d) continue;
+      const cur = this.usage.get(node) ?? [0, 0, 0, 0, 0];
+      const caps = capacityUnits(limits);
+      for (let k = 0; k < 4; k++) {
+        const limit = caps[k];
+        if (limit !== null && limit !== undefined && d[k]! > 0 && cur[k]! + d[k]! > limit) {
+          throw scriptError(ScriptCode.CapacityExceeded, context, [node, UNIT_NAMES[k]]);
+        }
+      }
+    }
+    for (const [node, d] of delta) {
+      const cur = this.usage.get(node) ?? [0, 0, 0, 0, 0];
+      this.usage.set(node, cur.map((v, k) => v + d[k]!) as Units);
+    }
+    this.agents.set(jobId, next);
+    if (commit.plan !== undefined) job.plan = copy(commit.plan);
+    if (commit.status !== undefined) job.status = commit.status;
+    job.version += 1;
+    job.updated_at = now;
+    return copy(job);
+  }
+
+  putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord> {
+    return this.commitPlacements(jobId, { placements, mode: 'merge' }, fence);
+  }
+
+  // ---- nodes --------------------------------------------------------------------------------
+
+  async upsertNode(node: NewNode): Promise<NodeRecord> {
+    this.open();
+    checkName(node.name, 'node name');
+    checkNodePatch(node);
+    const now = this.clock();
+    const existing = this.nodes.get(node.name);
+    const record: NodeRecord = existing
+      ? Object.assign(existing, copy(definedOnly(node)), { version: existing.version + 1, updated_at: now })
+      : copy({
+          name: node.name,
+          status: node.status ?? 'joining',
+          scheduling_eligible: node.scheduling_eligible ?? true,
+          inventory: node.inventory ?? {},
+          details: node.details ?? {},
+          updated_at: now,
+          version: 1,
+        });
+    this.nodes.set(node.name, record);
+    return copy(record);
+  }
+
+  async updateNode(name: string, patch: NodePatch, guard: WriteGuard = {}): Promise<NodeRecord> {
+    this.open();
+    checkName(name, 'node name');
+    checkNodePatch(patch);
+    checkGuard(guard);
+    const context = contextOf(`node "${name}"`, guard);
+    const record = this.nodes.get(name);
+    if (!record) throw scriptError(ScriptCode.NotFound, context);
+    this.enforceGuard(guard, context, record.version);
+    Object.assign(record, copy(definedOnly(patch)), { version: record.version + 1, updated_at: this.clock() });
+    return copy(record);
+  }
+
+  async getNode(name: string): Promise<NodeView | null> {
+    this.open();
+    checkName(name, 'node name');
+    return this.view(name);
+  }
+
+  async listNodes(): Promise<NodeView[]> {
+    this.open();
+    return [...this.nodes.keys()].sort().map((name) => this.view(name)!);
+  }
+
+  private view(name: string): NodeView | null {
+    const record = this.nodes.get(name);
+    if (!record) return null;
+    const hb = this.heartbeats.get(name);
+    const alive = hb !== undefined && this.clock() <= hb.expiresAt;
+    const u = this.usage.get(name);
+    return {
+      ...copy(record),
+      alive,
+      heartbeat_at: alive ? hb!.at : null,
+      usage: u ? { cpu_cores: u[0] / 1000, memory_mb: u[1], disk_mb: u[2], gpu_count: u[3], agents: u[4] } : emptyUsage(),
+    };
+  }
+
+  async heartbeat(name: string, ttlMs: number): Promise<void> {
+    this.open();
+    checkName(name, 'node name');
+    checkTtl(ttlMs);
+    if (!this.nodes.has(name)) throw scriptError(ScriptCode.NotFound, { object: `node "${name}"` });
+    const now = this.clock();
+    this.heartbeats.set(name, { at: now, expiresAt: now + ttlMs });
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  async appendEvent(jobId: string, event: NewEvent): Promise<StoredEvent> {
+    this.open();
+    checkName(jobId, 'job id');
+    if (typeof event.type !== 'string' || event.type === '') {
+      throw new MnError('MN_E_INVALID_ARGUMENT', 'event type must be a non-empty string', { details: { field: 'type' } });
+    }
+    const now = this.clock();
+    const body = copy({
+      job_id: jobId,
+      type: event.type,
+      timestamp: now,
+      ...(event.agent_id !== undefined ? { agent_id: event.agent_id } : {}),
+      payload: event.payload ?? {},
+    });
+    const stored = this.stream(jobId).append(body, now);
+    this.global.append(copy(body), now);
+    return copy(stored);
+  }
+
+  async readEvents(jobId: string | null, options: ReadEventsOptions = {}): Promise<StoredEvent[]> {
+    this.open();
+    const limit = options.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new MnError('MN_E_INVALID_ARGUMENT', `limit must be a positive integer, got ${limit}`, { details: { field: 'limit' } });
+    }
+    const afterId = options.afterId === undefined ? undefined : checkEventId(options.afterId);
+    return copy(this.streamOf(jobId).after(afterId, limit));
+  }
+
+  followEvents(jobId: string | null, options: FollowEventsOptions = {}): AsyncIterable<StoredEvent> {
+    const stream = this.streamOf(jobId);
+    if (options.afterId !== undefined) checkEventId(options.afterId);
+    return { [Symbol.asyncIterator]: () => this.follow(stream, options) };
+  }
+
+  private async *follow(stream: EventStream, { afterId, signal }: FollowEventsOptions): AsyncGenerator<StoredEvent> {
+    let last = afterId ?? stream.lastId();
+    while (!signal?.aborted && !this.closed) {
+      const batch = stream.after(last, 500);
+      if (batch.length === 0) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            stream.waiters.delete(done);
+            this.closeWaiters.delete(done);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          stream.waiters.add(done);
+          this.closeWaiters.add(done);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+        continue;
+      }
+      for (const event of batch) {
+        last = event.id;
+        yield copy(event);
+        if (signal?.aborted || this.closed) return;
+      }
+    }
+  }
+
+  private streamOf(jobId: string | null): EventStream {
+    if (jobId === null) return this.global;
+    checkName(jobId, 'job id');
+    return this.stream(jobId);
+  }
+
+  private stream(jobId: string): EventStream {
+    let stream = this.streams.get(jobId);
+    if (!stream) {
+      stream = new EventStream(this.maxEvents);
+      this.streams.set(jobId, stream);
+    }
+    return stream;
+  }
+
+  // ---- leases -------------------------------------------------------------------------------
+
+  private live(name: string): Lease | undefined {
+    const lease = this.leases.get(name);
+    if (lease && this.clock() > lease.expiresAt) {
+      this.leases.delete(name);
+      return undefined;
+    }
+    return lease;
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | null> {
+    this.open();
+    checkName(name, 'lease name', true);
+    checkName(holder, 'lease holder', true);
+    checkTtl(ttlMs);
+    const now = this.clock();
+    const lease = this.live(name);
+    if (lease) {
+      if (lease.holder !== holder) return null;
+      lease.expiresAt = now + ttlMs;
+      return { token: lease.token, expiresAt: lease.expiresAt };
+    }
+    const token = (this.epochs.get(name) ?? 0) + 1;
+    this.epochs.set(name, token);
+    this.leases.set(name, { holder, token, expiresAt: now + ttlMs });
+    return { token, expiresAt: now + ttlMs };
+  }
+
+  async renewLease(name: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
+    this.open();
+    checkName(name, 'lease name', true);
+    checkTtl(ttlMs);
+    const lease = this.live(name);
+    if (!lease || lease.holder !== holder || lease.token !== token) return false;
+    lease.expiresAt = this.clock() + ttlMs;
+    return true;
+  }
+
+  async releaseLease(name: string, holder: string, token: number): Promise<boolean> {
+    this.open();
+    checkName(name, 'lease name', true);
+    const lease = this.live(name);
+    if (!lease || lease.holder !== holder || lease.token !== token) return false;
+    this.leases.delete(name);
+    return true;
+  }
+
+  async getLease(name: string): Promise<LeaseInfo | null> {
+    this.open();
+    checkName(name, 'lease name', true);
+    const lease = this.live(name);
+    return lease ? { name, holder: lease.holder, token: lease.token, expiresAt: lease.expiresAt } : null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const wake of this.closeWaiters) wake();
+    this.closeWaiters.clear();
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private open(): void {
+    if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
+  }
+
+  /** The fence and version checks of the Lua scripts, in the same order. */
+  private enforceGuard(guard: WriteGuard, context: ReturnType<typeof contextOf>, version: number): void {
+    if (guard.fence) {
+      const lease = this.live(guard.fence.lease);
+      if (!lease) throw scriptError(ScriptCode.LeaseNotHeld, context);
+      if (lease.token !== guard.fence.token) throw scriptError(ScriptCode.Fenced, context, [lease.token]);
+    }
+    if (guard.expectedVersion !== undefined && guard.expectedVersion !== version) {
+      throw scriptError(ScriptCode.VersionMismatch, context, [version]);
+    }
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function contextOf(object: string, guard: WriteGuard) {
+  return {
+    object,
+    ...(guard.fence ? { lease: guard.fence.lease, token: guard.fence.token } : {}),
+    ...(guard.expectedVersion !== undefined ? { expectedVersion: guard.expectedVersion } : {}),
+  };
+}

@@ -1,0 +1,583 @@
+/**
+ * The durable {@link Store} on Redis (plain or Sentinel-managed), shared by every daemon of a
+ * cluster. Key layout: docs/redis-keys.md. Every multi-step write is one Lua script
+ * (`scripts/*.lua`), so fencing and version checks happen in the same atomic step as the write.
+ */
+import type { Redis } from 'ioredis';
+import { MnError } from '../core/errors.js';
+import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
+import { StoreKeys } from './keys.js';
+import { defineScripts, runScript } from './script-loader.js';
+import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
+import {
+  TERMINAL_JOB_STATUSES,
+  type AgentPatch,
+  type AgentPlacement,
+  type AgentRecord,
+  type Fence,
+  type FollowEventsOptions,
+  type JobPatch,
+  type JobRecord,
+  type JobSummary,
+  type LeaseGrant,
+  type LeaseInfo,
+  type NewEvent,
+  type NewJob,
+  type NewNode,
+  type NodePatch,
+  type NodeRecord,
+  type NodeView,
+  type PlacementCommit,
+  type ReadEventsOptions,
+  type Store,
+  type StoreOptions,
+  type StoredEvent,
+  type WriteGuard,
+} from './store.js';
+import {
+  DEFAULT_MAX_EVENTS,
+  DEFAULT_TERMINAL_JOB_TTL_SECONDS,
+  agentUnits,
+  checkAgentPatch,
+  checkEventId,
+  checkFence,
+  checkGuard,
+  checkJobPatch,
+  checkName,
+  checkNewJob,
+  checkNodePatch,
+  checkPlacements,
+  checkTtl,
+  emptyUsage,
+  capacityUnits,
+} from './validate.js';
+
+/** Options of {@link RedisStore.connect}. */
+export interface RedisStoreOptions extends StoreOptions {
+  /** Connection settings; default {@link redisConfigFromEnv}. */
+  config?: RedisConfig;
+  /** Overrides `config.namespace`. */
+  namespace?: string;
+  /** Lease connection command timeout (default 2000 ms). */
+  leaseCommandTimeoutMs?: number;
+  /** How long `connect` waits for the first connection (default 10000 ms). */
+  connectTimeoutMs?: number;
+  /** How long one follower `XREAD BLOCK` waits before re-issuing (default 5000 ms). */
+  followBlockMs?: number;
+}
+
+type Hash = Record<string, string>;
+
+const JOB_FIELDS = ['job_id', 'manifest', 'job', 'plan', 'status', 'requested_policies', 'effective_policies', 'details', 'created_at', 'updated_at', 'version'] as const;
+
+/** The Redis-backed store. Create with {@link RedisStore.connect}. */
+export class RedisStore implements Store {
+  readonly keys: StoreKeys;
+  private readonly clock: () => number;
+  private readonly maxEvents: number;
+  private readonly maxGlobalEvents: number;
+  private readonly terminalTtl: number;
+  private readonly followBlockMs: number;
+  private readonly followers = new Set<Redis>();
+  private closed = false;
+
+  private constructor(
+    private readonly config: RedisConfig,
+    /** Data connection. */
+    readonly client: Redis,
+    /** Lease connection: no offline queue, bounded command time. */
+    readonly leaseClient: Redis,
+    options: RedisStoreOptions,
+  ) {
+    this.keys = new StoreKeys(options.namespace ?? config.namespace);
+    this.clock = options.clock ?? Date.now;
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
+    this.terminalTtl = options.terminalJobTtlSeconds ?? DEFAULT_TERMINAL_JOB_TTL_SECONDS;
+    this.followBlockMs = options.followBlockMs ?? 5000;
+  }
+
+  /** Opens the data and lease connections and waits until both are ready. */
+  static async connect(options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const config = options.config ?? redisConfigFromEnv();
+    const clientOpts: ClientOptions = options.leaseCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.leaseCommandTimeoutMs };
+    const client = createRedisClient(config, 'data');
+    const leaseClient = createRedisClient(config, 'lease', clientOpts);
+    defineScripts(client);
+    defineScripts(leaseClient);
+    const store = new RedisStore(config, client, leaseClient, options);
+    try {
+      await Promise.all([waitReady(client, options.connectTimeoutMs ?? 10_000), waitReady(leaseClient, options.connectTimeoutMs ?? 10_000)]);
+    } catch (error) {
+      client.disconnect();
+      leaseClient.disconnect();
+      throw unavailable(error, 'connect');
+    }
+    return store;
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------------
+
+  async createJob(input: NewJob): Promise<JobRecord> {
+    checkNewJob(input);
+    const now = this.clock();
+    const record: JobRecord = {
+      job_id: input.job_id,
+      manifest: input.manifest ?? null,
+      job: input.job ?? null,
+      plan: input.plan ?? null,
+      status: input.status ?? 'pending',
+      requested_policies: input.requested_policies ?? {},
+      effective_policies: input.effective_policies ?? {},
+      details: input.details ?? {},
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    };
+    const args: string[] = [record.job_id];
+    for (const field of JOB_FIELDS) args.push(field, JSON.stringify(record[field]));
+    await this.script(this.client, 'createJob', [this.keys.job(record.job_id), this.keys.jobs()], args, { object: `job "${record.job_id}"` });
+    return JSON.parse(JSON.stringify(record)) as JobRecord;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | null> {
+    checkName(jobId, 'job id');
+    const hash = await this.call(() => this.client.hgetall(this.keys.job(jobId)));
+    return Object.keys(hash).length === 0 ? null : decodeJob(hash);
+  }
+
+  async listJobs(): Promise<JobSummary[]> {
+    const ids = await this.call(() => this.client.smembers(this.keys.jobs()));
+    if (ids.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hmget(this.keys.job(id), 'status', 'version', 'created_at', 'updated_at');
+    const replies = await this.call(() => pipeline.exec());
+    const out: JobSummary[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const [err, values] = replies?.[i] ?? [null, null];
+      if (err) throw unavailable(err, 'listJobs');
+      const [status, version, created, updated] = values as Array<string | null>;
+      if (status == null) {
+        gone.push(id); // expired terminal job
+        return;
+      }
+      out.push({ job_id: id, status: JSON.parse(status), version: Number(version), created_at: Number(created), updated_at: Number(updated) });
+    });
+    if (gone.length > 0) await this.call(() => this.client.srem(this.keys.jobs(), ...gone));
+    return out.sort((a, b) => a.created_at - b.created_at || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0));
+  }
+
+  async updateJob(jobId: string, patch: JobPatch, guard: WriteGuard = {}): Promise<JobRecord> {
+    checkName(jobId, 'job id');
+    checkJobPatch(patch);
+    checkGuard(guard);
+    let retention = '';
+    if (patch.status !== undefined) retention = TERMINAL_JOB_STATUSES.has(patch.status) ? String(this.terminalTtl) : '0';
+    const args: string[] = [guard.fence ? String(guard.fence.token) : '', guard.expectedVersion === undefined ? '' : String(guard.expectedVersion), String(this.clock()), retention];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value !== undefined) args.push(field, JSON.stringify(value));
+    }
+    const jobKey = this.keys.job(jobId);
+    const reply = await this.script(
+      this.client,
+      'updateRecord',
+      [jobKey, guard.fence ? this.keys.lease(guard.fence.lease) : jobKey, this.keys.jobAgents(jobId), this.keys.jobEvents(jobId)],
+      args,
+      contextOf(`job "${jobId}"`, guard),
+    );
+    return decodeJob(pairs(reply));
+  }
+
+  // ---- agents and placements ----------------------------------------------------------------
+
+  async listAgents(jobId: string): Promise<AgentRecord[]> {
+    checkName(jobId, 'job id');
+    const hash = await this.call(() => this.client.hgetall(this.keys.jobAgents(jobId)));
+    return Object.values(hash)
+      .map((json) => JSON.parse(json) as AgentRecord)
+      .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+  }
+
+  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: Pick<WriteGuard, 'fence'> = {}): Promise<AgentRecord> {
+    checkName(jobId, 'job id');
+    checkAgentPatch(patch);
+    if (guard.fence) checkFence(guard.fence);
+    const agentsKey = this.keys.jobAgents(jobId);
+    const reply = await this.script(
+      this.client,
+      'updateAgent',
+      [agentsKey, guard.fence ? this.keys.lease(guard.fence.lease) : agentsKey],
+      [
+        guard.fence ? String(guard.fence.token) : '',
+        agentId,
+        String(this.clock()),
+        patch.state ?? '',
+        patch.restarts === undefined ? '' : String(patch.restarts),
+        patch.attempt === undefined ? '' : String(patch.attempt),
+      ],
+      contextOf(`agent "${agentId}" of job "${jobId}"`, guard),
+    );
+    return JSON.parse(String(reply[0])) as AgentRecord;
+  }
+
+  async commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord> {
+    checkName(jobId, 'job id');
+    checkFence(fence);
+    checkPlacements(commit.placements);
+    if (commit.status !== undefined) checkJobPatch({ status: commit.status });
+    const usageKey = this.keys.nodeUsage('\u0000');
+    const [prefix, suffix] = usageKey.split('\u0000') as [string, string];
+    const args: string[] = [
+      String(fence.token),
+      commit.mode ?? 'replace',
+      String(this.clock()),
+      commit.plan === undefined ? '' : JSON.stringify(commit.plan),
+      commit.status === undefined ? '' : JSON.stringify(commit.status),
+      prefix,
+      suffix,
+      String(commit.placements.length),
+    ];
+    for (const p of commit.placements) {
+      const u = agentUnits(p.resources);
+      args.push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources));
+    }
+    const capacity = Object.entries(commit.capacity ?? {});
+    args.push(String(capacity.length));
+    for (const [node, limits] of capacity) {
+      args.push(node, ...capacityUnits(limits).map((v) => (v === null ? '' : String(v))));
+    }
+    const reply = await this.script(
+      this.client,
+      'commitPlacements',
+      [this.keys.job(jobId), this.keys.jobAgents(jobId), this.keys.lease(fence.lease)],
+      args,
+      contextOf(`job "${jobId}"`, { fence }),
+    );
+    return decodeJob(pairs(reply));
+  }
+
+  putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord> {
+    return this.commitPlacements(jobId, { placements, mode: 'merge' }, fence);
+  }
+
+  // ---- nodes --------------------------------------------------------------------------------
+
+  async upsertNode(node: NewNode): Promise<NodeRecord> {
+    checkName(node.name, 'node name');
+    checkNodePatch(node);
+    const always: string[] = ['name', JSON.stringify(node.name)];
+    if (node.inventory !== undefined) always.push('inventory', JSON.stringify(node.inventory));
+    if (node.status !== undefined) always.push('status', JSON.stringify(node.status));
+    if (node.scheduling_eligible !== undefined) always.push('scheduling_eligible', JSON.stringify(node.scheduling_eligible));
+    if (node.details !== undefined) always.push('details', JSON.stringify(node.details));
+    const defaults = ['inventory', '{}', 'status', '"joining"', 'scheduling_eligible', 'true', 'details', '{}'];
+    const reply = await this.script(
+      this.client,
+      'upsertNode',
+      [this.keys.node(node.name), this.keys.nodes()],
+      [node.name, String(this.clock()), String(always.length / 2), ...always, ...defaults],
+      { object: `node "${node.name}"` },
+    );
+    return decodeNode(pairs(reply));
+  }
+
+  async updateNode(name: string, patch: NodePatch, guard: WriteGuard = {}): Promise<NodeRecord> {
+    checkName(name, 'node name');
+    checkNodePatch(patch);
+    checkGuard(guard);
+    const args: string[] = [guard.fence ? String(guard.fence.token) : '', guard.expectedVersion === undefined ? '' : String(guard.expectedVersion), String(this.clock()), ''];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value !== undefined) args.push(field, JSON.stringify(value));
+    }
+    const key = this.keys.node(name);
+    const reply = await this.script(this.client, 'updateRecord', [key, guard.fence ? this.keys.lease(guard.fence.lease) : key, key, key], args, contextOf(`node "${name}"`, guard));
+    return decodeNode(pairs(reply));
+  }
+
+  async getNode(name: string): Promise<NodeView | null> {
+    checkName(name, 'node name');
+    const [view] = await this.nodeViews([name]);
+    return view ?? null;
+  }
+
+  async listNodes(): Promise<NodeView[]> {
+    const names = await this.call(() => this.client.smembers(this.keys.nodes()));
+    const views = await this.nodeViews(names);
+    return views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private async nodeViews(names: string[]): Promise<NodeView[]> {
+    if (names.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const name of names) {
+      pipeline.hgetall(this.keys.node(name));
+      pipeline.get(this.keys.nodeHeartbeat(name));
+      pipeline.hgetall(this.keys.nodeUsage(name));
+    }
+    const replies = (await this.call(() => pipeline.exec())) ?? [];
+    const out: NodeView[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const [e1, hash] = replies[i * 3] ?? [null, {}];
+      const [e2, heartbeat] = replies[i * 3 + 1] ?? [null, null];
+      const [e3, usage] = replies[i * 3 + 2] ?? [null, {}];
+      const err = e1 ?? e2 ?? e3;
+      if (err) throw unavailable(err, 'listNodes');
+      if (Object.keys(hash as Hash).length === 0) continue;
+      const u = usage as Hash;
+      out.push({
+        ...decodeNode(hash as Hash),
+        alive: heartbeat != null,
+        heartbeat_at: heartbeat == null ? null : Number(heartbeat),
+        usage: {
+          ...emptyUsage(),
+          cpu_cores: Number(u['cpu_millis'] ?? 0) / 1000,
+          memory_mb: Number(u['memory_mb'] ?? 0),
+          disk_mb: Number(u['disk_mb'] ?? 0),
+          gpu_count: Number(u['gpu_count'] ?? 0),
+          agents: Number(u['agents'] ?? 0),
+        },
+      });
+    }
+    return out;
+  }
+
+  async heartbeat(name: string, ttlMs: number): Promise<void> {
+    checkName(name, 'node name');
+    checkTtl(ttlMs);
+    await this.script(this.client, 'heartbeat', [this.keys.node(name), this.keys.nodeHeartbeat(name)], [String(this.clock()), String(ttlMs)], { object: `node "${name}"` });
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  async appendEvent(jobId: string, event: NewEvent): Promise<StoredEvent> {
+    checkName(jobId, 'job id');
+    if (typeof event.type !== 'string' || event.type === '') {
+      throw new MnError('MN_E_INVALID_ARGUMENT', 'event type must be a non-empty string', { details: { field: 'type' } });
+    }
+    const body = {
+      job_id: jobId,
+      type: event.type,
+      timestamp: this.clock(),
+      ...(event.agent_id !== undefined ? { agent_id: event.agent_id } : {}),
+      payload: event.payload ?? {},
+    };
+    const json = JSON.stringify(body);
+    const replies = await this.call(() =>
+      this.client
+        .multi()
+        .xadd(this.keys.jobEvents(jobId), 'MAXLEN', '~', this.maxEvents, '*', 'e', json)
+        .xadd(this.keys.events(), 'MAXLEN', '~', this.maxGlobalEvents, '*', 'e', json)
+        .exec(),
+    );
+    const [err, id] = replies?.[0] ?? [new Error('empty transaction reply'), null];
+    if (err) throw unavailable(err, 'appendEvent');
+    return { id: String(id), ...(JSON.parse(json) as Omit<StoredEvent, 'id'>) };
+  }
+
+  async readEvents(jobId: string | null, options: ReadEventsOptions = {}): Promise<StoredEvent[]> {
+    const key = this.eventsKey(jobId);
+    const limit = options.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new MnError('MN_E_INVALID_ARGUMENT', `limit must be a positive integer, got ${limit}`, { details: { field: 'limit' } });
+    }
+    const start = options.afterId === undefined ? '-' : `(${checkEventId(options.afterId)}`;
+    const entries = await this.call(() => this.client.xrange(key, start, '+', 'COUNT', limit));
+    return entries.map(decodeEntry);
+  }
+
+  followEvents(jobId: string | null, options: FollowEventsOptions = {}): AsyncIterable<StoredEvent> {
+    const key = this.eventsKey(jobId);
+    if (options.afterId !== undefined) checkEventId(options.afterId);
+    return { [Symbol.asyncIterator]: () => this.follow(key, options) };
+  }
+
+  private async *follow(key: string, options: FollowEventsOptions): AsyncGenerator<StoredEvent> {
+    const { signal } = options;
+    if (signal?.aborted || this.closed) return;
+    const conn = createRedisClient(this.config, 'blocking');
+    this.followers.add(conn);
+    const onAbort = () => conn.disconnect();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let lastId = options.afterId;
+      if (lastId === undefined) {
+        const newest = await conn.xrevrange(key, '+', '-', 'COUNT', 1);
+        lastId = newest[0]?.[0] ?? '0-0';
+      }
+      while (!signal?.aborted && !this.closed) {
+        const reply = (await conn.xread('COUNT', 500, 'BLOCK', this.followBlockMs, 'STREAMS', key, lastId)) as Array<[string, Array<[string, string[]]>]> | null;
+        for (const [, entries] of reply ?? []) {
+          for (const entry of entries) {
+            lastId = entry[0];
+            yield decodeEntry(entry);
+            if (signal?.aborted || this.closed) return;
+          }
+        }
+      }
+    } catch (error) {
+      // Aborting or closing disconnects the follower's connection, which fails its pending read.
+      if (signal?.aborted || this.closed) return;
+      throw unavailable(error, 'followEvents');
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.followers.delete(conn);
+      conn.disconnect();
+    }
+  }
+
+  private eventsKey(jobId: string | null): string {
+    if (jobId === null) return this.keys.events();
+    checkName(jobId, 'job id');
+    return this.keys.jobEvents(jobId);
+  }
+
+  // ---- leases -------------------------------------------------------------------------------
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | null> {
+    checkName(name, 'lease name', true);
+    checkName(holder, 'lease holder', true);
+    checkTtl(ttlMs);
+    const reply = (await this.call(() => runScript(this.leaseClient, 'acquireLease', [this.keys.lease(name), this.keys.leaseEpoch(name)], [holder, String(ttlMs)]))) as [number, number];
+    const [token, pttl] = reply.map(Number) as [number, number];
+    return token > 0 ? { token, expiresAt: this.clock() + pttl } : null;
+  }
+
+  async renewLease(name: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
+    checkName(name, 'lease name', true);
+    checkTtl(ttlMs);
+    const reply = await this.call(() => runScript(this.leaseClient, 'renewLease', [this.keys.lease(name)], [holder, String(token), String(ttlMs)]));
+    return Number(reply) === 1;
+  }
+
+  async releaseLease(name: string, holder: string, token: number): Promise<boolean> {
+    checkName(name, 'lease name', true);
+    const reply = await this.call(() => runScript(this.leaseClient, 'releaseLease', [this.keys.lease(name)], [holder, String(token)]));
+    return Number(reply) === 1;
+  }
+
+  async getLease(name: string): Promise<LeaseInfo | null> {
+    checkName(name, 'lease name', true);
+    const key = this.keys.lease(name);
+    const replies = await this.call(() => this.leaseClient.multi().get(key).pttl(key).exec());
+    const value = replies?.[0]?.[1] as string | null | undefined;
+    const pttl = Number(replies?.[1]?.[1]);
+    if (value == null || pttl < 0) return null;
+    const match = /^(.*)\|(\d+)$/s.exec(value);
+    if (!match) return null;
+    return { name, holder: match[1]!, token: Number(match[2]), expiresAt: this.clock() + pttl };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const conn of this.followers) conn.disconnect();
+    this.followers.clear();
+    // QUIT only over a live connection: while Redis is down it would wait for a reconnection.
+    await Promise.allSettled([this.client, this.leaseClient].map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve())));
+    this.client.disconnect();
+    this.leaseClient.disconnect();
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
+    try {
+      return await fn();
+    } catch (error) {
+      throw unavailable(error, 'command');
+    }
+  }
+
+  /** Runs a status-returning script; returns the reply after the status or throws its error. */
+  private async script(client: Redis, name: string, keys: string[], args: string[], context: ScriptContext): Promise<unknown[]> {
+    const reply = (await this.call(() => runScript(client, name, keys, args))) as unknown[];
+    const code = Number(reply[0]);
+    if (code !== ScriptCode.Ok) throw scriptError(code, context, reply.slice(1));
+    return reply.slice(1);
+  }
+}
+
+function contextOf(object: string, guard: WriteGuard): ScriptContext {
+  return {
+    object,
+    ...(guard.fence ? { lease: guard.fence.lease, token: guard.fence.token } : {}),
+    ...(guard.expectedVersion !== undefined ? { expectedVersion: guard.expectedVersion } : {}),
+  };
+}
+
+function pairs(flat: readonly unknown[]): Hash {
+  const out: Hash = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+function decodeJob(hash: Hash): JobRecord {
+  const v = (f: string): unknown => (hash[f] === undefined ? null : JSON.parse(hash[f]!));
+  return {
+    job_id: v('job_id') as string,
+    manifest: v('manifest'),
+    job: v('job'),
+    plan: v('plan'),
+    status: v('status') as JobRecord['status'],
+    requested_policies: (v('requested_policies') ?? {}) as Record<string, unknown>,
+    effective_policies: (v('effective_policies') ?? {}) as Record<string, unknown>,
+    details: (v('details') ?? {}) as Record<string, unknown>,
+    created_at: Number(hash['created_at']),
+    updated_at: Number(hash['updated_at']),
+    version: Number(hash['version']),
+  };
+}
+
+function decodeNode(hash: Hash): NodeRecord {
+  const v = (f: string): unknown => (hash[f] === undefined ? null : JSON.parse(hash[f]!));
+  return {
+    name: v('name') as string,
+    status: v('status') as NodeRecord['status'],
+    scheduling_eligible: v('scheduling_eligible') as boolean,
+    inventory: (v('inventory') ?? {}) as Record<string, unknown>,
+    details: (v('details') ?? {}) as Record<string, unknown>,
+    updated_at: Number(hash['updated_at']),
+    version: Number(hash['version']),
+  };
+}
+
+function decodeEntry(entry: [string, string[]]): StoredEvent {
+  const [id, fields] = entry;
+  const json = fields[fields.indexOf('e') + 1] ?? '{}';
+  return { id, ...(JSON.parse(json) as Omit<StoredEvent, 'id'>) };
+}
+
+function unavailable(error: unknown, what: string): MnError {
+  if (error instanceof MnError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  // Server replies (script or argument errors) will not succeed on retry; transport errors may.
+  const retryable = !(error instanceof Error && error.name === 'ReplyError');
+  return new MnError('MN_E_STORE_UNAVAILABLE', `redis ${what} failed: ${message}`, { retryable, cause: error, details: { operation: what } });
+}
+
+function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no connection to Redis within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error('connection to Redis ended'));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+    };
+    client.on('ready', onReady);
+    client.on('end', onEnd);
+  });
+}

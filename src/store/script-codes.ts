@@ -1,0 +1,72 @@
+/**
+ * Negative status codes returned by the Lua scripts in `scripts/`, and their mapping to
+ * `MnError`. The numbers are part of the scripts' contract: change both sides together.
+ */
+import { MnError } from '../core/errors.js';
+
+/** Lua return codes (first element of a script's reply). */
+export enum ScriptCode {
+  Ok = 0,
+  NotFound = -1,
+  /** The lease is held with another token: the writer's lease was taken over. */
+  Fenced = -2,
+  /** The lease is not held by anyone: it lapsed or was released. */
+  LeaseNotHeld = -3,
+  VersionMismatch = -4,
+  CapacityExceeded = -5,
+  AlreadyExists = -6,
+}
+
+/** What the failing call was about, for messages and details. */
+export interface ScriptContext {
+  /** e.g. `job "j1"`, `node "n1"`, `agent "a" of job "j1"`. */
+  object: string;
+  lease?: string;
+  token?: number;
+  expectedVersion?: number;
+}
+
+/**
+ * Builds the error for a negative script code. `extra` holds the reply's elements after the
+ * code (current token, current version, node and dimension).
+ */
+export function scriptError(code: number, context: ScriptContext, extra: readonly unknown[] = []): MnError {
+  switch (code) {
+    case ScriptCode.NotFound:
+      return new MnError('MN_E_NOT_FOUND', `${context.object} does not exist`, { details: { object: context.object } });
+    case ScriptCode.Fenced: {
+      const currentToken = Number(extra[0]);
+      return new MnError(
+        'MN_E_FENCED',
+        `write to ${context.object} rejected: lease "${context.lease}" is now held with token ${currentToken}, not ${context.token}`,
+        { details: { object: context.object, lease: context.lease, token: context.token, currentToken } },
+      );
+    }
+    case ScriptCode.LeaseNotHeld:
+      return new MnError('MN_E_LEASE_LOST', `write to ${context.object} rejected: lease "${context.lease}" is no longer held`, {
+        details: { object: context.object, lease: context.lease, token: context.token },
+      });
+    case ScriptCode.VersionMismatch: {
+      const currentVersion = Number(extra[0]);
+      return new MnError(
+        'MN_E_CONFLICT',
+        `${context.object} is at version ${currentVersion}, not ${context.expectedVersion}`,
+        { retryable: true, details: { object: context.object, expectedVersion: context.expectedVersion, currentVersion } },
+      );
+    }
+    case ScriptCode.CapacityExceeded: {
+      const node = String(extra[0]);
+      const dimension = String(extra[1]);
+      return new MnError('MN_E_CONFLICT', `placements for ${context.object} exceed the ${dimension} capacity of node "${node}"`, {
+        retryable: true,
+        details: { object: context.object, node, dimension },
+      });
+    }
+    case ScriptCode.AlreadyExists:
+      return new MnError('MN_E_CONFLICT', `${context.object} already exists`, { details: { object: context.object } });
+    default:
+      return new MnError('MN_E_STORE_UNAVAILABLE', `unexpected store script reply ${code} for ${context.object}`, {
+        details: { object: context.object, code },
+      });
+  }
+}

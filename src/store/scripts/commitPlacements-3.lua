@@ -1,0 +1,151 @@
+--[[
+  Commits placements of one job atomically: job plan and status, agent records and the node
+  usage counters change together or not at all.
+
+  Node usage keys are derived from ARGV[6] .. node .. ARGV[7] because the set of nodes an
+  agent leaves is only known inside the script; this needs a single Redis primary (plain or
+  Sentinel-managed), not Redis Cluster.
+
+  Input:
+    KEYS[1] job hash
+    KEYS[2] job agents hash (agent id -> agent record JSON)
+    KEYS[3] lease key of the fence
+    ARGV[1] fencing token (required)
+    ARGV[2] mode: 'replace' (agents not listed are removed) or 'merge'
+    ARGV[3] now (epoch ms)
+    ARGV[4] plan JSON, '' to keep
+    ARGV[5] status JSON, '' to keep
+    ARGV[6] node usage key prefix, ARGV[7] node usage key suffix
+    ARGV[8] p: number of placements, then p groups of 7:
+            agent id, node, cpu millicores, memory MB, disk MB, GPUs, resources JSON
+    then    c: number of capacity limits, then c groups of 5:
+            node, cpu millicores, memory MB, disk MB, GPUs ('' = unlimited)
+
+  Output:
+    {0, field, value, ...}   the job record after the write (HGETALL)
+    {-1}                     NotFound (job)
+    {-2, currentToken}       Fenced
+    {-3, ''}                 LeaseNotHeld
+    {-5, node, dimension}    CapacityExceeded: nothing written
+]]
+--- @include "includes/checkFence"
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {-1}
+end
+local rc, current = checkFence(KEYS[3], ARGV[1])
+if rc ~= 0 then
+  return {rc, current}
+end
+
+local replace = ARGV[2] == 'replace'
+local now = ARGV[3]
+local prefix, suffix = ARGV[6], ARGV[7]
+local FIELDS = {'cpu_millis', 'memory_mb', 'disk_mb', 'gpu_count', 'agents'}
+
+-- node -> {cpu, memory, disk, gpus, agents} deltas
+local delta = {}
+local function add(node, sign, cpu, mem, disk, gpu)
+  local d = delta[node]
+  if not d then
+    d = {0, 0, 0, 0, 0}
+    delta[node] = d
+  end
+  d[1] = d[1] + sign * cpu
+  d[2] = d[2] + sign * mem
+  d[3] = d[3] + sign * disk
+  d[4] = d[4] + sign * gpu
+  d[5] = d[5] + sign
+end
+local function round(x)
+  return math.floor((tonumber(x) or 0) + 0.5)
+end
+local function release(rec)
+  local r = rec.resources or {}
+  add(rec.node, -1, round((tonumber(r.cpu_cores) or 0) * 1000), round(r.memory_mb), round(r.disk_mb), round(r.gpu_count))
+end
+
+local p = tonumber(ARGV[8])
+local listed = {}
+local writes = {}
+for i = 0, p - 1 do
+  local o = 9 + i * 7
+  local id, node = ARGV[o], ARGV[o + 1]
+  listed[id] = true
+  local restarts, attempt, state = 0, 1, 'pending'
+  local old = redis.call('HGET', KEYS[2], id)
+  if old then
+    local rec = cjson.decode(old)
+    release(rec)
+    restarts = tonumber(rec.restarts) or 0
+    attempt = tonumber(rec.attempt) or 1
+    if rec.node ~= node then
+      attempt = attempt + 1
+    else
+      state = rec.state or state
+    end
+  end
+  add(node, 1, tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]))
+  writes[#writes + 1] = id
+  writes[#writes + 1] = '{"agent_id":' .. cjson.encode(id) .. ',"node":' .. cjson.encode(node) ..
+    ',"state":' .. cjson.encode(state) .. ',"restarts":' .. restarts .. ',"attempt":' .. attempt ..
+    ',"resources":' .. ARGV[o + 6] .. ',"updated_at":' .. now .. '}'
+end
+
+local removed = {}
+if replace then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    if not listed[all[i]] then
+      release(cjson.decode(all[i + 1]))
+      removed[#removed + 1] = all[i]
+    end
+  end
+end
+
+-- Re-check capacity on every node that gains usage before writing anything.
+local cbase = 9 + p * 7
+local c = tonumber(ARGV[cbase])
+for i = 0, c - 1 do
+  local o = cbase + 1 + i * 5
+  local node = ARGV[o]
+  local d = delta[node]
+  if d then
+    local cur = redis.call('HMGET', prefix .. node .. suffix, FIELDS[1], FIELDS[2], FIELDS[3], FIELDS[4])
+    for k = 1, 4 do
+      local limit = ARGV[o + k]
+      if limit ~= '' and d[k] > 0 and (tonumber(cur[k]) or 0) + d[k] > tonumber(limit) then
+        return {-5, node, FIELDS[k]}
+      end
+    end
+  end
+end
+
+-- HSET/HDEL in chunks: unpack() is bounded by the Lua C stack.
+local CHUNK = 1000
+for i = 1, #writes, CHUNK * 2 do
+  redis.call('HSET', KEYS[2], unpack(writes, i, math.min(i + CHUNK * 2 - 1, #writes)))
+end
+for i = 1, #removed, CHUNK do
+  redis.call('HDEL', KEYS[2], unpack(removed, i, math.min(i + CHUNK - 1, #removed)))
+end
+for node, d in pairs(delta) do
+  local key = prefix .. node .. suffix
+  for k = 1, 5 do
+    if d[k] ~= 0 then
+      redis.call('HINCRBY', key, FIELDS[k], d[k])
+    end
+  end
+end
+
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'plan', ARGV[4])
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[5])
+end
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'updated_at', now)
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, 0)
+return out

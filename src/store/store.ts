@@ -1,0 +1,312 @@
+/**
+ * The durable state of a cluster: jobs, their agents, nodes, events and leases.
+ *
+ * Two implementations pass one contract suite (`test/integration/store/contract.test.ts`):
+ * {@link ../redis-store.RedisStore} (the durable store of `mn agent`, shared by every daemon of a
+ * cluster) and {@link ../memory-store.MemoryStore} (the embedded, non-durable store of `mn dev`).
+ *
+ * Records use the snake_case field names of the JSON the runtime prints and persists.
+ * Every method is async and fails with an `MnError` (`src/core/errors.ts`):
+ * `MN_E_NOT_FOUND`, `MN_E_CONFLICT`, `MN_E_FENCED`, `MN_E_LEASE_LOST`, `MN_E_INVALID_ARGUMENT`,
+ * `MN_E_STORE_UNAVAILABLE` (retryable).
+ *
+ * Fencing: a writer that acts under a lease passes `{lease, token}`; the store checks, in the same
+ * atomic step as the write, that the lease is still held with that token. A holder that paused
+ * past its TTL and whose lease was taken over cannot write (`MN_E_FENCED`); one whose lease
+ * simply lapsed cannot either (`MN_E_LEASE_LOST`).
+ */
+
+/** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
+export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+
+export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'scheduled', 'running', 'paused', 'completed', 'failed', 'cancelled'];
+
+/** Statuses after which a job never changes again; their records expire after the retention time. */
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['completed', 'failed', 'cancelled']);
+
+/** Node statuses (DESIGN §4.2); only healthy and joining nodes are schedulable. */
+export type NodeStatus = 'healthy' | 'joining' | 'draining' | 'maintenance' | 'disconnected' | 'offline' | 'quarantined';
+
+export const NODE_STATUSES: readonly NodeStatus[] = ['healthy', 'joining', 'draining', 'maintenance', 'disconnected', 'offline', 'quarantined'];
+
+/** Agent lifecycle states as recorded by the job coordinator. */
+export type AgentState = 'pending' | 'starting' | 'running' | 'restarting' | 'completed' | 'failed' | 'stopped' | 'lost';
+
+/** Proof that a writer holds a lease: the lease name and the fencing token it was granted. */
+export interface Fence {
+  lease: string;
+  token: number;
+}
+
+/** Optional guards of a write. */
+export interface WriteGuard {
+  /** Reject with `MN_E_FENCED` / `MN_E_LEASE_LOST` unless this lease is held with this token. */
+  fence?: Fence;
+  /** Reject with `MN_E_CONFLICT` unless the record's `version` equals this (optimistic update). */
+  expectedVersion?: number;
+}
+
+/** The persisted job record. */
+export interface JobRecord {
+  job_id: string;
+  /** The submitted manifest, as JSON. */
+  manifest: unknown;
+  /** The normalised job (manifest after defaults and fan-out). */
+  job: unknown;
+  /** The committed placement plan, or null before scheduling. */
+  plan: unknown;
+  status: JobStatus;
+  requested_policies: Record<string, unknown>;
+  effective_policies: Record<string, unknown>;
+  /** Open-ended extra state (recovery fields, results, ...); replaced as a whole on update. */
+  details: Record<string, unknown>;
+  /** Epoch milliseconds. */
+  created_at: number;
+  updated_at: number;
+  /** Starts at 1 and grows by exactly 1 with every write to the record (updates, placement commits). */
+  version: number;
+}
+
+/** What `createJob` takes; the store sets `version`, `created_at` and `updated_at`. */
+export interface NewJob {
+  job_id: string;
+  manifest: unknown;
+  job: unknown;
+  plan?: unknown;
+  status?: JobStatus;
+  requested_policies?: Record<string, unknown>;
+  effective_policies?: Record<string, unknown>;
+  details?: Record<string, unknown>;
+}
+
+/** Fields `updateJob` may change; absent fields are left alone. */
+export type JobPatch = Partial<Pick<JobRecord, 'manifest' | 'job' | 'plan' | 'status' | 'requested_policies' | 'effective_policies' | 'details'>>;
+
+/** Compact view of a job for listings. */
+export interface JobSummary {
+  job_id: string;
+  status: JobStatus;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Scalar resources an agent holds on its node. */
+export interface AgentResources {
+  cpu_cores: number;
+  memory_mb: number;
+  disk_mb: number;
+  gpu_count: number;
+}
+
+/** One agent of a job. */
+export interface AgentRecord {
+  agent_id: string;
+  node: string;
+  state: AgentState;
+  /** Restarts so far; kept when the agent moves to another node. */
+  restarts: number;
+  /** 1 for the first placement; grows each time the agent is moved to another node. */
+  attempt: number;
+  resources: AgentResources;
+  updated_at: number;
+}
+
+/** Fields of an agent the coordinator changes without moving it. */
+export type AgentPatch = Partial<Pick<AgentRecord, 'state' | 'restarts' | 'attempt'>>;
+
+/** One agent's assignment to a node. */
+export interface AgentPlacement {
+  agent_id: string;
+  node: string;
+  resources: AgentResources;
+}
+
+/**
+ * An atomic placement commit: plan, agent records and node usage counters change together or
+ * not at all.
+ */
+export interface PlacementCommit {
+  /** New plan for the job record; omitted keeps the current plan. */
+  plan?: unknown;
+  /** New job status; omitted keeps the current status. */
+  status?: JobStatus;
+  placements: AgentPlacement[];
+  /**
+   * `replace` (default): the job's agents become exactly `placements`; agents not listed are
+   * removed and their usage released (an empty list releases the whole job).
+   * `merge`: only the listed agents are added or moved; the others stay.
+   */
+  mode?: 'replace' | 'merge';
+  /**
+   * Per-node capacity to re-check against the committed usage: if any node that gains usage
+   * would exceed one of these limits, nothing is written and the commit fails with
+   * `MN_E_CONFLICT` (`details.node`) so the caller re-plans.
+   */
+  capacity?: Record<string, Partial<AgentResources>>;
+}
+
+/** Resources held on a node by committed placements of every job. */
+export interface NodeUsage extends AgentResources {
+  agents: number;
+}
+
+/** A node as registered. `inventory` is the cluster-file node shape (DESIGN §4.2). */
+export interface NodeRecord {
+  name: string;
+  status: NodeStatus;
+  scheduling_eligible: boolean;
+  inventory: Record<string, unknown>;
+  /** Operator and drain state (`drain`, `reason`, ...); replaced as a whole on update. */
+  details: Record<string, unknown>;
+  updated_at: number;
+  version: number;
+}
+
+/** What `upsertNode` takes. */
+export interface NewNode {
+  name: string;
+  status?: NodeStatus;
+  scheduling_eligible?: boolean;
+  inventory?: Record<string, unknown>;
+  details?: Record<string, unknown>;
+}
+
+export type NodePatch = Partial<Pick<NodeRecord, 'status' | 'scheduling_eligible' | 'inventory' | 'details'>>;
+
+/** A node with its liveness and committed usage. */
+export interface NodeView extends NodeRecord {
+  /** True while the node's last heartbeat is within its TTL. */
+  alive: boolean;
+  /** Epoch ms of the last heartbeat while it is live, else null. */
+  heartbeat_at: number | null;
+  usage: NodeUsage;
+}
+
+/** An event to append. */
+export interface NewEvent {
+  type: string;
+  agent_id?: string;
+  payload?: Record<string, unknown>;
+}
+
+/** A stored event; `id` orders events within their stream (`<ms>-<seq>`, Redis stream ids). */
+export interface StoredEvent {
+  id: string;
+  job_id: string;
+  type: string;
+  timestamp: number;
+  agent_id?: string;
+  payload: Record<string, unknown>;
+}
+
+export interface ReadEventsOptions {
+  /** Return events strictly after this id (default: from the oldest retained). */
+  afterId?: string;
+  /** At most this many events (default 1000). */
+  limit?: number;
+}
+
+export interface FollowEventsOptions {
+  /** Yield events strictly after this id; default `$`-like: only events appended from now on. */
+  afterId?: string;
+  /** Ends the iteration (without an error) when aborted. */
+  signal?: AbortSignal;
+}
+
+/** A granted lease. */
+export interface LeaseGrant {
+  /** Fencing token: grows with every grant of this lease name, never reused. */
+  token: number;
+  /** Epoch ms (store clock) at which the lease lapses unless renewed. */
+  expiresAt: number;
+}
+
+/** A lease as currently held. */
+export interface LeaseInfo extends LeaseGrant {
+  name: string;
+  holder: string;
+}
+
+/** Pseudo job id carrying cluster-level events (node drain, maintenance). */
+export const CLUSTER_EVENTS_JOB_ID = '__cluster__';
+
+/** The state store. See the module comment for semantics shared by every implementation. */
+export interface Store {
+  // ---- jobs ---------------------------------------------------------------------------------
+  /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */
+  createJob(job: NewJob): Promise<JobRecord>;
+  /** The job, or null. */
+  getJob(jobId: string): Promise<JobRecord | null>;
+  /** Every job, oldest first. */
+  listJobs(): Promise<JobSummary[]>;
+  /**
+   * Applies `patch`, bumps `version` and `updated_at`, returns the new record. Terminal statuses
+   * start the retention clock. `MN_E_NOT_FOUND`, `MN_E_CONFLICT` (expectedVersion),
+   * `MN_E_FENCED` / `MN_E_LEASE_LOST` (fence).
+   */
+  updateJob(jobId: string, patch: JobPatch, guard?: WriteGuard): Promise<JobRecord>;
+
+  // ---- agents and placements ----------------------------------------------------------------
+  /** The job's agents, ordered by agent id. */
+  listAgents(jobId: string): Promise<AgentRecord[]>;
+  /** Changes an agent's state or counters (`MN_E_NOT_FOUND` if the agent is not placed). */
+  updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard?: Pick<WriteGuard, 'fence'>): Promise<AgentRecord>;
+  /**
+   * Atomically writes the plan, the agent records and the node usage counters of a job (see
+   * {@link PlacementCommit}); bumps the job's version. The fence is required.
+   */
+  commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord>;
+  /** Adds or moves some agents of a job: `commitPlacements` in `merge` mode, plan unchanged. */
+  putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord>;
+
+  // ---- nodes --------------------------------------------------------------------------------
+  /** Registers a node or replaces its inventory (new nodes default to `joining`, eligible). */
+  upsertNode(node: NewNode): Promise<NodeRecord>;
+  /** Changes a node's status, eligibility, inventory or details (`MN_E_NOT_FOUND`). */
+  updateNode(name: string, patch: NodePatch, guard?: WriteGuard): Promise<NodeRecord>;
+  getNode(name: string): Promise<NodeView | null>;
+  /** Every registered node, ordered by name; expired heartbeats show as `alive: false`. */
+  listNodes(): Promise<NodeView[]>;
+  /** Marks a registered node alive for `ttlMs` (`MN_E_NOT_FOUND` if it is not registered). */
+  heartbeat(name: string, ttlMs: number): Promise<void>;
+
+  // ---- events -------------------------------------------------------------------------------
+  /**
+   * Appends to the job's bounded stream and to the bounded global stream. Streams keep at least
+   * the newest `maxEvents` entries (Redis trims approximately, so a few more may remain).
+   */
+  appendEvent(jobId: string, event: NewEvent): Promise<StoredEvent>;
+  /** Events of one job, or of every job when `jobId` is null (the global stream), oldest first. */
+  readEvents(jobId: string | null, options?: ReadEventsOptions): Promise<StoredEvent[]>;
+  /** Live events of one job (or every job when null), in order, until `signal` aborts. */
+  followEvents(jobId: string | null, options?: FollowEventsOptions): AsyncIterable<StoredEvent>;
+
+  // ---- leases -------------------------------------------------------------------------------
+  /**
+   * Grants the lease if it is free or lapsed (new, higher token) or already held by `holder`
+   * (same token, TTL extended); null while another holder has it. Holder ids must be unique per
+   * process incarnation: a restarted process must not reuse its predecessor's id.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | null>;
+  /** Extends the lease by `ttlMs` if `holder` still holds it with `token`. */
+  renewLease(name: string, holder: string, token: number, ttlMs: number): Promise<boolean>;
+  /** Frees the lease if `holder` still holds it with `token`. */
+  releaseLease(name: string, holder: string, token: number): Promise<boolean>;
+  getLease(name: string): Promise<LeaseInfo | null>;
+
+  /** Releases connections and ends followers. */
+  close(): Promise<void>;
+}
+
+/** Options shared by store implementations. */
+export interface StoreOptions {
+  /** Wall clock in epoch ms for record timestamps (and, in the memory store, for TTLs). */
+  clock?: () => number;
+  /** Events kept per job stream (default `MN_EVENT_MAX_COUNT`, 10000). */
+  maxEvents?: number;
+  /** Events kept in the global stream (default 10000). */
+  maxGlobalEvents?: number;
+  /** Retention of terminal jobs in seconds (default `MN_TERMINAL_JOB_TTL_SECONDS`, 604800). */
+  terminalJobTtlSeconds?: number;
+}

@@ -1,0 +1,41 @@
+/**
+ * Runs the one Store contract against the memory store (fake clock) and the Redis store (a
+ * private redis-server started here; each test gets its own namespace).
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
+import { redisConfigFromEnv } from '../../../src/store/connect.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { CONTRACT_MAX_EVENTS, storeContract } from './contract.js';
+
+storeContract('MemoryStore', async () => {
+  let now = 1_750_000_000_000;
+  const store = new MemoryStore({ clock: () => now, maxEvents: CONTRACT_MAX_EVENTS, maxGlobalEvents: CONTRACT_MAX_EVENTS });
+  return {
+    store,
+    advance: async (ms) => {
+      now += ms;
+    },
+    close: () => store.close(),
+  };
+});
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+storeContract('RedisStore', async () => {
+  const config = redisConfigFromEnv({ MN_REDIS_URL: server.url, MN_REDIS_NAMESPACE: `mn_test_${randomUUID().slice(0, 8)}` });
+  const store = await RedisStore.connect({ config, maxEvents: CONTRACT_MAX_EVENTS, maxGlobalEvents: CONTRACT_MAX_EVENTS });
+  return {
+    store,
+    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    close: () => store.close(),
+  };
+});

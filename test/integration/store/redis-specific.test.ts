@@ -1,0 +1,209 @@
+/**
+ * Behaviour only the Redis store has: namespaces, the on-disk key layout, surviving a Redis
+ * restart, the lease connection's refusal to queue, connection settings from the environment,
+ * and the Lua script files' conventions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { isMnError } from '../../../src/core/errors.js';
+import { clientOptions, parseHostMap, parseSentinels, redisConfigFromEnv, type RedisConfig } from '../../../src/store/connect.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
+import { loadScripts } from '../../../src/store/script-loader.js';
+import type { StoredEvent } from '../../../src/store/store.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
+
+const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/store/scripts');
+
+describe('RedisStore on a private redis-server', () => {
+  let server: RedisServer;
+  let raw: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    raw = new Redis(server.url);
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await server?.stop();
+  });
+
+  const open = (namespace: string) => RedisStore.connect({ config: redisConfigFromEnv({ MN_REDIS_URL: server.url, MN_REDIS_NAMESPACE: namespace }) });
+
+  it('isolates namespaces and keeps every key under its namespace', async () => {
+    const a = await open('ns_a');
+    const b = await open('ns_b');
+    try {
+      await a.createJob({ job_id: 'j', manifest: {}, job: {} });
+      await a.upsertNode({ name: 'n1' });
+      await a.appendEvent('j', { type: 'job_pending' });
+      const lease = await a.acquireLease('job:j', 'x', 10_000);
+      expect(await b.getJob('j')).toBeNull();
+      expect(await b.listNodes()).toEqual([]);
+      expect(await b.readEvents('j')).toEqual([]);
+      expect(await b.readEvents(null)).toEqual([]);
+      // Same lease name, other namespace: independent lease and token sequence.
+      expect(await b.acquireLease('job:j', 'y', 10_000)).toEqual(expect.objectContaining({ token: lease!.token }));
+      const keys = (await raw.keys('*')).sort();
+      expect(keys.every((k) => k.startsWith('ns_a:') || k.startsWith('ns_b:'))).toBe(true);
+      expect(keys.filter((k) => k.startsWith('ns_a:'))).toEqual([
+        'ns_a:events',
+        'ns_a:job:j',
+        'ns_a:job:j:events',
+        'ns_a:jobs',
+        'ns_a:lease:job:j',
+        'ns_a:lease:job:j:epoch',
+        'ns_a:node:n1',
+        'ns_a:nodes',
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('stores the documented layout: job hash of JSON fields, lease value holder|token', async () => {
+    const store = await open('layout');
+    try {
+      await store.createJob({ job_id: 'j', manifest: { a: 1 }, job: {} });
+      const grant = await store.acquireLease('job:j', 'daemon-1#42', 10_000);
+      expect(await raw.type('layout:job:j')).toBe('hash');
+      expect(await raw.hget('layout:job:j', 'status')).toBe('"pending"');
+      expect(await raw.hget('layout:job:j', 'manifest')).toBe('{"a":1}');
+      expect(await raw.get('layout:lease:job:j')).toBe(`daemon-1#42|${grant!.token}`);
+      expect(Number(await raw.pttl('layout:lease:job:j'))).toBeGreaterThan(0);
+      // Terminal jobs start their retention clock; active ones have none.
+      expect(await raw.ttl('layout:job:j')).toBe(-1);
+      await store.updateJob('j', { status: 'completed' });
+      expect(await raw.ttl('layout:job:j')).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('survives a redis-server restart: data persists (AOF), the store reconnects, followers resume', async () => {
+    const durable = await startRedis({ appendonly: true });
+    // Fast reconnection, and enough attempts that a queued write outlasts a slow restart.
+    const store = await RedisStore.connect({
+      config: redisConfigFromEnv({ MN_REDIS_URL: durable.url, MN_REDIS_RECONNECT_BACKOFF_MS: '50', MN_REDIS_RECONNECT_MAX_BACKOFF_MS: '200', MN_REDIS_RECONNECT_ATTEMPTS: '300' }),
+    });
+    const controller = new AbortController();
+    try {
+      await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+      const grant = (await store.acquireLease('job:j', 'coordinator', 60_000))!;
+      const first = await store.appendEvent('j', { type: 'job_pending' });
+      const seen: StoredEvent[] = [];
+      let resolveSeen!: () => void;
+      const gotAfterRestart = new Promise<void>((r) => (resolveSeen = r));
+      const following = (async () => {
+        for await (const e of store.followEvents('j', { afterId: first.id, signal: controller.signal })) {
+          seen.push(e);
+          if (e.type === 'job_running') resolveSeen();
+        }
+      })();
+
+      await durable.kill('SIGKILL');
+      // The lease connection never queues: while Redis is down a renewal fails at once.
+      const error = await store.renewLease('job:j', 'coordinator', grant.token, 60_000).catch((e: unknown) => e);
+      expect(isMnError(error, 'MN_E_STORE_UNAVAILABLE')).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(true);
+
+      // A data write issued while Redis is down waits for the reconnection.
+      const pending = store.updateJob('j', { status: 'running' }, { fence: { lease: 'job:j', token: grant.token } });
+      await durable.restart();
+      expect(await pending).toMatchObject({ status: 'running', version: 2 });
+      expect(await store.getLease('job:j')).toMatchObject({ holder: 'coordinator', token: grant.token });
+      await store.appendEvent('j', { type: 'job_running' });
+      await gotAfterRestart;
+      expect(seen.map((e) => e.type)).toEqual(['job_running']);
+      controller.abort();
+      await following;
+    } finally {
+      controller.abort();
+      await store.close();
+      await durable.stop();
+    }
+  });
+});
+
+describe('Redis connection settings', () => {
+  it('defaults to a single local Redis and the mirror_neuron namespace', () => {
+    expect(redisConfigFromEnv({})).toMatchObject({ mode: 'single', url: 'redis://127.0.0.1:6379/0', namespace: 'mirror_neuron', reconnect: { attempts: 10, backoffMs: 250, maxBackoffMs: 2000 } });
+    expect(redisConfigFromEnv({ MN_REDIS_HOST: 'redis.lan' })).toMatchObject({ url: 'redis://redis.lan:6379/0' });
+  });
+
+  it('parses Sentinel settings', () => {
+    const config = redisConfigFromEnv({
+      MN_REDIS_SENTINELS: 's1:26380, s2 ,[::1]:26381',
+      MN_REDIS_SENTINEL_MASTER: 'main',
+      MN_REDIS_SENTINEL_PASSWORD: 'pw',
+      MN_REDIS_SENTINEL_HOST_MAP: 'host.docker.internal=127.0.0.1',
+      MN_REDIS_DB: '2',
+    });
+    expect(config).toMatchObject({
+      mode: 'sentinel',
+      masterName: 'main',
+      db: 2,
+      sentinelPassword: 'pw',
+      sentinels: [
+        { host: 's1', port: 26380 },
+        { host: 's2', port: 26379 },
+        { host: '::1', port: 26381 },
+      ],
+      hostMap: { 'host.docker.internal': '127.0.0.1' },
+    });
+    const opts = clientOptions(config, 'data') as Record<string, unknown>;
+    expect(opts).toMatchObject({ name: 'main', db: 2, sentinels: [{ host: 's1', port: 26380 }, { host: 's2', port: 26379 }, { host: '::1', port: 26381 }] });
+    const natMap = opts['natMap'] as (key: string) => unknown;
+    expect(natMap('host.docker.internal:6380')).toEqual({ host: '127.0.0.1', port: 6380 });
+    expect(natMap('10.0.0.5:6379')).toBeNull();
+    expect(redisConfigFromEnv({ MN_REDIS_HA_MODE: 'sentinel', MN_REDIS_SENTINELS: 'a' })).toMatchObject({ masterName: 'mirror-neuron' });
+  });
+
+  it('rejects malformed settings naming the variable', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return isMnError(e) ? [e.code, e.details['variable']] : e;
+      }
+      return 'no error';
+    };
+    expect(code(() => parseSentinels('a:notaport'))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_SENTINELS']);
+    expect(code(() => parseSentinels(' , '))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_SENTINELS']);
+    expect(code(() => parseHostMap('nohost'))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_SENTINEL_HOST_MAP']);
+    expect(code(() => redisConfigFromEnv({ MN_REDIS_HA_MODE: 'sentinel' }))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_SENTINELS']);
+    expect(code(() => redisConfigFromEnv({ MN_REDIS_HA_MODE: 'cluster' }))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_HA_MODE']);
+    expect(code(() => redisConfigFromEnv({ MN_REDIS_RECONNECT_ATTEMPTS: 'many' }))).toEqual(['MN_E_INVALID_ARGUMENT', 'MN_REDIS_RECONNECT_ATTEMPTS']);
+  });
+
+  it('gives lease connections no offline queue and a command timeout', () => {
+    const config: RedisConfig = redisConfigFromEnv({});
+    expect(clientOptions(config, 'lease', { commandTimeoutMs: 750 })).toMatchObject({ enableOfflineQueue: false, commandTimeout: 750 });
+    expect(clientOptions(config, 'data')).toMatchObject({ maxRetriesPerRequest: 10 });
+    expect(clientOptions(config, 'blocking')).toMatchObject({ maxRetriesPerRequest: null });
+    const retry = clientOptions(config, 'data').retryStrategy as (n: number) => number;
+    expect([1, 2, 3, 4, 5, 50].map(retry)).toEqual([250, 500, 1000, 2000, 2000, 2000]);
+  });
+});
+
+describe('Lua scripts', () => {
+  it('follow verbNoun-<numKeys>.lua and document KEYS, ARGV and the output', () => {
+    const files = readdirSync(SCRIPTS).filter((f) => f.endsWith('.lua'));
+    expect(files.length).toBeGreaterThanOrEqual(9);
+    for (const file of files) {
+      const [, keys] = /^[a-z][A-Za-z]*-(\d+)\.lua$/.exec(file) ?? [];
+      expect(keys, file).toBeDefined();
+      const source = readFileSync(path.join(SCRIPTS, file), 'utf8');
+      expect(source.startsWith('--[['), file).toBe(true);
+      expect(source, file).toContain('Output:');
+      for (let k = 1; k <= Number(keys); k++) expect(source, file).toContain(`KEYS[${k}]`);
+    }
+    // Includes are expanded by the loader.
+    const update = loadScripts().get('updateRecord')!;
+    expect(update.numberOfKeys).toBe(4);
+    expect(update.lua).toContain('local function checkFence');
+    expect(update.lua).not.toMatch(/^--- @include/m);
+  });
+});
