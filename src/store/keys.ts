@@ -61,6 +61,11 @@ export class StoreKeys {
   }
 
   /** String `<holder>|<token>` with a PX TTL. */
+  /** A cluster-wide setting stored as JSON (e.g. `resource:limits`, spec §3.2). */
+  setting(name: string): string {
+    return `${this.namespace}:${name}`;
+  }
+
   lease(name: string): string {
     return `${this.namespace}:lease:${name}`;
   }

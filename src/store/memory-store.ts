@@ -33,6 +33,7 @@ import type {
   StoredEvent,
   WriteGuard,
 } from './store.js';
+import { TERMINAL_JOB_STATUSES } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
   agentUnits,
@@ -114,6 +115,7 @@ export class MemoryStore implements Store {
   private readonly streams = new Map<string, EventStream>();
   private readonly global: EventStream;
   private readonly closeWaiters = new Set<() => void>();
+  private readonly settings = new Map<string, string>();
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
@@ -463,6 +465,32 @@ export class MemoryStore implements Store {
     checkName(name, 'lease name', true);
     const lease = this.live(name);
     return lease ? { name, holder: lease.holder, token: lease.token, expiresAt: lease.expiresAt } : null;
+  }
+
+  async getSetting(name: string): Promise<unknown> {
+    checkName(name, 'setting name', true);
+    const raw = this.settings.get(name);
+    return raw === undefined ? null : JSON.parse(raw);
+  }
+
+  async putSetting(name: string, value: unknown): Promise<void> {
+    checkName(name, 'setting name', true);
+    this.settings.set(name, JSON.stringify(value));
+  }
+
+  async deleteJob(jobId: string): Promise<boolean> {
+    checkName(jobId, 'job id');
+    const job = this.jobs.get(jobId);
+    if (!job) return false;
+    if (!TERMINAL_JOB_STATUSES.has(job.status)) {
+      throw new MnError('MN_E_CONFLICT', `job ${jobId} is ${job.status}; only completed, failed or cancelled jobs can be removed`, {
+        details: { job_id: jobId, status: job.status },
+      });
+    }
+    this.jobs.delete(jobId);
+    this.agents.delete(jobId);
+    this.streams.delete(jobId);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -479,6 +479,37 @@ export class RedisStore implements Store {
     this.leaseClient.disconnect();
   }
 
+  async getSetting(name: string): Promise<unknown> {
+    checkName(name, 'setting name', true);
+    const raw = await this.call(() => this.client.get(this.keys.setting(name)));
+    return raw === null ? null : JSON.parse(raw);
+  }
+
+  async putSetting(name: string, value: unknown): Promise<void> {
+    checkName(name, 'setting name', true);
+    await this.call(() => this.client.set(this.keys.setting(name), JSON.stringify(value)));
+  }
+
+  async deleteJob(jobId: string): Promise<boolean> {
+    checkName(jobId, 'job id');
+    const job = await this.getJob(jobId);
+    if (job === null) return false;
+    const status = job.status;
+    if (!TERMINAL_JOB_STATUSES.has(status)) {
+      throw new MnError('MN_E_CONFLICT', `job ${jobId} is ${status}; only completed, failed or cancelled jobs can be removed`, {
+        details: { job_id: jobId, status },
+      });
+    }
+    await this.call(() =>
+      this.client
+        .multi()
+        .del(this.keys.job(jobId), this.keys.jobAgents(jobId), this.keys.jobEvents(jobId))
+        .srem(this.keys.jobs(), jobId)
+        .exec(),
+    );
+    return true;
+  }
+
   // ---- plumbing -----------------------------------------------------------------------------
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

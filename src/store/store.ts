@@ -296,6 +296,15 @@ export interface Store {
   getLease(name: string): Promise<LeaseInfo | null>;
 
   /** Releases connections and ends followers. */
+  /** A cluster-wide setting (JSON value), or null when never set. */
+  getSetting(name: string): Promise<unknown>;
+  /** Replaces a cluster-wide setting. */
+  putSetting(name: string, value: unknown): Promise<void>;
+  /**
+   * Removes a terminal job with its agents and events; returns false when the job is unknown.
+   * Fails with `MN_E_CONFLICT` for a job that is not terminal (it may still hold capacity).
+   */
+  deleteJob(jobId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -319,5 +319,25 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
         expect(await next).toEqual({ done: true, value: undefined });
       });
     });
+
+    describe('settings and job removal', () => {
+      it('stores cluster settings as JSON', async () => {
+        expect(await store.getSetting('resource:limits')).toBeNull();
+        await store.putSetting('resource:limits', { cpu: 75, memory: 100 });
+        expect(await store.getSetting('resource:limits')).toEqual({ cpu: 75, memory: 100 });
+      });
+
+      it('removes only terminal jobs, with their agents and events', async () => {
+        await store.createJob({ job_id: 'done', manifest: {}, job: {} });
+        await store.appendEvent('done', { type: 'job_pending' });
+        await expect(store.deleteJob('done')).rejects.toMatchObject({ code: 'MN_E_CONFLICT' });
+        await store.updateJob('done', { status: 'completed' });
+        expect(await store.deleteJob('done')).toBe(true);
+        expect(await store.getJob('done')).toBeNull();
+        expect(await store.readEvents('done')).toEqual([]);
+        expect((await store.listJobs()).map((j) => j.job_id)).not.toContain('done');
+        expect(await store.deleteJob('done')).toBe(false);
+      });
+    });
   });
 }

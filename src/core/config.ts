@@ -1,0 +1,112 @@
+/**
+ * Daemon settings from the environment (DESIGN §4.5; defaults from the original's §10). Pure:
+ * the environment and the host name are passed in, and problems come back as a list naming the
+ * variable instead of being thrown, so a daemon refuses to start with every problem listed.
+ */
+
+export interface DaemonConfig {
+  /** Address the gRPC server binds (MN_CORE_HOST, default 127.0.0.1). */
+  host: string;
+  /** gRPC port (MN_GRPC_PORT, default 50051; 0 picks a free port). */
+  port: number;
+  /** Bearer token for mutating RPCs (MN_GRPC_AUTH_TOKEN); null leaves them open. */
+  authToken: string | null;
+  /** Token for ClearJobs (MN_GRPC_ADMIN_TOKEN); null refuses ClearJobs. */
+  adminToken: string | null;
+  /** This daemon's node name (MN_NODE_NAME, default `<hostname>@local`). */
+  nodeName: string;
+  /** Job coordinator lease TTL (MN_JOB_LEASE_DURATION_MS, default 60000). */
+  jobLeaseMs: number;
+  /** Job lease renewal period (MN_JOB_LEASE_RENEW_INTERVAL_MS, default 10000). */
+  jobLeaseRenewMs: number;
+  /** Leader lease TTL (MN_LEADER_LEASE_MS, default 10000). */
+  leaderLeaseMs: number;
+  /** Heartbeat period (MN_HEARTBEAT_INTERVAL_MS, default 2000); the TTL is three periods. */
+  heartbeatMs: number;
+  /** Leader sweep period (MN_SWEEP_INTERVAL_MS, default 5000). */
+  sweepMs: number;
+  /** How long a node stays disconnected before it is offline (MN_NODE_DISCONNECT_GRACE_MS, default 30000). */
+  disconnectGraceMs: number;
+  /** State root (MN_HOME, default `~/.mn`). */
+  home: string;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the daemon settings; `problems` lists every invalid variable. */
+export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; homeDir: string }): { config: DaemonConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push({ variable: name, message: `${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}` });
+      return fallback;
+    }
+    return n;
+  };
+  const text = (name: string): string | null => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? null : raw.trim();
+  };
+  const nodeName = text('MN_NODE_NAME') ?? `${defaults.hostname}@local`;
+  if (/\s/.test(nodeName)) problems.push({ variable: 'MN_NODE_NAME', message: `MN_NODE_NAME must not contain whitespace, got ${JSON.stringify(nodeName)}` });
+  const config: DaemonConfig = {
+    host: text('MN_CORE_HOST') ?? '127.0.0.1',
+    port: int('MN_GRPC_PORT', 50051, 0, 65535),
+    authToken: text('MN_GRPC_AUTH_TOKEN'),
+    adminToken: text('MN_GRPC_ADMIN_TOKEN'),
+    nodeName,
+    jobLeaseMs: int('MN_JOB_LEASE_DURATION_MS', 60_000, 100),
+    jobLeaseRenewMs: int('MN_JOB_LEASE_RENEW_INTERVAL_MS', 10_000, 10),
+    leaderLeaseMs: int('MN_LEADER_LEASE_MS', 10_000, 100),
+    heartbeatMs: int('MN_HEARTBEAT_INTERVAL_MS', 2_000, 10),
+    sweepMs: int('MN_SWEEP_INTERVAL_MS', 5_000, 10),
+    disconnectGraceMs: int('MN_NODE_DISCONNECT_GRACE_MS', 30_000, 0),
+    home: text('MN_HOME') ?? `${defaults.homeDir}/.mn`,
+  };
+  if (config.jobLeaseRenewMs >= config.jobLeaseMs) {
+    problems.push({
+      variable: 'MN_JOB_LEASE_RENEW_INTERVAL_MS',
+      message: `MN_JOB_LEASE_RENEW_INTERVAL_MS (${config.jobLeaseRenewMs}) must be shorter than MN_JOB_LEASE_DURATION_MS (${config.jobLeaseMs})`,
+    });
+  }
+  return { config, problems };
+}
+
+/** Resource limit percentages (spec §3.2): each of cpu, memory, disk, gpu is 25, 50, 75 or 100. */
+export interface ResourceLimits {
+  cpu: number;
+  memory: number;
+  disk: number;
+  gpu: number;
+}
+
+export const DEFAULT_RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({ cpu: 100, memory: 100, disk: 100, gpu: 100 });
+const LIMIT_KEYS = ['cpu', 'memory', 'disk', 'gpu'] as const;
+const LIMIT_VALUES = [25, 50, 75, 100];
+
+/** Validates a `SetResource` request (spec §3.2, §11.2 #20); returns the merged limits or the errors. */
+export function applyResourceLimits(current: ResourceLimits, input: unknown): { ok: true; limits: ResourceLimits } | { ok: false; errors: string[] } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { ok: false, errors: ['resource limits must be an object'] };
+  const obj = input as Record<string, unknown>;
+  const errors: string[] = [];
+  for (const key of Object.keys(obj)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(key)) errors.push(`resource type must be one of cpu, gpu, memory, or disk, got ${JSON.stringify(key)}`);
+  }
+  const given = LIMIT_KEYS.filter((k) => obj[k] !== undefined && obj[k] !== null);
+  if (given.length === 0 && errors.length === 0) errors.push('at least one of cpu, gpu, memory, or disk is required');
+  const limits = { ...current };
+  for (const key of given) {
+    const v = obj[key];
+    if (typeof v !== 'number' || !LIMIT_VALUES.includes(v)) errors.push(`${key} must be one of 25, 50, 75, 100`);
+    else limits[key] = v;
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, limits };
+}
