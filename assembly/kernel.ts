@@ -16,6 +16,14 @@ let eligP: usize = 0;
 let slotsP: usize = 0;
 let scoreP: usize = 0; // f64[n] scratch
 let heapP: usize = 0; // i32[n] scratch
+let invCapP: usize = 0; // f64[4n]: 1/cap where cap > 0, else 0 (pruning only)
+let invDimsP: usize = 0; // f64[n]: 1/(dimensions with cap > 0), or 0
+
+/**
+ * Tolerance of the pruning pass: the reciprocal-multiplied score differs from the exact score
+ * by at most ~13 ulp of (1 + Σ|terms|); 2^-40 leaves a margin of several hundred.
+ */
+const PRUNE_TOL: f64 = 9.094947017729282e-13;
 
 // The current call.
 let a0: f64 = 0;
@@ -29,7 +37,7 @@ let spreadValP: usize = 0;
 let spreadCountP: usize = 0;
 let spreadDesiredP: usize = 0;
 let weightP: usize = 0; // f64[S] scratch: weight / 100
-let minP: usize = 0; // f64[S] scratch: even-spread minimum per block
+let termP: usize = 0; // f64[S*(V+1)] scratch: boost per block and value (slot 0 = absent)
 let presentP: usize = 0; // u8[S*V] scratch: value occurs on an eligible node
 let propValP: usize = 0; // 0 = no property limit
 let propRemP: usize = 0;
@@ -42,7 +50,11 @@ export function bind(
   slots: usize,
   score: usize,
   heap: usize,
+  invCap: usize,
+  invDims: usize,
 ): void {
+  invCapP = invCap;
+  invDimsP = invDims;
   n = count;
   nb = (<usize>count) << 3;
   capP = cap;
@@ -51,6 +63,21 @@ export function bind(
   slotsP = slots;
   scoreP = score;
   heapP = heap;
+}
+
+/** Derives the reciprocal columns from `cap`; call after the host wrote `cap`. */
+export function prepare(): void {
+  for (let i: i32 = 0; i < n; i++) {
+    const o = (<usize>i) << 3;
+    let dims: i32 = 0;
+    for (let d: i32 = 0; d < 4; d++) {
+      const c = load<f64>(capP + <usize>d * nb + o);
+      const pos = c > 0;
+      store<f64>(invCapP + <usize>d * nb + o, pos ? 1 / c : 0);
+      if (pos) dims++;
+    }
+    store<f64>(invDimsP + o, dims > 0 ? 1 / <f64>dims : 0);
+  }
 }
 
 @inline function fits(i: i32): bool {
@@ -107,7 +134,13 @@ export function score(i: i32, askP: usize, strat: i32): f64 {
   return baseScoreFor(i, load<f64>(askP), load<f64>(askP, 8), load<f64>(askP, 16), load<f64>(askP, 24), strat);
 }
 
-function refreshSpreadMin(): void {
+/**
+ * Recomputes, per block, the even-spread minimum and then the boost term of every value (slot 0:
+ * node lacks the attribute). A node's boost is then the sum of its values' terms in block order:
+ * the same expressions as evaluating them per node, so the doubles are identical.
+ */
+function refreshSpreadTerms(): void {
+  const stride = maxValues + 1;
   for (let b: i32 = 0; b < blocks; b++) {
     const vbase = b * maxValues;
     let min: f64 = Infinity;
@@ -117,25 +150,29 @@ function refreshSpreadMin(): void {
         if (c < min) min = c;
       }
     }
-    store<f64>(minP + ((<usize>b) << 3), min == Infinity ? 0 : min);
+    if (min == Infinity) min = 0;
+    const w = load<f64>(weightP + ((<usize>b) << 3));
+    const tp = termP + ((<usize>(b * stride)) << 3);
+    store<f64>(tp, -1 * w);
+    for (let v: i32 = 0; v < maxValues; v++) {
+      const k = (<usize>(vbase + v)) << 3;
+      const want = load<f64>(spreadDesiredP + k);
+      const have = load<f64>(spreadCountP + k);
+      let term: f64;
+      if (want > 0) term = ((want - (have + 1)) / want) * w;
+      else if (want < 0) term = -2 * (have - min) * w;
+      else term = -1 * w;
+      store<f64>(tp + ((<usize>(v + 1)) << 3), term);
+    }
   }
 }
 
-function boost(i: i32): f64 {
+@inline function boost(i: i32): f64 {
+  const stride = maxValues + 1;
   let total: f64 = 0;
   for (let b: i32 = 0; b < blocks; b++) {
-    const w = load<f64>(weightP + ((<usize>b) << 3));
     const v = load<i32>(spreadValP + ((<usize>(b * n + i)) << 2));
-    if (v < 0) {
-      total += -1 * w;
-      continue;
-    }
-    const k = (<usize>(b * maxValues + v)) << 3;
-    const want = load<f64>(spreadDesiredP + k);
-    const have = load<f64>(spreadCountP + k);
-    if (want > 0) total += ((want - (have + 1)) / want) * w;
-    else if (want < 0) total += -2 * (have - load<f64>(minP + ((<usize>b) << 3))) * w;
-    else total += -1 * w;
+    total += load<f64>(termP + ((<usize>(b * stride + v + 1)) << 3));
   }
   return total;
 }
@@ -185,6 +222,207 @@ function bestPlain(): i32 {
   return chosen;
 }
 
+/**
+ * Node i has the same capacity and free capacity as node j, hence the same exact score: when j
+ * is already chosen and i > j, i cannot win (ties go to the lower index), so pass 2 skips it.
+ * This keeps pass 2 short on fleets of identical, untouched nodes.
+ */
+@inline function sameAs(i: i32, j: i32): bool {
+  const oi = (<usize>i) << 3;
+  const oj = (<usize>j) << 3;
+  return (
+    load<f64>(freeP + oi) == load<f64>(freeP + oj) &&
+    load<f64>(freeP + nb + oi) == load<f64>(freeP + nb + oj) &&
+    load<f64>(freeP + 2 * nb + oi) == load<f64>(freeP + 2 * nb + oj) &&
+    load<f64>(freeP + 3 * nb + oi) == load<f64>(freeP + 3 * nb + oj) &&
+    load<f64>(capP + oi) == load<f64>(capP + oj) &&
+    load<f64>(capP + nb + oi) == load<f64>(capP + nb + oj) &&
+    load<f64>(capP + 2 * nb + oi) == load<f64>(capP + 2 * nb + oj) &&
+    load<f64>(capP + 3 * nb + oi) == load<f64>(capP + 3 * nb + oj)
+  );
+}
+
+/**
+ * The exhaustive scan without spread blocks or property limits, in two passes. Pass 1 scores every
+ * fitting node with reciprocals (no division) and an error bound e: the exact score lies in
+ * [a - e, a + e]; L = max(a - e) is a lower bound of the best exact score. Pass 2 computes the
+ * exact score only for nodes with a + e >= L: every other node is strictly worse than the best,
+ * so the choice (and its tie-break) equals the plain scan's.
+ */
+function bestPruned(): i32 {
+  let lower: f64 = -Infinity;
+  let anyFit = false;
+  const binpack = strategy == STRATEGY_BINPACK;
+  const n4 = n & ~3;
+  for (let i: i32 = 0; i < n; i++) {
+    const o = (<usize>i) << 3;
+    // Four ineligible nodes in a row (common for selective constraints): skip them whole.
+    if ((i & 3) == 0 && i < n4 && load<u32>(eligP + <usize>i) == 0) {
+      store<f64>(scoreP + o, -Infinity);
+      store<f64>(scoreP + o, -Infinity, 8);
+      store<f64>(scoreP + o, -Infinity, 16);
+      store<f64>(scoreP + o, -Infinity, 24);
+      i += 3;
+      continue;
+    }
+    let hi: f64 = -Infinity;
+    if (fits(i)) {
+      anyFit = true;
+      const cp = capP + o;
+      const fp = freeP + o;
+      const ip = invCapP + o;
+      const t0 = (load<f64>(cp) - load<f64>(fp) + a0) * load<f64>(ip);
+      const t1 = (load<f64>(cp + nb) - load<f64>(fp + nb) + a1) * load<f64>(ip + nb);
+      const t2 = (load<f64>(cp + 2 * nb) - load<f64>(fp + 2 * nb) + a2) * load<f64>(ip + 2 * nb);
+      const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
+      let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
+      if (!binpack) a = 1 - a;
+      const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
+      const lo = a - e;
+      hi = a + e;
+      if (hi != hi) hi = Infinity;
+      if (lo > lower) lower = lo;
+    }
+    store<f64>(scoreP + o, hi);
+  }
+  if (!anyFit) return -1;
+  if (lower == -Infinity) return bestPlain();
+  let best: f64 = -Infinity;
+  let chosen: i32 = -1;
+  for (let i: i32 = 0; i < n; i++) {
+    if (load<f64>(scoreP + ((<usize>i) << 3)) >= lower) {
+      if (chosen >= 0 && sameAs(i, chosen)) continue;
+      const s = baseScore(i);
+      if (chosen < 0 || s > best) {
+        best = s;
+        chosen = i;
+      }
+    }
+  }
+  return chosen;
+}
+
+/** `bestPruned` two nodes at a time (f64x2); pass 2 touches lanes only when a candidate is present. */
+function bestPrunedSimd(): i32 {
+  const zero = f64x2.splat(0);
+  const one = f64x2.splat(1);
+  const tol = f64x2.splat(PRUNE_TOL);
+  const ninf = f64x2.splat(-Infinity);
+  const pinf = f64x2.splat(Infinity);
+  const va0 = f64x2.splat(a0);
+  const va1 = f64x2.splat(a1);
+  const va2 = f64x2.splat(a2);
+  const va3 = f64x2.splat(a3);
+  const z0 = i64x2.splat(a0 == 0 ? -1 : 0);
+  const z1 = i64x2.splat(a1 == 0 ? -1 : 0);
+  const z2 = i64x2.splat(a2 == 0 ? -1 : 0);
+  const z3 = i64x2.splat(a3 == 0 ? -1 : 0);
+  const spreadMask = i64x2.splat(strategy == STRATEGY_BINPACK ? 0 : -1);
+  let lowerV = ninf;
+  let anyV = i64x2.splat(0);
+  const n2 = n & ~1;
+  const nb2 = nb << 1;
+  const nb3 = nb2 + nb;
+  for (let i: i32 = 0; i < n2; i += 2) {
+    // Sixteen ineligible nodes in a row (common for selective constraints): skip them whole.
+    // Pass 2 skips the same blocks, so their score slots are never read.
+    if ((i & 15) == 0 && i + 16 <= n2 && !v128.any_true(v128.load(eligP + <usize>i))) {
+      i += 14;
+      continue;
+    }
+    const o = (<usize>i) << 3;
+    const fp = freeP + o;
+    const cp = capP + o;
+    const ip = invCapP + o;
+    const f0 = v128.load(fp);
+    const f1 = v128.load(fp + nb);
+    const f2 = v128.load(fp + nb2);
+    const f3 = v128.load(fp + nb3);
+    const e8 = <i32>load<u16>(eligP + <usize>i);
+    const sp = slotsP + ((<usize>i) << 2);
+    const ok0 = <i64>(<i32>((e8 & 0xff) == 1) & <i32>(load<i32>(sp) != 0));
+    const ok1 = <i64>(<i32>((e8 >> 8) == 1) & <i32>(load<i32>(sp, 4) != 0));
+    let m = i64x2.replace_lane(i64x2.splat(-ok0), 1, -ok1);
+    m = v128.and(m, v128.or(f64x2.ge(f0, va0), z0));
+    m = v128.and(m, v128.or(f64x2.ge(f1, va1), z1));
+    m = v128.and(m, v128.or(f64x2.ge(f2, va2), z2));
+    m = v128.and(m, v128.or(f64x2.ge(f3, va3), z3));
+    const t0 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp), f0), va0), v128.load(ip));
+    const t1 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb), f1), va1), v128.load(ip + nb));
+    const t2 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb2), f2), va2), v128.load(ip + nb2));
+    const t3 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb3), f3), va3), v128.load(ip + nb3));
+    let a = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(t0, t1), t2), t3), v128.load(invDimsP + o));
+    a = v128.bitselect(f64x2.sub(one, a), a, spreadMask);
+    const absSum = f64x2.add(f64x2.add(f64x2.add(f64x2.abs(t0), f64x2.abs(t1)), f64x2.abs(t2)), f64x2.abs(t3));
+    const e = f64x2.mul(tol, f64x2.add(one, absSum));
+    const lo = f64x2.sub(a, e);
+    let hi = f64x2.add(a, e);
+    hi = v128.bitselect(pinf, hi, f64x2.ne(hi, hi));
+    hi = v128.bitselect(hi, ninf, m);
+    v128.store(scoreP + o, hi);
+    lowerV = v128.bitselect(lo, lowerV, v128.and(m, f64x2.gt(lo, lowerV)));
+    anyV = v128.or(anyV, m);
+  }
+  let anyFit = v128.any_true(anyV);
+  let lower = max(f64x2.extract_lane(lowerV, 0), f64x2.extract_lane(lowerV, 1));
+  if (n2 < n) {
+    // The odd last node, scalar.
+    const i = n2;
+    let hi: f64 = -Infinity;
+    if (fits(i)) {
+      anyFit = true;
+      const o = (<usize>i) << 3;
+      const cp = capP + o;
+      const fp = freeP + o;
+      const ip = invCapP + o;
+      const t0 = (load<f64>(cp) - load<f64>(fp) + a0) * load<f64>(ip);
+      const t1 = (load<f64>(cp + nb) - load<f64>(fp + nb) + a1) * load<f64>(ip + nb);
+      const t2 = (load<f64>(cp + 2 * nb) - load<f64>(fp + 2 * nb) + a2) * load<f64>(ip + 2 * nb);
+      const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
+      let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
+      if (strategy != STRATEGY_BINPACK) a = 1 - a;
+      const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
+      const lo = a - e;
+      hi = a + e;
+      if (hi != hi) hi = Infinity;
+      if (lo > lower) lower = lo;
+    }
+    store<f64>(scoreP + ((<usize>i) << 3), hi);
+  }
+  if (!anyFit) return -1;
+  if (lower == -Infinity) return bestPlain();
+  const lowerS = f64x2.splat(lower);
+  let best: f64 = -Infinity;
+  let chosen: i32 = -1;
+  for (let i: i32 = 0; i < n2; i += 2) {
+    if ((i & 15) == 0 && i + 16 <= n2 && !v128.any_true(v128.load(eligP + <usize>i))) {
+      i += 14;
+      continue;
+    }
+    const hit = f64x2.ge(v128.load(scoreP + ((<usize>i) << 3)), lowerS);
+    if (!v128.any_true(hit)) continue;
+    if (i64x2.extract_lane(hit, 0) != 0 && !(chosen >= 0 && sameAs(i, chosen))) {
+      const s = baseScore(i);
+      if (chosen < 0 || s > best) {
+        best = s;
+        chosen = i;
+      }
+    }
+    if (i64x2.extract_lane(hit, 1) != 0 && !(chosen >= 0 && sameAs(i + 1, chosen))) {
+      const s = baseScore(i + 1);
+      if (chosen < 0 || s > best) {
+        best = s;
+        chosen = i + 1;
+      }
+    }
+  }
+  if (n2 < n && load<f64>(scoreP + ((<usize>n2) << 3)) >= lower && !(chosen >= 0 && sameAs(n2, chosen))) {
+    const s = baseScore(n2);
+    if (chosen < 0 || s > best) chosen = n2;
+  }
+  return chosen;
+}
+
 function bestWithSpread(): i32 {
   let best: f64 = -Infinity;
   let chosen: i32 = -1;
@@ -205,10 +443,10 @@ function placeScan(outP: usize, count: i32): i32 {
   while (j < count) {
     let chosen: i32;
     if (blocks > 0) {
-      refreshSpreadMin();
+      refreshSpreadTerms();
       chosen = bestWithSpread();
     } else {
-      chosen = bestPlain();
+      chosen = propValP != 0 ? bestPlain() : ASC_FEATURE_SIMD ? bestPrunedSimd() : bestPruned();
     }
     if (chosen < 0) break;
     do {
@@ -305,7 +543,7 @@ function placeSampled(outP: usize, count: i32, k: i32, seed: u32): i32 {
   let cursor = <i32>(seed % <u32>n);
   let j: i32 = 0;
   while (j < count) {
-    if (blocks > 0) refreshSpreadMin();
+    if (blocks > 0) refreshSpreadTerms();
     let best: f64 = -Infinity;
     let chosen: i32 = -1;
     let found: i32 = 0;
@@ -334,7 +572,7 @@ function placeSampled(outP: usize, count: i32, k: i32, seed: u32): i32 {
 /**
  * Places up to `count` agents; see docs/placement-kernel.md. `ask` is f64[4]; the spread
  * pointers are ignored when `nBlocks` is 0, the property pointers when `propVal` is 0. `scratch`
- * holds f64[S] weights, f64[S] minima and u8[S*V] presence flags. Returns the number placed;
+ * holds f64[S] weights, f64[S*(V+1)] boost terms and u8[S*V] presence flags. Returns the number placed;
  * `out` gets the node per agent, -1 for the rest.
  */
 export function place(
@@ -371,8 +609,8 @@ export function place(
   propRemP = propRem;
   if (blocks > 0) {
     weightP = scratch;
-    minP = scratch + ((<usize>blocks) << 3);
-    presentP = minP + ((<usize>blocks) << 3);
+    termP = scratch + ((<usize>blocks) << 3);
+    presentP = termP + ((<usize>(blocks * (maxValues + 1))) << 3);
     const sv = <usize>(blocks * maxValues);
     memory.fill(presentP, 0, sv);
     for (let b: i32 = 0; b < blocks; b++) {

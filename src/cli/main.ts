@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT, complain } from './output.js';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
+  registerPlan(program);
   return program;
 }
 

@@ -1,0 +1,326 @@
+/**
+ * SB benchmark entry (scheduler-anchors §3.3): snapshot size and codec time, the placement kernel
+ * (WebAssembly vs the JS reference, exhaustive vs Nomad-style sampling), placement quality, and
+ * `simulatePlan` end to end. Writes JSON to bench/results/ and a markdown summary to stdout.
+ *
+ *   npm run build && node --expose-gc dist/bench/run.js [--quick]    (or MN_BENCH_QUICK=1)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { JsKernel } from '../src/core/placement/kernel.js';
+import type { PlacementKernel } from '../src/core/placement/kernel-types.js';
+import { decodeSnapshot, encodeSnapshot, snapshotCapacity, snapshotSize, toSnapshot } from '../src/core/snapshot/index.js';
+import { WasmKernel } from '../src/solver/wasm-kernel.js';
+import { compilePlacementBuild } from '../src/solver/wasm-module.js';
+import { Committer, type PlacementJob } from '../src/solver/committer.js';
+import { PlacementPool } from '../src/solver/pool.js';
+import { distinctClasses, j6Classes, makeCluster, NODE_MIXES, type KernelClass, type NodeMix } from './fixtures.js';
+import { checkPlacements, runStream, type Columns } from './kernel-workloads.js';
+import { runPlannerBench } from './planner-workloads.js';
+
+const quick = process.argv.includes('--quick') || process.env.MN_BENCH_QUICK === '1';
+const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
+
+const results: Record<string, unknown> = { quick, node: process.version, startedAt: new Date().toISOString() };
+const md: string[] = [];
+let peakHeap = 0;
+const sampleMemory = (): void => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+};
+
+const fmt = (x: number, digits = 1): string =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : String(x);
+
+function table(title: string, head: string[], rows: Array<Array<string | number>>): void {
+  md.push(`\n### ${title}\n`, `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) md.push(`| ${r.join(' | ')} |`);
+}
+
+const engines = (): Array<[string, () => PlacementKernel]> => [
+  ['wasm-simd', () => new WasmKernel(compilePlacementBuild('simd'))],
+  ['wasm', () => new WasmKernel(compilePlacementBuild('scalar'))],
+  ['js', () => new JsKernel()],
+];
+
+function columns(mix: NodeMix, n: number): Columns {
+  return snapshotCapacity(toSnapshot(makeCluster(mix, n, 1), 1));
+}
+
+// --- Snapshot size and codec --------------------------------------------------------------
+async function snapshotBench(): Promise<void> {
+  const sizes = quick ? [100, 1_000, 10_000] : [100, 1_000, 5_000, 10_000];
+  const cases: Array<[NodeMix, number]> = [
+    ...sizes.map((n) => ['hetero-ai', n] as [NodeMix, number]),
+    ...NODE_MIXES.filter((m) => m !== 'hetero-ai').map((m) => [m, 10_000] as [NodeMix, number]),
+  ];
+  const rows: Array<Array<string | number>> = [];
+  const out: unknown[] = [];
+  for (const [mix, n] of cases) {
+    const snap = toSnapshot(makeCluster(mix, n, 1), 1);
+    const bytes = encodeSnapshot(snap);
+    const size = snapshotSize(snap, bytes);
+    const bench = new Bench({ time: quick ? 100 : 400, warmupTime: 50 });
+    bench.add('encode', () => encodeSnapshot(snap));
+    bench.add('decode', () => decodeSnapshot(bytes));
+    await bench.run();
+    const [enc, dec] = bench.tasks.map((t) => (t.result as { latency: { mean: number; p99: number } }).latency);
+    sampleMemory();
+    rows.push([
+      mix,
+      n,
+      fmt(size.nodeColumnBytesPerNode, 1),
+      size.stringTableBytes.toLocaleString('en-US'),
+      fmt(size.stringTableBytes / n, 1),
+      size.encodedBytes.toLocaleString('en-US'),
+      fmt(enc!.mean, 3),
+      fmt(dec!.mean, 3),
+      fmt(enc!.mean + dec!.mean, 3),
+      fmt(dec!.p99, 3),
+    ]);
+    out.push({ mix, n, ...size, encodeMs: enc!.mean, decodeMs: dec!.mean, decodeP99Ms: dec!.p99 });
+  }
+  results.snapshot = out;
+  table(
+    'Snapshot (columnar + msgpackr moreTypes)',
+    ['mix', 'N', 'numeric B/node', 'string tables B', 'strings B/node', 'encoded B', 'encode ms', 'decode ms', 'enc+dec ms', 'decode p99 ms'],
+    rows,
+  );
+}
+
+// --- 100,000 identical agents ---------------------------------------------------------------
+async function identicalBench(): Promise<void> {
+  const n = 10_000;
+  const agents = quick ? 20_000 : 100_000;
+  const cols = columns('hetero-ai', n);
+  const ask = Float64Array.from([1, 2048, 0, 0]);
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  for (const strategy of [0, 1]) {
+    for (const [name, make] of engines()) {
+      const kernel = make();
+      const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: 100 });
+      let placed = 0;
+      bench.add(
+        'place',
+        () => {
+          placed = kernel.place({ ask, strategy, count: agents, sampleK: 0, seed: 0 }).placed;
+        },
+        {
+          beforeEach() {
+            kernel.load(cols.cap, cols.free, cols.n);
+            kernel.elig().fill(1);
+          },
+        },
+      );
+      await bench.run();
+      const lat = (bench.tasks[0]!.result as { latency: { mean: number; p50: number; p99: number } }).latency;
+      sampleMemory();
+      const label = `${strategy === 0 ? 'binpack' : 'spread'}/${name}`;
+      out[label] = { agents, placed, meanMs: lat.mean, p50Ms: lat.p50, p99Ms: lat.p99, placementsPerSec: (placed / lat.mean) * 1000 };
+      rows.push([strategy === 0 ? 'binpack' : 'spread', name, agents.toLocaleString('en-US'), placed.toLocaleString('en-US'), fmt(lat.p50, 2), fmt(lat.p99, 2), fmt((placed / lat.mean) / 1000, 0) + 'k']);
+    }
+  }
+  results.identical = out;
+  table(`${agents.toLocaleString('en-US')} identical agents, one call, 10,000 hetero-ai nodes (target < 100 ms)`, ['strategy', 'engine', 'agents', 'placed', 'p50 ms', 'p99 ms', 'placements/s'], rows);
+}
+
+// --- Distinct agents: exhaustive vs sampling, WASM vs JS ---------------------------------------
+async function distinctBench(): Promise<void> {
+  const n = 10_000;
+  const agents = quick ? 2_000 : 10_000;
+  const cols = columns('hetero-ai', n);
+  const cluster = makeCluster('hetero-ai', n, 1);
+  const classes = distinctClasses(cluster, agents, 3);
+  const logK = Math.ceil(Math.log2(n));
+  const modes: Array<[string, number]> = [
+    ['exhaustive', 0],
+    [`sampled k=${logK} (service)`, logK],
+    ['sampled k=2 (batch)', 2],
+  ];
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  const rate: Record<string, number> = {};
+  const p50: Record<string, number> = {};
+  for (const [mode, k] of modes) {
+    for (const [name, make] of engines()) {
+      const kernel = make();
+      // Warm-up, then a pause so V8's background tier-up (Liftoff → TurboFan) finishes first.
+      runStream(kernel, cols, classes.slice(0, 2_000), 0, k);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const r = runStream(kernel, cols, classes, 0, k);
+      sampleMemory();
+      const q = checkPlacements(cols, classes, r.nodes);
+      rate[`${mode}/${name}`] = r.placementsPerSec;
+      p50[`${mode}/${name}`] = r.perPlacementUs.p50;
+      out[`${mode}/${name}`] = { agents, ...r, nodes: undefined, freeAfter: undefined, quality: q };
+      rows.push([mode, name, `${r.placements}/${r.requested}`, fmt(r.placementsPerSec / 1000, 1) + 'k', fmt(r.perPlacementUs.p50, 1), fmt(r.perPlacementUs.p99, 1), q.violations, `${q.gpuNodesWhole}/${q.gpuNodes}`]);
+    }
+  }
+  const ratio = rate['exhaustive/wasm-simd']! / rate['exhaustive/js']!;
+  const scalarRatio = rate['exhaustive/wasm']! / rate['exhaustive/js']!;
+  const p50Ratio = p50['exhaustive/js']! / p50['exhaustive/wasm-simd']!;
+  const p50ScalarRatio = p50['exhaustive/js']! / p50['exhaustive/wasm']!;
+  results.distinct = { ...out, wasmSimdOverJsExhaustive: ratio, wasmScalarOverJsExhaustive: scalarRatio, wasmSimdOverJsExhaustiveP50: p50Ratio, wasmScalarOverJsExhaustiveP50: p50ScalarRatio };
+  table(
+    `${agents.toLocaleString('en-US')} distinct agents (J3+J5 mix), binpack, 10,000 hetero-ai nodes`,
+    ['mode', 'engine', 'placed', 'placements/s', 'p50 µs', 'p99 µs', 'violations', 'GPU nodes whole'],
+    rows,
+  );
+  md.push(
+    `\nWASM / JS on the exhaustive kernel (throughput): SIMD build **${fmt(ratio, 2)}×**, scalar build ${fmt(scalarRatio, 2)}×; ` +
+      `by median per-placement time: SIMD ${fmt(p50Ratio, 2)}×, scalar ${fmt(p50ScalarRatio, 2)}× (target ≥ 2×)`,
+  );
+}
+
+// --- J6 binpack stress quality -------------------------------------------------------------
+function j6Bench(): void {
+  const n = quick ? 1_000 : 5_000;
+  const agents = 10 * n;
+  const cluster = makeCluster('hetero-ai', n, 2);
+  const cols = snapshotCapacity(toSnapshot(cluster, 1));
+  const classes = j6Classes(cluster, agents, 2);
+  const logK = Math.ceil(Math.log2(n));
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  for (const [mode, k, strategy] of [
+    ['exhaustive binpack', 0, 0],
+    [`sampled k=${logK}`, logK, 0],
+    ['sampled k=2', 2, 0],
+    ['exhaustive spread', 0, 1],
+  ] as Array<[string, number, number]>) {
+    const r = runStream(new WasmKernel(compilePlacementBuild('simd')), cols, classes, strategy, k);
+    const q = checkPlacements(cols, classes, r.nodes);
+    sampleMemory();
+    out[mode] = { n, agents, placementsPerSec: r.placementsPerSec, ...q };
+    rows.push([mode, `${q.placed}/${q.requested}`, q.violations, q.nodesUsed, fmt(q.capacityUntouched, 3), fmt(q.capacityUntouchedBound, 3), fmt((q.capacityUntouchedBound - q.capacityUntouched) * 100, 1), `${q.gpuNodesWhole}/${q.gpuNodes}`, fmt(r.placementsPerSec / 1000, 1) + 'k']);
+  }
+  results.j6 = out;
+  table(
+    `J6 binpack stress: ${agents.toLocaleString('en-US')} agents on ${n.toLocaleString('en-US')} hetero-ai nodes (wasm-simd)`,
+    ['mode', 'placed', 'violations', 'nodes used', 'capacity untouched', 'bound', 'pts below bound', 'GPU nodes whole', 'placements/s'],
+    rows,
+  );
+}
+
+// --- J4 spread skew ---------------------------------------------------------------------------
+function spreadBench(): void {
+  const n = quick ? 1_000 : 10_000;
+  const cluster = makeCluster('hetero-ai', n, 4);
+  const cols = snapshotCapacity(toSnapshot(cluster, 1));
+  const zones = [...new Set(cluster.nodes.map((x) => String(x.attributes.zone)))];
+  const racks = [...new Set(cluster.nodes.map((x) => String(x.attributes.rack)))];
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  const cases: Array<[string, string[], (x: (typeof cluster.nodes)[number]) => string, number[] | null]> = [
+    ['even over zone', zones, (x) => String(x.attributes.zone), null],
+    ['even over rack', racks, (x) => String(x.attributes.rack), null],
+    ['60/30/10 over zone', zones, (x) => String(x.attributes.zone), [0.6, 0.3, 0.1]],
+  ];
+  for (const [label, domain, attr, pct] of cases) {
+    const count = 3_001;
+    const values = Int32Array.from(cluster.nodes, (x) => domain.indexOf(attr(x)));
+    const desired = pct ? Float64Array.from(domain, (_, v) => pct[v]! * count) : new Float64Array(domain.length).fill(-1);
+    for (const [name, make] of engines()) {
+      const kernel = make();
+      kernel.load(cols.cap, cols.free, cols.n);
+      kernel.elig().fill(1);
+      const counts = new Float64Array(domain.length);
+      const t = performance.now();
+      const r = kernel.place({
+        ask: Float64Array.from([0.5, 1024, 0, 0]),
+        strategy: 0,
+        count,
+        sampleK: 0,
+        seed: 0,
+        spread: { blocks: 1, maxValues: domain.length, values, counts, desired, weights: Float64Array.from([100]) },
+      });
+      const ms = performance.now() - t;
+      const skew = Math.max(...counts) - Math.min(...counts);
+      const deviation = pct ? Math.max(...Array.from(counts, (c, v) => Math.abs(c - desired[v]!))) : 0;
+      out[`${label}/${name}`] = { count, placed: r.placed, skew, maxDeviation: deviation, ms };
+      rows.push([label, name, r.placed, pct ? '-' : skew, pct ? fmt(deviation, 1) : '-', fmt(ms, 1)]);
+    }
+  }
+  results.spread = out;
+  table(`J4 spread: 3,001 agents, binpack + spread block (weight 100), ${n.toLocaleString('en-US')} nodes`, ['case', 'engine', 'placed', 'skew (max−min)', 'max deviation from target', 'ms'], rows);
+}
+
+// --- Optimistic parallel planning through the pool -------------------------------------------
+async function poolBench(): Promise<void> {
+  const n = quick ? 1_000 : 5_000;
+  const snap = toSnapshot(makeCluster('hetero-ai', n, 5), 1);
+  const cols = snapshotCapacity(snap);
+  const jobCount = quick ? 32 : 128;
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  for (const [label, strategy, sampleK] of [
+    ['binpack exhaustive', 0, 0],
+    ['spread exhaustive', 1, 0],
+    [`binpack k=${Math.ceil(Math.log2(n))}`, 0, Math.ceil(Math.log2(n))],
+  ] as Array<[string, number, number]>) {
+    const jobs: PlacementJob[] = Array.from({ length: jobCount }, (_, k) => ({
+      id: `job-${k}`,
+      calls: [{ ask: [0.5 + (k % 4) * 0.5, 1024 * (1 + (k % 3)), 0, 0], strategy, count: 50, sampleK, seed: k * 7919 }],
+    }));
+    for (const threads of [1, 2]) {
+      const pool = new PlacementPool({ threads });
+      const g = pool.publish(snap);
+      await pool.runKernel([], g); // start-up and first snapshot decode, outside the timing
+      const committer = new Committer(pool, snap, g, new WasmKernel());
+      const t = performance.now();
+      const outcomes = await committer.run(jobs);
+      const ms = performance.now() - t;
+      await pool.close();
+      const placed = outcomes.reduce((s, o) => s + o.placed, 0);
+      const stats = committer.stats(jobs.length);
+      // Independent check: committed free capacity never goes below zero in an asked dimension.
+      const free = committer.freeCapacity();
+      let violations = 0;
+      for (let d = 0; d < 2; d++) for (let i = 0; i < cols.n; i++) if (free[d * cols.n + i]! < -1e-9) violations++;
+      out[`${label}/${threads}`] = { ...stats, threads, jobs: jobCount, placed, ms, placementsPerSec: (placed / ms) * 1000, violations };
+      rows.push([label, threads, jobCount, placed, fmt(ms, 1), fmt(placed / ms, 1) + 'k', stats.conflicts, fmt(stats.conflictRate, 2), violations]);
+    }
+  }
+  results.pool = out;
+  table(`Optimistic parallel planning: ${jobCount} jobs × 50 agents on ${n.toLocaleString('en-US')} nodes (pool + committer)`, ['workload', 'workers', 'jobs', 'placed', 'ms', 'placements/s', 'conflicts', 'conflict rate', 'violations'], rows);
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  await snapshotBench();
+  gc();
+  await identicalBench();
+  gc();
+  await distinctBench();
+  gc();
+  j6Bench();
+  gc();
+  spreadBench();
+  gc();
+  await poolBench();
+  gc();
+  const planner = await runPlannerBench(quick);
+  results.planner = planner.json;
+  if (planner.rows.length > 0) {
+    table('simulatePlan end to end (manifests → plan)', ['workload', 'engine', 'nodes', 'agents', 'placed', 'ms', 'placements/s', 'violations (checkPlan)'], planner.rows);
+  } else {
+    md.push(`\nsimulatePlan end to end: skipped (${planner.note})`);
+  }
+  sampleMemory();
+  const usage = process.resourceUsage();
+  results.memory = { peakRssMiB: usage.maxRSS / 1024, peakHeapUsedMiB: peakHeap / 2 ** 20 };
+  results.elapsedMs = performance.now() - t0;
+  md.push(`\nPeak RSS ${fmt(usage.maxRSS / 1024, 0)} MiB, peak heap used ${fmt(peakHeap / 2 ** 20, 0)} MiB, total ${fmt((performance.now() - t0) / 1000, 1)} s${quick ? ' (quick run)' : ''}.`);
+
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `sb-${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  process.stdout.write(`## SB benchmark (${process.version}${quick ? ', quick' : ''})\n${md.join('\n')}\n\nJSON: ${file}\n`);
+}
+
+await main();

@@ -1,0 +1,2 @@
+export * from './types.js';
+export { ClusterFileError, parseClusterFile, validateClusterFile, isClusterState, type ClusterValidationResult } from './parse.js';

@@ -1,0 +1,177 @@
+/**
+ * Per-plan preparation of a cluster: capacity columns, node classes and per-node lookups, built
+ * once so that placing each agent group touches only typed arrays.
+ */
+import type { ClusterNode, ClusterService, ClusterState } from '../cluster/types.js';
+import { DIMENSIONS } from './kernel-types.js';
+import { portKey } from './filters.js';
+
+/** Values of one attribute over all nodes: `values[i]` indexes `names`, -1 when absent. */
+export interface AttributeColumn {
+  values: Int32Array;
+  names: string[];
+}
+
+/**
+ * Facts that depend only on the cluster (not on plan options), computed once per `ClusterState`
+ * and reused by every plan over it: capacity columns, node classes, services per node, attribute
+ * columns. Node class = every status-independent attribute that string constraints can read
+ * (attributes, capabilities, profiles, drivers, host paths): such constraints are evaluated once
+ * per class instead of once per node.
+ */
+interface ClusterLayout {
+  cap: Float64Array;
+  classOf: Int32Array;
+  classReps: ClusterNode[];
+  nodeIndex: Map<string, number>;
+  servicesAt: Array<ClusterService[] | undefined>;
+  columns: Map<string, AttributeColumn>;
+}
+
+const layouts = new WeakMap<ClusterState, ClusterLayout>();
+
+function layoutOf(cluster: ClusterState): ClusterLayout {
+  const cached = layouts.get(cluster);
+  if (cached) return cached;
+  const nodes = cluster.nodes;
+  const n = nodes.length;
+  const cap = new Float64Array(DIMENSIONS * n);
+  const classOf = new Int32Array(n);
+  const classReps: ClusterNode[] = [];
+  const nodeIndex = new Map<string, number>();
+  const classIds = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i]!;
+    nodeIndex.set(node.name, i);
+    const r = node.resources;
+    cap[i] = r.cpu_cores;
+    cap[n + i] = r.memory_mb;
+    cap[2 * n + i] = r.disk_mb;
+    cap[3 * n + i] = r.gpu_count;
+    const key = classKey(node);
+    let id = classIds.get(key);
+    if (id === undefined) {
+      id = classReps.length;
+      classIds.set(key, id);
+      classReps.push(node);
+    }
+    classOf[i] = id;
+  }
+  const servicesAt = new Array<ClusterService[] | undefined>(n);
+  for (const s of cluster.services) {
+    const i = nodeIndex.get(s.node);
+    if (i !== undefined) (servicesAt[i] ??= []).push(s);
+  }
+  const layout: ClusterLayout = { cap, classOf, classReps, nodeIndex, servicesAt, columns: new Map() };
+  layouts.set(cluster, layout);
+  return layout;
+}
+
+/** Everything the planner reads about a cluster for one plan (layout plus option-dependent state). */
+export class ClusterIndex {
+  readonly n: number;
+  readonly nodes: readonly ClusterNode[];
+  /** Capacity, dimension-major (`cap[d*n + i]`): cpu, memory, disk, gpu. Shared: never write. */
+  readonly cap: Float64Array;
+  /** Free capacity after the cluster file's allocations (minus ignored jobs). */
+  readonly baseFree: Float64Array;
+  readonly classOf: Int32Array;
+  /** One representative node per class. */
+  readonly classReps: readonly ClusterNode[];
+  readonly nodeIndex: ReadonlyMap<string, number>;
+  /** Service instances per node index. */
+  readonly servicesAt: ReadonlyArray<ClusterService[] | undefined>;
+  /** Port keys and device ids held by the cluster file's allocations, per node index. */
+  readonly basePorts: Array<Set<string> | undefined>;
+  readonly baseDevices: Array<Set<string> | undefined>;
+  /** Nodes that may accept placements at all (status, eligibility, not excluded). */
+  readonly schedulable: Uint8Array;
+  readonly excluded: Uint8Array;
+  private readonly columns: Map<string, AttributeColumn>;
+
+  constructor(cluster: ClusterState, options: { excludeNodes?: readonly string[]; ignoreJobIds?: readonly string[] } = {}) {
+    const layout = layoutOf(cluster);
+    const nodes = cluster.nodes;
+    const n = nodes.length;
+    this.n = n;
+    this.nodes = nodes;
+    this.cap = layout.cap;
+    this.classOf = layout.classOf;
+    this.classReps = layout.classReps;
+    this.nodeIndex = layout.nodeIndex;
+    this.servicesAt = layout.servicesAt;
+    this.columns = layout.columns;
+    this.schedulable = new Uint8Array(n);
+    this.excluded = new Uint8Array(n);
+    this.basePorts = new Array<Set<string> | undefined>(n);
+    this.baseDevices = new Array<Set<string> | undefined>(n);
+    const exclude = options.excludeNodes && options.excludeNodes.length > 0 ? new Set(options.excludeNodes) : null;
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i]!;
+      this.excluded[i] = exclude !== null && exclude.has(node.name) ? 1 : 0;
+      this.schedulable[i] =
+        !this.excluded[i] && (node.status === 'healthy' || node.status === 'joining') && node.scheduling_eligible ? 1 : 0;
+    }
+    this.baseFree = this.cap.slice();
+    const ignore = new Set(options.ignoreJobIds ?? []);
+    for (const a of cluster.allocations) {
+      if (ignore.has(a.job_id)) continue;
+      const i = this.nodeIndex.get(a.node);
+      if (i === undefined) continue;
+      this.baseFree[i] -= a.resources.cpu_cores;
+      this.baseFree[n + i] -= a.resources.memory_mb;
+      this.baseFree[2 * n + i] -= a.resources.disk_mb;
+      this.baseFree[3 * n + i] -= a.resources.gpu_count;
+      if (a.ports.length > 0) {
+        const set = (this.basePorts[i] ??= new Set());
+        for (const p of a.ports) set.add(portKey(p.port, p.protocol));
+      }
+      if (a.devices.length > 0) {
+        const set = (this.baseDevices[i] ??= new Set());
+        for (const d of a.devices) set.add(d);
+      }
+    }
+  }
+
+  get classCount(): number {
+    return this.classReps.length;
+  }
+
+  /**
+   * Values of a node attribute (by canonical name) across nodes, built once per cluster. The
+   * resolver must be a pure function of the node and the attribute name.
+   */
+  column(attribute: string, resolve: (node: ClusterNode) => string | undefined): AttributeColumn {
+    let col = this.columns.get(attribute);
+    if (col) return col;
+    const values = new Int32Array(this.n);
+    const names: string[] = [];
+    const ids = new Map<string, number>();
+    for (let i = 0; i < this.n; i++) {
+      const v = resolve(this.nodes[i]!);
+      if (v === undefined) {
+        values[i] = -1;
+        continue;
+      }
+      let id = ids.get(v);
+      if (id === undefined) {
+        id = names.length;
+        ids.set(v, id);
+        names.push(v);
+      }
+      values[i] = id;
+    }
+    col = { values, names };
+    this.columns.set(attribute, col);
+    return col;
+  }
+}
+
+/** Class identity without JSON: fields joined with separators that cannot occur unescaped. */
+function classKey(node: ClusterNode): string {
+  const keys = Object.keys(node.attributes);
+  if (keys.length > 1) keys.sort();
+  let key = '';
+  for (const k of keys) key += `${k}\u0001${typeof node.attributes[k]}${String(node.attributes[k])}\u0002`;
+  return `${key}\u0003${node.capabilities.join('\u0001')}\u0003${node.profiles.join('\u0001')}\u0003${node.runtime_drivers.join('\u0001')}\u0003${node.host_paths.join('\u0001')}`;
+}
