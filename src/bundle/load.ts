@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isObject } from '../core/manifest/context.js';
-import { deepMerge } from '../core/manifest/templates.js';
+import { ValidationContext } from '../core/manifest/context.js';
+import { deepMerge, resolveTemplates } from '../core/manifest/templates.js';
 import type { Job, ValidationIssue } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
 import { parseJson } from '../core/json.js';
@@ -19,6 +20,8 @@ export interface BundleLoadResult {
   job?: Job;
   /** The resolved bundle config (default.json deep-merged with overwrite.json). */
   config: Record<string, unknown>;
+  /** The manifest with `${config.*}`/`${env.*}` templates resolved, as sent to a daemon. */
+  manifest?: Record<string, unknown>;
 }
 
 /**
@@ -84,6 +87,8 @@ export async function loadBundle(target: string, env: Readonly<Record<string, st
   if (!parsed.ok) return fail(`${path.basename(manifestPath)}: ${parsed.message}`, false);
 
   const result = validateManifest(parsed.value, { config, env });
+  const ctx = new ValidationContext();
+  const resolved = isObject(parsed.value) ? (resolveTemplates(ctx, parsed.value, { config, env }) as Record<string, unknown>) : undefined;
   return {
     ok: result.ok,
     unreadable: false,
@@ -92,6 +97,7 @@ export async function loadBundle(target: string, env: Readonly<Record<string, st
     errors: result.errors,
     warnings: result.warnings,
     ...(result.job ? { job: result.job } : {}),
+    ...(resolved ? { manifest: resolved } : {}),
     config,
   };
 }

@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerDaemonCommands } from './commands/daemon.js';
+import { registerJobCommands } from './commands/job.js';
+import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
+import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
 
 /** Builds the `mn` command tree. */
@@ -14,6 +18,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerValidate(program);
   registerPlan(program);
+  registerDaemonCommands(program);
+  registerJobCommands(program);
+  registerNodeCommands(program);
   return program;
 }
 
@@ -26,6 +33,11 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // Help and version exit through here with code 0; everything else is a usage error.
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof CliError) {
+      complain(err.message);
+      process.exitCode = err.exitCode;
       return;
     }
     complain(err instanceof Error ? err.message : String(err));

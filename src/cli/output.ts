@@ -22,3 +22,11 @@ export function say(line = ''): void {
 export function complain(line: string): void {
   process.stderr.write(`mn: ${line}\n`);
 }
+
+/** Formats rows as aligned columns (the first row is the header). */
+export function table(rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null | undefined>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const widths: number[] = [];
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}

@@ -19,7 +19,15 @@ export type MnErrorCode =
   /** The state store could not be reached or did not answer in time. */
   | 'MN_E_STORE_UNAVAILABLE'
   /** An argument is malformed; `details` names it. */
-  | 'MN_E_INVALID_ARGUMENT';
+  | 'MN_E_INVALID_ARGUMENT'
+  /** A required credential is missing or wrong. */
+  | 'MN_E_UNAUTHENTICATED'
+  /** The caller may not do this (e.g. ClearJobs without an admin token configured). */
+  | 'MN_E_PERMISSION_DENIED'
+  /** Some agents cannot be placed; `details.failures` explains each (DESIGN §4.3). */
+  | 'MN_E_PLACEMENT_FAILED'
+  /** The operation does not apply to the object's current state (e.g. resuming a running job). */
+  | 'MN_E_FAILED_PRECONDITION';
 
 const kMnError = Symbol.for('mn-runtime.error');
 

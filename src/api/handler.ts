@@ -1,0 +1,49 @@
+import type * as grpc from '@grpc/grpc-js';
+import { MnError } from '../core/errors.js';
+import { parseJson } from '../core/json.js';
+import { toGrpcError } from './status-map.js';
+
+/** Called with every error that is not a runtime error (a bug), for the daemon's log. */
+export type InternalErrorSink = (rpc: string, error: unknown) => void;
+
+/**
+ * Adapts an async unary handler: its result goes to the callback, any error is mapped to a gRPC
+ * status. A handler can never take the daemon down, whatever the request holds.
+ */
+export function unary<Req, Res>(
+  rpc: string,
+  fn: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
+  onInternal?: InternalErrorSink,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let promise: Promise<Res>;
+    try {
+      promise = fn(call.request, call.metadata);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    promise.then(
+      (res) => callback(null, res),
+      (error: unknown) => {
+        const mapped = toGrpcError(error);
+        if (mapped.details.startsWith('MN_E_INTERNAL')) onInternal?.(rpc, error);
+        callback(mapped as grpc.ServiceError, null);
+      },
+    );
+  };
+}
+
+/** Reads a JSON request field; malformed JSON is an invalid argument naming the field and position. */
+export function parseJsonField(value: string, field: string): unknown {
+  const parsed = parseJson(value);
+  if (!parsed.ok) throw new MnError('MN_E_INVALID_ARGUMENT', `${field}: ${parsed.message}`, { details: { field } });
+  return parsed.value;
+}
+
+/** A required non-empty string field. */
+export function requireField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new MnError('MN_E_INVALID_ARGUMENT', `${field} is required`, { details: { field } });
+  }
+  return value.trim();
+}

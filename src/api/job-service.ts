@@ -1,0 +1,86 @@
+import type * as grpc from '@grpc/grpc-js';
+import { MnError } from '../core/errors.js';
+import type { Jobs } from '../runtime/jobs.js';
+import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { requireToken, sameSecret } from './auth.js';
+import { type InternalErrorSink, requireField, unary } from './handler.js';
+
+export interface ApiContext {
+  store: Store;
+  jobs: Jobs;
+  authToken: string | null;
+  adminToken: string | null;
+  nodeName: string;
+  onInternal?: InternalErrorSink;
+}
+
+interface JobIdRequest { job_id: string }
+
+/** `mirrorneuron.job.v1.JobService` handlers. */
+export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
+  const { store, jobs } = ctx;
+  const control = (rpc: string, action: 'pause' | 'resume' | 'cancel') =>
+    unary<JobIdRequest, { job_id: string; status: string }>(rpc, async (req, md) => {
+      requireToken(md, ctx.authToken, rpc);
+      return jobs.control(requireField(req.job_id, 'job_id'), action);
+    }, ctx.onInternal);
+
+  return {
+    SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer> }, { job_id: string; status: string }>(
+      'SubmitJob',
+      async (req, md) => {
+        requireToken(md, ctx.authToken, 'SubmitJob');
+        const text = requireField(req.manifest_json, 'manifest_json');
+        for (const name of Object.keys(req.payloads ?? {})) {
+          if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
+            throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
+          }
+        }
+        const { job_id, status } = await jobs.submit(text);
+        return { job_id, status };
+      },
+      ctx.onInternal,
+    ),
+    GetJob: unary<JobIdRequest, { job_json: string }>('GetJob', async (req) => {
+      const jobId = requireField(req.job_id, 'job_id');
+      const [record, agents] = await Promise.all([jobs.get(jobId), store.listAgents(jobId)]);
+      return { job_json: JSON.stringify({ ...record, agents }) };
+    }, ctx.onInternal),
+    ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {
+      let list = await store.listJobs();
+      if (!req.include_terminal) list = list.filter((j) => !TERMINAL_JOB_STATUSES.has(j.status));
+      list.sort((a, b) => b.created_at - a.created_at);
+      if (req.limit > 0) list = list.slice(0, req.limit);
+      return { jobs_json: JSON.stringify(list) };
+    }, ctx.onInternal),
+    ListAgents: unary<JobIdRequest, { agents_json: string }>('ListAgents', async (req) => {
+      const jobId = requireField(req.job_id, 'job_id');
+      await jobs.get(jobId);
+      return { agents_json: JSON.stringify(await store.listAgents(jobId)) };
+    }, ctx.onInternal),
+    ListJobEvents: unary<{ job_id: string; after_id: string; limit: number }, { events_json: string }>('ListJobEvents', async (req) => {
+      const jobId = requireField(req.job_id, 'job_id');
+      await jobs.get(jobId);
+      const events = await store.readEvents(jobId, {
+        ...(req.after_id ? { afterId: req.after_id } : {}),
+        limit: req.limit > 0 ? Math.min(req.limit, 10_000) : 1000,
+      });
+      return { events_json: JSON.stringify(events) };
+    }, ctx.onInternal),
+    CancelJob: control('CancelJob', 'cancel'),
+    PauseJob: control('PauseJob', 'pause'),
+    ResumeJob: control('ResumeJob', 'resume'),
+    ClearJobs: unary<{ admin_token: string }, { cleared_count: number }>('ClearJobs', async (req, md) => {
+      requireToken(md, ctx.authToken, 'ClearJobs');
+      if (ctx.adminToken === null) throw new MnError('MN_E_PERMISSION_DENIED', 'ClearJobs requires MN_GRPC_ADMIN_TOKEN to be set on the daemon');
+      if (!req.admin_token || !sameSecret(req.admin_token, ctx.adminToken)) {
+        throw new MnError('MN_E_PERMISSION_DENIED', 'ClearJobs requires MN_GRPC_ADMIN_TOKEN as admin_token');
+      }
+      let cleared = 0;
+      for (const job of await store.listJobs()) {
+        if (TERMINAL_JOB_STATUSES.has(job.status) && (await store.deleteJob(job.job_id))) cleared++;
+      }
+      return { cleared_count: cleared };
+    }, ctx.onInternal),
+  };
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { startApiServer, type ApiServer } from './api/server.js';
+import type { ApiContext } from './api/job-service.js';
+import { Leader } from './cluster/leader.js';
+import { Membership } from './cluster/membership.js';
+import type { DaemonConfig } from './core/config.js';
+import { Coordinators } from './runtime/coordinators.js';
+import { Jobs, type PlanService } from './runtime/jobs.js';
+import type { Store } from './store/store.js';
+
+/** What the composition root needs: settings, a store, and the machine's inventory. */
+export interface DaemonOptions {
+  config: DaemonConfig;
+  store: Store;
+  /** The cluster-file node record this daemon advertises. */
+  inventory: () => Promise<Record<string, unknown>>;
+  planner: PlanService;
+  /** Environment for `${env.*}` manifest templates. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Diagnostic lines (stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+export interface Daemon {
+  address: string;
+  port: number;
+  nodeName: string;
+  jobs: Jobs;
+  store: Store;
+  leader: Leader;
+  /**
+   * Stops the daemon. Graceful (default): leases are released so other daemons take over at once;
+   * `{ graceful: false }` stops renewing without releasing, as a crash would.
+   */
+  stop(options?: { graceful?: boolean }): Promise<void>;
+}
+
+/**
+ * The composition root of `mn agent` and `mn dev`: the only place that wires I/O together. The
+ * daemon registers its node and heartbeats, campaigns for the leader lease, coordinates the jobs
+ * it submits (and orphans it adopts as leader), and serves the gRPC API.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { config, store } = options;
+  const log = options.log ?? (() => undefined);
+  const holder = `${config.nodeName}#${process.pid}-${randomBytes(3).toString('hex')}`;
+  const onError = (error: unknown): void => log(`error: ${error instanceof Error ? error.message : String(error)}`);
+
+  const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onError });
+  const jobs = new Jobs({ store, planner: options.planner, coordinators, env: options.env ?? {} });
+  const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
+  await membership.start();
+  const leader = new Leader({
+    store,
+    holder,
+    nodeName: config.nodeName,
+    leaseMs: config.leaderLeaseMs,
+    sweepMs: config.sweepMs,
+    disconnectGraceMs: config.disconnectGraceMs,
+    coordinators,
+    onError,
+    onChange: (isLeader) => log(isLeader ? `${config.nodeName} is the leader` : `${config.nodeName} is no longer the leader`),
+  });
+  leader.start();
+
+  const ctx: ApiContext = {
+    store,
+    jobs,
+    authToken: config.authToken,
+    adminToken: config.adminToken,
+    nodeName: config.nodeName,
+    onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  };
+  let api: ApiServer;
+  try {
+    api = await startApiServer(ctx, { host: config.host, port: config.port });
+  } catch (error) {
+    membership.stop();
+    await leader.stop();
+    coordinators.stop();
+    throw error;
+  }
+
+  let stopped = false;
+  return {
+    address: api.address,
+    port: api.port,
+    nodeName: config.nodeName,
+    jobs,
+    store,
+    leader,
+    async stop({ graceful = true } = {}) {
+      if (stopped) return;
+      stopped = true;
+      membership.stop();
+      await leader.stop({ release: graceful });
+      if (graceful) await coordinators.releaseAll();
+      else coordinators.stop();
+      await api.close(graceful ? 2000 : 0);
+    },
+  };
+}
