@@ -116,7 +116,8 @@ describe.skipIf(process.platform !== 'linux')('collectInventory with a fake nvid
       timeoutMs: 300,
     });
     expect(inv.node.devices).toEqual([]);
-    expect(inv.notes).toEqual([expect.stringContaining('did not answer within 300 ms')]);
+    // Only the GPU probe is under test; on a loaded machine the host probe may time out too.
+    expect(inv.notes).toContainEqual(expect.stringMatching(/nvidia-smi did not answer within 300 ms/));
   });
 });
 
