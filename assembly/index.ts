@@ -4,4 +4,4 @@
  * and calls `place`. See src/solver/wasm-kernel.ts.
  */
 export { arenaAlloc as alloc, arenaReset as reset, arenaTop as top, arenaRelease as release } from './arena';
-export { bind, place, prepare, score } from './kernel';
+export { bind, bindIndex, place, prepare, score, setIndex, touch } from './kernel';

@@ -42,6 +42,54 @@ let presentP: usize = 0; // u8[S*V] scratch: value occurs on an eligible node
 let propValP: usize = 0; // 0 = no property limit
 let propRemP: usize = 0;
 
+// State-group index (docs/placement-kernel.md; built by the host with src/core/placement/state-groups.ts).
+let grpP: usize = 0; // i32[n]: group of node i while untouched, else -1
+let memP: usize = 0; // i32[n]: members of every group, ascending node index
+let gEndP: usize = 0; // i32[G]: end of group g's member range
+let gHeadP: usize = 0; // i32[G]: first member of group g that may still be in it
+let touchedP: usize = 0; // i32[n]: nodes that left their group
+let groups: i32 = -2; // -2: not built, -1: not usable, else the group count
+let touchedCount: i32 = 0;
+
+export function bindIndex(grp: usize, mem: usize, end: usize, head: usize, touched: usize): void {
+  grpP = grp;
+  memP = mem;
+  gEndP = end;
+  gHeadP = head;
+  touchedP = touched;
+  groups = -2;
+  touchedCount = 0;
+}
+
+/** Sets the group count after the host built the index (head = start already written), or -2 to drop it. */
+export function setIndex(count: i32): void {
+  groups = count;
+  touchedCount = 0;
+}
+
+@inline function grpAt(i: i32): i32 {
+  return load<i32>(grpP + ((<usize>i) << 2));
+}
+
+@inline function memAt(k: i32): i32 {
+  return load<i32>(memP + ((<usize>k) << 2));
+}
+
+/** Node i's free capacity changed: it leaves its group and is scored on its own from now on. */
+function detach(i: i32): void {
+  const p = grpP + ((<usize>i) << 2);
+  if (load<i32>(p) >= 0) {
+    store<i32>(p, -1);
+    store<i32>(touchedP + ((<usize>touchedCount) << 2), i);
+    touchedCount++;
+  }
+}
+
+/** The caller changed node i's free capacity. */
+export function touch(i: i32): void {
+  if (groups >= 0) detach(i);
+}
+
 export function bind(
   count: i32,
   cap: usize,
@@ -205,6 +253,58 @@ function commit(i: i32): void {
       store<i32>(rp, load<i32>(rp) - 1);
     }
   }
+  if (groups >= 0) detach(i);
+}
+
+/** The index pays off while groups plus detached nodes stay well below the node count. */
+@inline function indexWorth(): bool {
+  return groups >= 0 && (groups + touchedCount) * 3 <= n;
+}
+
+/**
+ * The exhaustive scan over the state-group index: every detached node is scored exactly; every
+ * group is scored once (its members share the exact score and resource fit) and contributes its
+ * lowest-index member that fits. Same result as the plain scan: highest score, lowest index.
+ */
+function bestIndexed(): i32 {
+  let best: f64 = -Infinity;
+  let chosen: i32 = -1;
+  for (let t: i32 = 0; t < touchedCount; t++) {
+    const i = load<i32>(touchedP + ((<usize>t) << 2));
+    if (!fits(i)) continue;
+    const s = baseScore(i);
+    if (chosen < 0 || s > best || (s == best && i < chosen)) {
+      best = s;
+      chosen = i;
+    }
+  }
+  for (let g: i32 = 0; g < groups; g++) {
+    const hp = gHeadP + ((<usize>g) << 2);
+    let h = load<i32>(hp);
+    const e = load<i32>(gEndP + ((<usize>g) << 2));
+    while (h < e && grpAt(memAt(h)) != g) h++;
+    store<i32>(hp, h);
+    if (h == e) continue;
+    const r = memAt(h);
+    const p = freeP + ((<usize>r) << 3);
+    if (a0 != 0 && !(load<f64>(p) >= a0)) continue;
+    if (a1 != 0 && !(load<f64>(p + nb) >= a1)) continue;
+    if (a2 != 0 && !(load<f64>(p + 2 * nb) >= a2)) continue;
+    if (a3 != 0 && !(load<f64>(p + 3 * nb) >= a3)) continue;
+    const s = baseScore(r);
+    if (chosen >= 0 && s < best) continue;
+    const tie = chosen >= 0 && s == best;
+    for (let k = h; k < e; k++) {
+      const m = memAt(k);
+      if (tie && m > chosen) break;
+      if (grpAt(m) == g && fits(m)) {
+        best = s;
+        chosen = m;
+        break;
+      }
+    }
+  }
+  return chosen;
 }
 
 /** The exhaustive scan without spread blocks: the hot loop of single-agent calls. */
@@ -445,6 +545,8 @@ function placeScan(outP: usize, count: i32): i32 {
     if (blocks > 0) {
       refreshSpreadTerms();
       chosen = bestWithSpread();
+    } else if (indexWorth()) {
+      chosen = bestIndexed();
     } else {
       chosen = propValP != 0 ? bestPlain() : ASC_FEATURE_SIMD ? bestPrunedSimd() : bestPruned();
     }

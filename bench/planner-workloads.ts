@@ -70,8 +70,10 @@ export async function runPlannerBench(quick: boolean): Promise<{ json: unknown; 
   let simulate: typeof import('../src/core/placement/simulate.js');
   let check: typeof import('../src/core/placement/check.js');
   let validate: typeof import('../src/core/manifest/validate.js');
+  let parse: typeof import('../src/core/cluster/parse.js');
   try {
     simulate = await import('../src/core/placement/simulate.js');
+    parse = await import('../src/core/cluster/parse.js');
     check = await import('../src/core/placement/check.js');
     validate = await import('../src/core/manifest/validate.js');
   } catch (error) {
@@ -79,11 +81,21 @@ export async function runPlannerBench(quick: boolean): Promise<{ json: unknown; 
   }
   const rows: Array<Array<string | number>> = [];
   const json: Record<string, unknown> = {};
-  const clusters = new Map<string, ClusterState>();
+  // The cluster file is validated once per cluster (as a daemon holds its parsed inventory); its
+  // parse time is reported separately, and `cold ms` is one plan from the raw file (parse +
+  // per-cluster layout + planning).
+  const clusters = new Map<string, { raw: ClusterState; parsed: ClusterState; parseMs: number }>();
   for (const w of workloads(quick)) {
     const key = `${w.mix}/${w.n}`;
-    let cluster = clusters.get(key);
-    if (!cluster) clusters.set(key, (cluster = makeCluster(w.mix, w.n, 9)));
+    let entry = clusters.get(key);
+    if (!entry) {
+      const raw = makeCluster(w.mix, w.n, 9);
+      const t = performance.now();
+      const parsed = parse.parseClusterFile(raw);
+      entry = { raw, parsed, parseMs: performance.now() - t };
+      clusters.set(key, entry);
+    }
+    const cluster = entry.parsed;
     const jobs = w.jobs.map((m) => {
       const v = validate.validateManifest(m);
       if (!v.ok || !v.job) throw new Error(`bench manifest ${String(m.graph_id)} invalid: ${JSON.stringify(v.errors)}`);
@@ -95,14 +107,25 @@ export async function runPlannerBench(quick: boolean): Promise<{ json: unknown; 
     ];
     for (const [engine, make] of kernels) {
       const kernel = make();
+      let t = performance.now();
+      simulate.simulatePlan({ cluster: entry.raw, jobs, kernel }); // cold: raw cluster file
+      const coldMs = performance.now() - t;
       simulate.simulatePlan({ cluster, jobs: jobs.slice(0, 1), kernel }); // warm-up
-      const t = performance.now();
-      const plan = simulate.simulatePlan({ cluster, jobs, kernel });
-      const ms = performance.now() - t;
+      // Median of 3 runs: single runs on this VM swing ±50% with GC and CPU steal.
+      const times: number[] = [];
+      let plan = simulate.simulatePlan({ cluster, jobs, kernel });
+      for (let r = 0; r < 3; r++) {
+        (globalThis as { gc?: () => void }).gc?.();
+        t = performance.now();
+        plan = simulate.simulatePlan({ cluster, jobs, kernel });
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const ms = times[1]!;
       const violations = check.checkPlan(cluster, jobs, plan);
       const placed = plan.placements.length;
-      json[`${w.name}/${engine}`] = { mix: w.mix, nodes: w.n, agents: w.agents, placed, ms, placementsPerSec: (placed / ms) * 1000, violations: violations.length, firstViolations: violations.slice(0, 3) };
-      rows.push([w.name, engine, w.n.toLocaleString('en-US'), w.agents.toLocaleString('en-US'), placed.toLocaleString('en-US'), ms.toFixed(1), `${((placed / ms) * 1000 / 1000).toFixed(1)}k`, violations.length]);
+      json[`${w.name}/${engine}`] = { mix: w.mix, nodes: w.n, agents: w.agents, placed, ms, runsMs: times, coldMs, clusterParseMs: entry.parseMs, placementsPerSec: (placed / ms) * 1000, violations: violations.length, firstViolations: violations.slice(0, 3) };
+      rows.push([w.name, engine, w.n.toLocaleString('en-US'), w.agents.toLocaleString('en-US'), placed.toLocaleString('en-US'), ms.toFixed(1), `${((placed / ms) * 1000 / 1000).toFixed(1)}k`, coldMs.toFixed(1), entry.parseMs.toFixed(1), violations.length]);
     }
   }
   return { json, rows, note: '' };

@@ -16,6 +16,7 @@ import {
   type KernelPlaceOptions,
   type PlacementKernel,
 } from '../core/placement/kernel-types.js';
+import { buildStateGroups } from '../core/placement/state-groups.js';
 import { requireWasmApi, type CompiledModule, type WasmMemory } from './wasm-api.js';
 import { placementModule } from './wasm-module.js';
 
@@ -27,6 +28,9 @@ interface PlacementExports {
   release(mark: number): void;
   bind(n: number, cap: number, free: number, elig: number, slots: number, score: number, heap: number, invCap: number, invDims: number): void;
   prepare(): void;
+  bindIndex(grp: number, mem: number, end: number, head: number, touched: number): void;
+  setIndex(groups: number): void;
+  touch(i: number): void;
   place(
     ask: number,
     strategy: number,
@@ -71,6 +75,10 @@ export class WasmKernel implements PlacementKernel {
   private askPtr = 0;
   private invCapPtr = 0;
   private invDimsPtr = 0;
+  /** State-group index regions (i32 per node each): grp, mem, start, end, head, touched. */
+  private indexPtr = 0;
+  /** Group count of the built index; -2 = not built since the last load, -1 = not usable. */
+  private indexGroups = -2;
   private mark = 0;
   private callPtr = 0;
   private callBytes = 0;
@@ -106,6 +114,8 @@ export class WasmKernel implements PlacementKernel {
     this.n = n;
     const w = this.wasm;
     w.bind(n, this.capPtr, this.freePtr, this.eligPtr, this.slotsPtr, this.scorePtr(), this.heapPtr(), this.invCapPtr, this.invDimsPtr);
+    w.bindIndex(this.indexRegion(0), this.indexRegion(1), this.indexRegion(3), this.indexRegion(4), this.indexRegion(5));
+    this.indexGroups = -2;
     this.refresh(true);
     this.capView.set(cap.subarray(0, len));
     w.prepare();
@@ -128,6 +138,10 @@ export class WasmKernel implements PlacementKernel {
 
   slots(): Int32Array {
     return this.slotsView;
+  }
+
+  touch(i: number): void {
+    this.wasm.touch(i);
   }
 
   score(i: number, ask: Float64Array, strategy: number): number {
@@ -174,6 +188,7 @@ export class WasmKernel implements PlacementKernel {
     const propValPtr = scratchPtr + scratchBytes;
     const propRemPtr = propValPtr + propValBytes;
 
+    if ((options.sampleK | 0) === 0 && blocks === 0 && count <= 2 && this.indexGroups === -2) this.buildIndex();
     this.writeAsk(options.ask);
     const i32 = this.i32;
     const f64 = this.f64;
@@ -227,6 +242,30 @@ export class WasmKernel implements PlacementKernel {
     return result;
   }
 
+  /**
+   * Builds the state-group index from the current columns with the same code as the JS kernel
+   * (the core uses it for exhaustive single-agent scans; see docs/placement-kernel.md).
+   */
+  private buildIndex(): void {
+    const buffer = this.buffer!;
+    const n = this.n;
+    const arrays = {
+      grp: new Int32Array(buffer, this.indexRegion(0), n),
+      mem: new Int32Array(buffer, this.indexRegion(1), n),
+      start: new Int32Array(buffer, this.indexRegion(2), n),
+      end: new Int32Array(buffer, this.indexRegion(3), n),
+    };
+    const groups = buildStateGroups(this.capView, this.freeView, n, arrays);
+    if (groups > 0) new Int32Array(buffer, this.indexRegion(4), groups).set(arrays.start.subarray(0, groups));
+    this.wasm.setIndex(groups);
+    this.indexGroups = groups;
+  }
+
+  /** Region k of the index: 0 grp, 1 mem, 2 start, 3 end, 4 head, 5 touched. */
+  private indexRegion(k: number): number {
+    return this.indexPtr + k * align(this.capacity * 4);
+  }
+
   private scorePtr(): number {
     return this.slotsPtr + align(this.capacity * 4);
   }
@@ -240,7 +279,7 @@ export class WasmKernel implements PlacementKernel {
     const w = this.wasm;
     w.reset();
     const colBytes = align(DIMENSIONS * capacity * 8);
-    const bytes = 3 * colBytes + align(capacity) + align(capacity * 4) + 2 * align(capacity * 8) + align(capacity * 4) + 32;
+    const bytes = 3 * colBytes + align(capacity) + align(capacity * 4) + 2 * align(capacity * 8) + align(capacity * 4) + 32 + 6 * align(capacity * 4);
     const base = w.alloc(bytes);
     if (base === 0) throw new RangeError(`placement core out of memory for ${capacity} nodes`);
     this.capacity = capacity;
@@ -251,6 +290,7 @@ export class WasmKernel implements PlacementKernel {
     this.askPtr = this.heapPtr() + align(capacity * 4);
     this.invCapPtr = this.askPtr + 32;
     this.invDimsPtr = this.invCapPtr + colBytes;
+    this.indexPtr = this.invDimsPtr + align(capacity * 8);
     this.mark = w.top();
     this.callPtr = 0;
     this.callBytes = 0;

@@ -70,6 +70,11 @@ export interface PlacementKernel {
    * are in the returned view (`i32[count]`, -1 for unplaced), valid until the next call.
    */
   place(options: KernelPlaceOptions): { placed: number; out: Int32Array };
+  /**
+   * Tells the kernel that the caller changed node i's free capacity by writing to `free()` (the
+   * kernel keeps an index over free capacity; see docs/placement-kernel.md).
+   */
+  touch(i: number): void;
   /** Score of node i for `ask` under `strategy` (no spread boost), for explanations and tests. */
   score(i: number, ask: Float64Array, strategy: number): number;
 }

@@ -14,6 +14,7 @@ import {
   type KernelPlaceOptions,
   type PlacementKernel,
 } from './kernel-types.js';
+import { buildStateGroups, type StateGroupArrays } from './state-groups.js';
 
 const EMPTY_F64: Float64Array = new Float64Array(0);
 const EMPTY_I32: Int32Array = new Int32Array(0);
@@ -24,6 +25,9 @@ const EMPTY_U8: Uint8Array = new Uint8Array(0);
  * the exact score by at most ~13 ulp of (1 + Σ|terms|); 2^-40 leaves a margin of several hundred.
  */
 const PRUNE_TOL = 2 ** -40;
+
+/** `groups` before the state-group index is built for the loaded columns. */
+const INDEX_NONE = -2;
 
 /** Buffer capacity for `need` elements: grow geometrically so repeated loads stay amortised. */
 function grown(current: number, need: number): number {
@@ -72,6 +76,17 @@ export class JsKernel implements PlacementKernel {
   private propVal: Int32Array | null = null;
   private propRem = EMPTY_I32;
 
+  /**
+   * State-group index (see state-groups.ts): built lazily by the first exhaustive single-agent
+   * call after `load`; `groups` is INDEX_NONE before that and -1 when the columns cannot be
+   * indexed. `head[g]` skips members that left group g; `touched` lists nodes that left a group.
+   */
+  private groups = INDEX_NONE;
+  private index: StateGroupArrays = { grp: EMPTY_I32, mem: EMPTY_I32, start: EMPTY_I32, end: EMPTY_I32 };
+  private headBuf = EMPTY_I32;
+  private touchedBuf = EMPTY_I32;
+  private touchedCount = 0;
+
   private readonly result = { placed: 0, out: EMPTY_I32 };
 
   get nodeCount(): number {
@@ -97,7 +112,12 @@ export class JsKernel implements PlacementKernel {
       this.scoreBuf = new Float64Array(size);
       this.heapBuf = new Int32Array(size);
       this.invDimsBuf = new Float64Array(size);
+      this.index = { grp: new Int32Array(size), mem: new Int32Array(size), start: new Int32Array(size), end: new Int32Array(size) };
+      this.headBuf = new Int32Array(size);
+      this.touchedBuf = new Int32Array(size);
     }
+    this.groups = INDEX_NONE;
+    this.touchedCount = 0;
     this.n = n;
     this.capView = this.capBuf.subarray(0, len);
     this.freeView = this.freeBuf.subarray(0, len);
@@ -134,6 +154,10 @@ export class JsKernel implements PlacementKernel {
 
   slots(): Int32Array {
     return this.slotsView;
+  }
+
+  touch(i: number): void {
+    if (this.groups >= 0) this.detach(i);
   }
 
   score(i: number, ask: Float64Array, strategy: number): number {
@@ -184,6 +208,7 @@ export class JsKernel implements PlacementKernel {
     this.propRem = property ? property.remaining : EMPTY_I32;
 
     const sampleK = options.sampleK | 0;
+    if (sampleK === 0 && this.blocks === 0 && count <= 2 && this.groups === INDEX_NONE) this.buildIndex();
     let placed: number;
     if (sampleK > 0) {
       placed = this.placeSampled(out, count, sampleK, options.seed >>> 0);
@@ -364,6 +389,76 @@ export class JsKernel implements PlacementKernel {
       const v = pv[i]!;
       if (v >= 0) this.propRem[v] = this.propRem[v]! - 1;
     }
+    if (this.groups >= 0) this.detach(i);
+  }
+
+  private buildIndex(): void {
+    this.groups = buildStateGroups(this.capBuf, this.freeBuf, this.n, this.index);
+    this.touchedCount = 0;
+    if (this.groups > 0) this.headBuf.set(this.index.start.subarray(0, this.groups));
+  }
+
+  /** Node i's free capacity changed: it leaves its group and is scored on its own from now on. */
+  private detach(i: number): void {
+    const grp = this.index.grp;
+    if (grp[i]! >= 0) {
+      grp[i] = -1;
+      this.touchedBuf[this.touchedCount++] = i;
+    }
+  }
+
+  /** The index pays off while groups plus detached nodes stay well below the node count. */
+  private indexWorth(): boolean {
+    return this.groups >= 0 && (this.groups + this.touchedCount) * 3 <= this.n;
+  }
+
+  /**
+   * `bestScan` over the state-group index: every detached node is scored exactly; every group is
+   * scored once (all its members have the same exact score and resource fit) and contributes its
+   * lowest-index member that fits. The result is the plain scan's: highest score, lowest index.
+   */
+  private bestIndexed(): number {
+    const { grp, mem, end } = this.index;
+    const head = this.headBuf;
+    const touched = this.touchedBuf;
+    let best = -Infinity;
+    let chosen = -1;
+    for (let t = 0; t < this.touchedCount; t++) {
+      const i = touched[t]!;
+      if (!this.fits(i)) continue;
+      const s = this.baseScore(i);
+      if (chosen < 0 || s > best || (s === best && i < chosen)) {
+        best = s;
+        chosen = i;
+      }
+    }
+    const n = this.n;
+    const free = this.freeBuf;
+    for (let g = 0; g < this.groups; g++) {
+      let h = head[g]!;
+      const e = end[g]!;
+      while (h < e && grp[mem[h]!] !== g) h++;
+      head[g] = h;
+      if (h === e) continue;
+      const r = mem[h]!;
+      if (this.a0 !== 0 && !(free[r]! >= this.a0)) continue;
+      if (this.a1 !== 0 && !(free[n + r]! >= this.a1)) continue;
+      if (this.a2 !== 0 && !(free[2 * n + r]! >= this.a2)) continue;
+      if (this.a3 !== 0 && !(free[3 * n + r]! >= this.a3)) continue;
+      const s = this.baseScore(r);
+      if (chosen >= 0 && s < best) continue;
+      const tie = chosen >= 0 && s === best;
+      for (let k = h; k < e; k++) {
+        const m = mem[k]!;
+        if (tie && m > chosen) break;
+        if (grp[m] === g && this.fits(m)) {
+          best = s;
+          chosen = m;
+          break;
+        }
+      }
+    }
+    return chosen;
   }
 
   /** Exhaustive sequential greedy: one full scan per agent (per node for binpack fills). */
@@ -373,7 +468,8 @@ export class JsKernel implements PlacementKernel {
     let j = 0;
     while (j < count) {
       if (this.blocks > 0) this.refreshSpreadTerms();
-      const chosen = prune ? this.bestPruned() : this.bestScan();
+      const chosen =
+        this.blocks === 0 && this.indexWorth() ? this.bestIndexed() : prune ? this.bestPruned() : this.bestScan();
       if (chosen < 0) break;
       // Binpack without spread: the chosen node's score only rises as it fills and no other
       // node's score changes, so it stays the best until it stops fitting.

@@ -452,6 +452,12 @@ class Planner {
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
     const shared = sharedRowParts(group);
     const allocationsByDriver = new Map<string, Placement['allocations']>();
+    const requestedDriver = spec.resources.runtime_driver;
+    // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
+    // object are looked up once per run.
+    let lastNode = -1;
+    let driver = '';
+    let nodeAllocations: Placement['allocations'] | undefined;
     for (let j = 0; j < got; j++) {
       const i = out[j]!;
       const node = index.nodes[i]!;
@@ -461,7 +467,15 @@ class Planner {
         if (v >= 0) propCounts[k]![v]!++;
       }
       for (const key of group.portKeys) state.addPort(i, key);
-      const driver = effectiveDriver(node, spec.resources.runtime_driver);
+      if (i !== lastNode) {
+        lastNode = i;
+        driver = effectiveDriver(node, requestedDriver);
+        nodeAllocations = allocationsByDriver.get(driver);
+        if (nodeAllocations === undefined) {
+          nodeAllocations = Object.freeze({ devices: NO_DEVICES, ports: shared.ports, volumes: shared.volumes, runtime_driver: driver });
+          allocationsByDriver.set(driver, nodeAllocations);
+        }
+      }
       let allocations: Placement['allocations'] | undefined;
       if (needsDevices) {
         const reqs = deviceRequestsFor(node, group.explicitDevices, group.genericGpu);
@@ -476,13 +490,7 @@ class Planner {
           });
         }
       }
-      if (allocations === undefined) {
-        allocations = allocationsByDriver.get(driver);
-        if (allocations === undefined) {
-          allocations = Object.freeze({ devices: NO_DEVICES, ports: shared.ports, volumes: shared.volumes, runtime_driver: driver });
-          allocationsByDriver.set(driver, allocations);
-        }
-      }
+      if (allocations === undefined) allocations = nodeAllocations!;
       const remainingOnNode = perNode[i]!;
       perNode[i] = remainingOnNode - 1;
       if (placements === null) continue;
@@ -541,6 +549,7 @@ class Planner {
           const idx = indexAt(g, c);
           const score = scoreBefore(index.cap, free, n, i, g.ask, 0, strategy);
           for (let d = 0; d < DIMENSIONS; d++) free[d * n + i] -= g.ask[d]!;
+          this.kernel.touch(i);
           for (const key of g.portKeys) state.addPort(i, key);
           const devices = picks[a++]!;
           for (const dev of devices) state.addDevice(i, dev.id);
