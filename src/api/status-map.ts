@@ -13,6 +13,7 @@ export const STATUS_BY_CODE: Readonly<Record<MnErrorCode, GrpcStatus>> = {
   MN_E_PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
   MN_E_PLACEMENT_FAILED: GrpcStatus.RESOURCE_EXHAUSTED,
   MN_E_FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
+  MN_E_SOLVER_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
 };
 
 /** A gRPC error object for a handler callback: status, message and the runtime code in metadata. */

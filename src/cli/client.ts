@@ -79,6 +79,10 @@ export class ApiClient {
 
   private translate(err: grpc.ServiceError): CliError {
     const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '');
+    // A runtime error answered by the daemon itself carries its code; it was reached.
+    if (/^MN_E_[A-Z_]+: /.test(details)) {
+      return new CliError(details, err.code === grpc.status.RESOURCE_EXHAUSTED ? EXIT.unplaced : EXIT.invalid);
+    }
     switch (err.code) {
       case grpc.status.UNAVAILABLE:
       case grpc.status.DEADLINE_EXCEEDED:

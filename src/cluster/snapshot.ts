@@ -11,6 +11,9 @@ export const ACTIVE_JOB_STATUSES = new Set(['pending', 'scheduled', 'running', '
 /** The setting that holds the resource limit percentages. */
 export const RESOURCE_LIMITS_SETTING = 'resource:limits';
 
+/** Pseudo job id of the aggregated scalar usage of a node in the planner's view. */
+export const USAGE_JOB_ID = '__usage__';
+
 /** Reads the cluster's resource limits (defaults: 100% of everything). */
 export async function readResourceLimits(store: Store): Promise<ResourceLimits> {
   const stored = await store.getSetting(RESOURCE_LIMITS_SETTING);
@@ -26,48 +29,85 @@ export function effectiveStatus(node: NodeView): NodeView['status'] {
   return node.status;
 }
 
+/** Ports and devices one job holds, per placement (scalar usage comes from node counters). */
+interface DiscreteHoldings {
+  version: number;
+  allocations: Array<{ agent_id: string; node: string; devices: string[]; ports: Array<{ port: number; protocol: string }> }>;
+}
+
+/** The planner's view of the cluster and a fingerprint that changes whenever the view does. */
+export interface ClusterView {
+  cluster: ClusterState;
+  fingerprint: string;
+}
+
 /**
- * Builds the planner's view of the cluster from the store: registered nodes (capacity scaled by
- * the resource limits) and the placements of every active job except `ignoreJobIds`.
+ * Builds the planner's view of the cluster from the store. Scalar usage per node comes from the
+ * store's usage counters, which every placement commit updates atomically; ports and devices come
+ * from the plans of active jobs, re-read only when a job's version changes. `ignoreJobIds` are left
+ * out of the discrete holdings (their scalar usage is in the counters, which is what a re-plan of a
+ * job that already holds capacity would double count; such re-plans pass `ignoreUsageOf`).
  */
-export async function clusterStateFromStore(store: Store, options: { ignoreJobIds?: ReadonlySet<string> } = {}): Promise<ClusterState> {
-  const [nodes, limits, jobs] = await Promise.all([store.listNodes(), readResourceLimits(store), store.listJobs()]);
-  const names = new Set(nodes.map((n) => n.name));
-  const rawNodes = nodes.map((n) => {
-    const inv = n.inventory as Record<string, unknown>;
-    const res = (inv.resources ?? {}) as Record<string, number>;
-    return {
-      ...inv,
-      name: n.name,
-      status: effectiveStatus(n),
-      scheduling_eligible: n.scheduling_eligible,
-      resources: {
-        cpu_cores: scale(res.cpu_cores, limits.cpu),
-        memory_mb: Math.floor(scale(res.memory_mb, limits.memory)),
-        disk_mb: Math.floor(scale(res.disk_mb, limits.disk)),
-        ...(res.gpu_count !== undefined ? { gpu_count: Math.floor(scale(res.gpu_count, limits.gpu)) } : {}),
-      },
-    };
-  });
-  const allocations: unknown[] = [];
-  const active = jobs.filter((j) => ACTIVE_JOB_STATUSES.has(j.status) && !options.ignoreJobIds?.has(j.job_id));
-  const records = await Promise.all(active.map((j) => store.getJob(j.job_id)));
-  for (const record of records) {
-    const plan = record?.plan as Plan | null | undefined;
-    if (!plan || !Array.isArray(plan.placements)) continue;
-    for (const p of plan.placements) {
-      if (!names.has(p.node)) continue;
-      allocations.push({
-        job_id: record!.job_id,
-        agent_id: p.agent_id,
-        node: p.node,
-        resources: p.resources,
-        devices: p.allocations.devices.map((d) => d.id),
-        ports: p.allocations.ports.map((port) => ({ port: port.port, protocol: port.protocol })),
-      });
+export class ClusterViewBuilder {
+  private readonly holdings = new Map<string, DiscreteHoldings>();
+
+  constructor(private readonly store: Store) {}
+
+  async build(options: { ignoreJobIds?: ReadonlySet<string> } = {}): Promise<ClusterView> {
+    const { store } = this;
+    const [nodes, limits, jobs] = await Promise.all([store.listNodes(), readResourceLimits(store), store.listJobs()]);
+    const active = jobs.filter((j) => ACTIVE_JOB_STATUSES.has(j.status) && !options.ignoreJobIds?.has(j.job_id));
+    const activeIds = new Set(active.map((j) => j.job_id));
+    for (const id of this.holdings.keys()) if (!activeIds.has(id)) this.holdings.delete(id);
+    const stale = active.filter((j) => this.holdings.get(j.job_id)?.version !== j.version);
+    const records = await Promise.all(stale.map((j) => store.getJob(j.job_id)));
+    for (const record of records) {
+      if (!record) continue;
+      const plan = record.plan as Plan | null | undefined;
+      const allocations: DiscreteHoldings['allocations'] = [];
+      for (const p of plan?.placements ?? []) {
+        if (p.allocations.devices.length === 0 && p.allocations.ports.length === 0) continue;
+        allocations.push({ agent_id: p.agent_id, node: p.node, devices: p.allocations.devices.map((d) => d.id), ports: p.allocations.ports.map((x) => ({ port: x.port, protocol: x.protocol })) });
+      }
+      this.holdings.set(record.job_id, { version: record.version, allocations });
     }
+
+    const names = new Set(nodes.map((n) => n.name));
+    const rawNodes = nodes.map((n) => {
+      const inv = n.inventory as Record<string, unknown>;
+      const res = (inv.resources ?? {}) as Record<string, number>;
+      return {
+        ...inv,
+        name: n.name,
+        status: effectiveStatus(n),
+        scheduling_eligible: n.scheduling_eligible,
+        resources: {
+          cpu_cores: scale(res.cpu_cores, limits.cpu),
+          memory_mb: Math.floor(scale(res.memory_mb, limits.memory)),
+          disk_mb: Math.floor(scale(res.disk_mb, limits.disk)),
+          ...(res.gpu_count !== undefined ? { gpu_count: Math.floor(scale(res.gpu_count, limits.gpu)) } : {}),
+        },
+      };
+    });
+    const zero = { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 };
+    const allocations: unknown[] = [];
+    for (const n of nodes) {
+      const u = n.usage;
+      if (u.cpu_cores > 0 || u.memory_mb > 0 || u.disk_mb > 0 || u.gpu_count > 0) {
+        allocations.push({ job_id: USAGE_JOB_ID, agent_id: n.name, node: n.name, resources: { cpu_cores: u.cpu_cores, memory_mb: u.memory_mb, disk_mb: u.disk_mb, gpu_count: u.gpu_count }, devices: [], ports: [] });
+      }
+    }
+    for (const [jobId, h] of this.holdings) {
+      if (options.ignoreJobIds?.has(jobId)) continue;
+      for (const a of h.allocations) if (names.has(a.node)) allocations.push({ job_id: jobId, agent_id: a.agent_id, node: a.node, resources: zero, devices: a.devices, ports: a.ports });
+    }
+    const fingerprint = [
+      JSON.stringify(limits),
+      ...nodes.map((n) => `${n.name}|${n.version}|${effectiveStatus(n)}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}`),
+      ...[...this.holdings].filter(([id]) => !options.ignoreJobIds?.has(id)).map(([id, h]) => `${id}@${h.version}`),
+    ].join('\n');
+    return { cluster: parseClusterFile({ nodes: rawNodes, allocations, services: [] }), fingerprint };
   }
-  return parseClusterFile({ nodes: rawNodes, allocations, services: [] });
 }
 
 function scale(value: number | undefined, percent: number): number {

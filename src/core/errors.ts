@@ -27,7 +27,9 @@ export type MnErrorCode =
   /** Some agents cannot be placed; `details.failures` explains each (DESIGN §4.3). */
   | 'MN_E_PLACEMENT_FAILED'
   /** The operation does not apply to the object's current state (e.g. resuming a running job). */
-  | 'MN_E_FAILED_PRECONDITION';
+  | 'MN_E_FAILED_PRECONDITION'
+  /** The placement workers could not answer (a crashed or overloaded pool); retry. */
+  | 'MN_E_SOLVER_UNAVAILABLE';
 
 const kMnError = Symbol.for('mn-runtime.error');
 

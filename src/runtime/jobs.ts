@@ -4,13 +4,14 @@ import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
 import type { Plan } from '../core/placement/plan-types.js';
-import { clusterStateFromStore } from '../cluster/snapshot.js';
+import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
 import { type AgentPlacement, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
 export interface PlanService {
-  plan(cluster: ClusterState, jobs: Job[]): Promise<Plan>;
+  /** `fingerprint` identifies the cluster view; equal fingerprints mean an equal view. */
+  plan(cluster: ClusterState, jobs: Job[], fingerprint?: string): Promise<Plan>;
 }
 
 export interface JobsOptions {
@@ -26,17 +27,38 @@ export interface JobsOptions {
 /** Job statuses an operator may pause, resume or cancel from. */
 const PAUSABLE: ReadonlySet<JobStatus> = new Set(['pending', 'scheduled', 'running']);
 
+/** A submission waiting for the committer. */
+interface Pending {
+  job: Job;
+  jobId: string;
+  manifest: unknown;
+  /** Times this submission was planned together with others and failed (then it is planned alone). */
+  retries: number;
+  resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most submissions planned in one solver task. */
+const BATCH = 64;
+
 /**
- * Job submission and control. Submission validates the manifest, plans it against the current
- * cluster, and commits the placements atomically under the new job's coordinator lease; if
- * another commit took the capacity in between (the store re-checks every touched node), it
- * re-plans against the new state.
+ * Job submission and control. Submissions queue for this daemon's single committer, which takes
+ * every queued submission, plans them together (in arrival order) in one solver task against one
+ * view of the cluster, and commits each job's placements atomically under its coordinator lease.
+ * Planning in one pass keeps jobs of the same batch from double-booking ports and devices; the
+ * store re-checks every touched node's capacity at commit, so a commit that lost a race with
+ * another daemon is re-planned.
  */
 export class Jobs {
-  constructor(private readonly options: JobsOptions) {}
+  private readonly views: ClusterViewBuilder;
+  private readonly queue: Pending[] = [];
+  private draining = false;
+
+  constructor(private readonly options: JobsOptions) {
+    this.views = new ClusterViewBuilder(options.store);
+  }
 
   async submit(manifestJson: string): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
-    const { store, coordinators } = this.options;
     const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
     if (!result.ok || !result.job) {
       const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
@@ -45,54 +67,92 @@ export class Jobs {
       });
     }
     const job = result.job;
-    const jobId = newJobId(job.graph_id);
-
-    let plan = await this.plan(job, jobId);
-    await store.createJob({
-      job_id: jobId,
-      manifest: JSON.parse(manifestJson) as unknown,
-      job,
-      status: 'pending',
-      requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, retries: 0, resolve, reject });
+      void this.drain();
     });
-    const fence = await coordinators.adopt(jobId);
-    if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true });
-    await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
-
-    const attempts = this.options.commitAttempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
-      const cluster = await clusterStateFromStore(store, { ignoreJobIds: new Set([jobId]) });
-      try {
-        await store.commitPlacements(
-          jobId,
-          { plan, status: 'scheduled', placements: toAgentPlacements(plan), mode: 'replace', capacity: capacityOf(cluster, plan) },
-          coordinators.fence(jobId),
-        );
-        break;
-      } catch (error) {
-        if (!isMnError(error, 'MN_E_CONFLICT') || attempt >= attempts) {
-          await coordinators.transition(jobId, 'failed', 'job_failed').catch(() => undefined);
-          throw error;
-        }
-        plan = await this.plan(job, jobId);
-      }
-    }
-    await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((p) => p.node)).size } });
-    return { job_id: jobId, status: 'scheduled', plan };
   }
 
-  /** Plans one job against the live cluster; a job that cannot be placed fully is refused. */
-  private async plan(job: Job, jobId: string): Promise<Plan> {
-    const cluster = await clusterStateFromStore(this.options.store, { ignoreJobIds: new Set([jobId]) });
-    const plan = await this.options.planner.plan(cluster, [job]);
-    if (plan.failures.length > 0) {
-      const f = plan.failures[0]!;
-      const more = plan.failures.length > 1 ? ` (and ${plan.failures.length - 1} more groups)` : '';
-      throw new MnError('MN_E_PLACEMENT_FAILED', `${f.reason}${f.suggestion ? `; ${f.suggestion}` : ''}${more}`, {
-        details: { failures: plan.failures, jobs: plan.jobs },
-      });
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, BATCH);
+        try {
+          await this.commitBatch(batch);
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.draining = false;
     }
-    return plan;
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const view = await this.views.build();
+    // Plan under the job ids: two submissions of one manifest share a graph id.
+    const plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+    for (const p of batch) {
+      const failures = plan.failures.filter((f) => f.job === p.jobId);
+      if (failures.length > 0) {
+        if (batch.length > 1 && p.retries === 0) {
+          // Earlier jobs of the batch may have taken what this one needed; try it alone once.
+          p.retries++;
+          this.queue.unshift(p);
+          continue;
+        }
+        const f = failures[0]!;
+        const more = failures.length > 1 ? ` (and ${failures.length - 1} more groups)` : '';
+        p.reject(
+          new MnError('MN_E_PLACEMENT_FAILED', `${f.reason}${f.suggestion ? `; ${f.suggestion}` : ''}${more}`, {
+            details: { failures: failures.map((x) => ({ ...x, job: p.job.graph_id })) },
+          }),
+        );
+        continue;
+      }
+      const own = jobPlan(plan, p);
+      try {
+        await this.commitOne(p, own, view);
+        p.resolve({ job_id: p.jobId, status: 'scheduled', plan: own });
+      } catch (error) {
+        if (isMnError(error, 'MN_E_CONFLICT') && p.retries < 3) {
+          // Another daemon committed onto the same nodes first: plan again against the new state.
+          p.retries++;
+          this.queue.push(p);
+        } else {
+          // A job record that exists but will never be scheduled must not stay pending.
+          if (await this.options.store.getJob(p.jobId).catch(() => null)) {
+            await this.options.coordinators.transition(p.jobId, 'failed', 'job_failed').catch(() => undefined);
+          }
+          p.reject(error);
+        }
+      }
+    }
+  }
+
+  private async commitOne(p: Pending, plan: Plan, view: ClusterView): Promise<void> {
+    const { store, coordinators } = this.options;
+    const { job, jobId } = p;
+    if (!(await store.getJob(jobId))) {
+      await store.createJob({
+        job_id: jobId,
+        manifest: p.manifest,
+        job,
+        status: 'pending',
+        requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+      });
+      await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
+    }
+    const fence = await coordinators.adopt(jobId);
+    if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true });
+    await store.commitPlacements(
+      jobId,
+      { plan, status: 'scheduled', placements: toAgentPlacements(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
+      fence,
+    );
+    await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
   }
 
   async get(jobId: string): Promise<JobRecord> {
@@ -122,6 +182,19 @@ export class Jobs {
     }
     return { job_id: jobId, status: target };
   }
+}
+
+/** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
+function jobPlan(plan: Plan, p: Pending): Plan {
+  const placements = plan.placements.filter((x) => x.job === p.jobId).map((x) => ({ ...x, job: p.job.graph_id }));
+  return {
+    ...plan,
+    status: 'planned',
+    placements,
+    failures: [],
+    jobs: plan.jobs.filter((j) => j.job === p.jobId).map((j) => ({ ...j, job: p.job.graph_id })),
+    stats: { ...plan.stats, agents: p.job.agent_count, placed: placements.length },
+  };
 }
 
 /** A job id: the graph id (made safe for keys) and a random suffix. */

@@ -9,23 +9,36 @@ import type { PlanService } from './jobs.js';
 /**
  * The daemon's planner: every plan runs in a solver-pool worker against a published snapshot
  * generation, so the daemon's event loop never runs the placement search. A new generation is
- * published only when the cluster view differs from the last one published.
+ * published only when the cluster view's fingerprint differs from the last one published.
+ *
+ * Plans run concurrently (optimistic planning): a plan made against a generation that a
+ * concurrent commit has since changed is caught by the store's capacity re-check at commit time
+ * and re-planned. A plan whose generation was retired before a worker picked it up (the pool
+ * keeps only the newest generations) is re-run against the latest one.
  */
 export function poolPlanner(pool: PlacementPool): PlanService {
   let lastKey = '';
   let lastGeneration = 0;
+  const publish = (cluster: ClusterState, key: string): number => {
+    if (key !== lastKey) {
+      lastGeneration = pool.publish(toSnapshot(cluster, lastGeneration + 1));
+      lastKey = key;
+    }
+    return lastGeneration;
+  };
   return {
-    async plan(cluster: ClusterState, jobs: Job[]): Promise<Plan> {
-      const key = JSON.stringify(cluster);
-      if (key !== lastKey) {
-        lastGeneration = pool.publish(toSnapshot(cluster, lastGeneration + 1));
-        lastKey = key;
+    async plan(cluster: ClusterState, jobs: Job[], fingerprint?: string): Promise<Plan> {
+      const key = fingerprint ?? JSON.stringify(cluster);
+      for (let attempt = 1; ; attempt++) {
+        const generation = publish(cluster, key);
+        const result = await pool.runPlan({ jobs }, generation);
+        if (result.ok) return result.value;
+        if (result.code === 'MN_E_UNKNOWN_GENERATION' && attempt < 5) {
+          lastKey = '';
+          continue;
+        }
+        throw new MnError('MN_E_SOLVER_UNAVAILABLE', `placement worker failed (${result.code}): ${result.message}`, { retryable: true });
       }
-      const result = await pool.runPlan({ jobs }, lastGeneration);
-      if (!result.ok) {
-        throw new MnError('MN_E_STORE_UNAVAILABLE', `placement worker failed (${result.code}): ${result.message}`, { retryable: true });
-      }
-      return result.value;
     },
   };
 }
