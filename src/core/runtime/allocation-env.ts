@@ -1,0 +1,46 @@
+/**
+ * Environment hints for an agent's process (spec §3.8): what it was allocated, as variables.
+ * Hints only: nothing is isolated or mounted.
+ */
+
+/** A device as allocated to an agent; `index` is its position among the node's devices of its driver. */
+export interface AllocatedDevice {
+  id: string;
+  driver?: string | null;
+  index?: number | null;
+}
+
+export interface AllocationForEnv {
+  devices: AllocatedDevice[];
+  ports: Array<{ label: string; port: number; protocol?: string }>;
+  volumes: Array<{ name: string; source: string; target: string; mode?: string }>;
+  runtime_driver?: string | null;
+}
+
+/** `agent-api` → `AGENT_API`: upper case, every non-alphanumeric character as `_`. */
+export function envSuffix(label: string): string {
+  return label.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * The variables of spec §3.8: `MN_ALLOCATION_JSON`, `MN_ALLOCATED_DEVICE_IDS`,
+ * `CUDA_VISIBLE_DEVICES` (indices of the CUDA devices), `MN_GPU_DRIVER` (distinct drivers in
+ * allocation order), `MN_PORT_<LABEL>`, `MN_VOLUME_<NAME>` (host source) and
+ * `MN_VOLUME_<NAME>_TARGET`. Variables with nothing to say are left out.
+ */
+export function allocationEnv(allocation: AllocationForEnv): Record<string, string> {
+  const env: Record<string, string> = { MN_ALLOCATION_JSON: JSON.stringify(allocation) };
+  if (allocation.devices.length > 0) {
+    env.MN_ALLOCATED_DEVICE_IDS = allocation.devices.map((d) => d.id).join(',');
+    const cuda = allocation.devices.filter((d) => d.driver === 'cuda').map((d, i) => String(d.index ?? i));
+    if (cuda.length > 0) env.CUDA_VISIBLE_DEVICES = cuda.join(',');
+    const drivers = [...new Set(allocation.devices.map((d) => d.driver).filter((d): d is string => !!d))];
+    if (drivers.length > 0) env.MN_GPU_DRIVER = drivers.join(',');
+  }
+  for (const p of allocation.ports) env[`MN_PORT_${envSuffix(p.label)}`] = String(p.port);
+  for (const v of allocation.volumes) {
+    env[`MN_VOLUME_${envSuffix(v.name)}`] = v.source;
+    env[`MN_VOLUME_${envSuffix(v.name)}_TARGET`] = v.target;
+  }
+  return env;
+}
