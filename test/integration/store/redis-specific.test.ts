@@ -113,7 +113,18 @@ describe('RedisStore on a private redis-server', () => {
       const pending = store.updateJob('j', { status: 'running' }, { fence: { lease: 'job:j', token: grant.token } });
       await durable.restart();
       expect(await pending).toMatchObject({ status: 'running', version: 2 });
-      expect(await store.getLease('job:j')).toMatchObject({ holder: 'coordinator', token: grant.token });
+      // The lease connection fails fast (retryable) until it has reconnected too; callers retry.
+      let lease: unknown;
+      for (let i = 0; i < 100; i++) {
+        try {
+          lease = await store.getLease('job:j');
+          break;
+        } catch (e) {
+          if (!isMnError(e, 'MN_E_STORE_UNAVAILABLE')) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      expect(lease).toMatchObject({ holder: 'coordinator', token: grant.token });
       await store.appendEvent('j', { type: 'job_running' });
       await gotAfterRestart;
       expect(seen.map((e) => e.type)).toEqual(['job_running']);
