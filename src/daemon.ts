@@ -6,6 +6,7 @@ import { Membership } from './cluster/membership.js';
 import type { DaemonConfig } from './core/config.js';
 import { Coordinators } from './runtime/coordinators.js';
 import { Jobs, type PlanService } from './runtime/jobs.js';
+import { Relocator } from './runtime/relocator.js';
 import type { Store } from './store/store.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
@@ -62,6 +63,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onChange: (isLeader) => log(isLeader ? `${config.nodeName} is the leader` : `${config.nodeName} is no longer the leader`),
   });
   leader.start();
+  const relocator = new Relocator({ store, jobs, coordinators, onError });
+  let relocating = false;
+  const relocationTimer = setInterval(() => {
+    if (relocating) return;
+    relocating = true;
+    void relocator.tick().finally(() => (relocating = false));
+  }, config.sweepMs);
+  relocationTimer.unref();
 
   const ctx: ApiContext = {
     store,
@@ -76,6 +85,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
     membership.stop();
+    clearInterval(relocationTimer);
     await leader.stop();
     coordinators.stop();
     throw error;
@@ -93,6 +103,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (stopped) return;
       stopped = true;
       membership.stop();
+      clearInterval(relocationTimer);
       await leader.stop({ release: graceful });
       if (graceful) await coordinators.releaseAll();
       else coordinators.stop();

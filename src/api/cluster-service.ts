@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { applyResourceLimits } from '../core/config.js';
 import { MnError } from '../core/errors.js';
+import { DEFAULT_DRAIN_DEADLINE_MS, advanceDrain, cancelDrain, setEligibility, startDrain } from '../cluster/drain.js';
 import { LEADER_LEASE } from '../cluster/leader.js';
 import { RESOURCE_LIMITS_SETTING, effectiveStatus, readResourceLimits } from '../cluster/snapshot.js';
 import type { NodeView } from '../store/store.js';
@@ -64,6 +65,31 @@ export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImpl
       if (!result.ok) throw new MnError('MN_E_INVALID_ARGUMENT', result.errors.join('; '), { details: { errors: result.errors } });
       await store.putSetting(RESOURCE_LIMITS_SETTING, result.limits);
       return { resource_json: JSON.stringify(await resourceReport(ctx)) };
+    }, ctx.onInternal),
+    DrainNode: unary<{ node_name: string; reason: string; dry_run: boolean; deadline_ms: string; include_system_jobs: boolean }, { result_json: string }>('DrainNode', async (req, md) => {
+      requireToken(md, ctx.authToken, 'DrainNode');
+      const deadline = Number(req.deadline_ms || 0);
+      if (!Number.isSafeInteger(deadline) || deadline < 0) throw new MnError('MN_E_INVALID_ARGUMENT', `deadline_ms must be a non-negative integer, got ${req.deadline_ms}`, { details: { field: 'deadline_ms' } });
+      const report = await startDrain(store, {
+        node: requireField(req.node_name, 'node_name'),
+        reason: req.reason || 'drain',
+        deadline_ms: deadline === 0 ? DEFAULT_DRAIN_DEADLINE_MS : deadline,
+        ignore_system_jobs: !req.include_system_jobs,
+        dry_run: req.dry_run,
+      }, Date.now());
+      return { result_json: JSON.stringify(report) };
+    }, ctx.onInternal),
+    CancelNodeDrain: unary<{ node_name: string; reason: string; mark_eligible: boolean }, { result_json: string }>('CancelNodeDrain', async (req, md) => {
+      requireToken(md, ctx.authToken, 'CancelNodeDrain');
+      return { result_json: JSON.stringify(await cancelDrain(store, requireField(req.node_name, 'node_name'), req.reason || 'undrain', req.mark_eligible)) };
+    }, ctx.onInternal),
+    GetNodeDrainStatus: unary<{ node_name: string }, { result_json: string }>('GetNodeDrainStatus', async (req) => {
+      return { result_json: JSON.stringify(await advanceDrain(store, requireField(req.node_name, 'node_name'), Date.now())) };
+    }, ctx.onInternal),
+    SetNodeEligibility: unary<{ node_name: string; eligible: boolean; reason: string }, { result_json: string }>('SetNodeEligibility', async (req, md) => {
+      requireToken(md, ctx.authToken, 'SetNodeEligibility');
+      const node = await setEligibility(store, requireField(req.node_name, 'node_name'), req.eligible, req.reason || '');
+      return { result_json: JSON.stringify(nodeView(node)) };
     }, ctx.onInternal),
   };
 }

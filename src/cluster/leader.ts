@@ -2,6 +2,7 @@ import { isMnError } from '../core/errors.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
 import { CLUSTER_EVENTS_JOB_ID, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from '../runtime/coordinators.js';
+import { advanceDrain } from './drain.js';
 import { jobLeaseName } from '../runtime/coordinators.js';
 
 /** Name of the leader lease. */
@@ -111,6 +112,9 @@ export class Leader {
           await store.appendEvent(CLUSTER_EVENTS_JOB_ID, { type: 'node_offline', payload: { node: node.name } });
         }
       }
+    }
+    for (const node of await store.listNodes()) {
+      if (node.status === 'draining') await advanceDrain(store, node.name, now);
     }
     for (const job of await store.listJobs()) {
       if (TERMINAL_JOB_STATUSES.has(job.status)) continue;

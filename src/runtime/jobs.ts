@@ -3,15 +3,22 @@ import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
+import { mergePlan } from '../core/placement/merge.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
 import { type AgentPlacement, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
+/** Planner options a daemon passes for partial re-plans. */
+export interface PlanOptions {
+  excludeNodes?: string[];
+  onlyAgentIds?: string[];
+}
+
 export interface PlanService {
   /** `fingerprint` identifies the cluster view; equal fingerprints mean an equal view. */
-  plan(cluster: ClusterState, jobs: Job[], fingerprint?: string): Promise<Plan>;
+  plan(cluster: ClusterState, jobs: Job[], fingerprint?: string, options?: PlanOptions): Promise<Plan>;
 }
 
 export interface JobsOptions {
@@ -153,6 +160,37 @@ export class Jobs {
       fence,
     );
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
+  }
+
+  /**
+   * Moves agents of a job this daemon coordinates to other nodes (drain, node loss): one partial
+   * plan for all of them, avoiding `avoid` nodes, merged into the job's plan and committed under
+   * the job's fence. Agents that fit nowhere stay where they are and are returned as blocked.
+   */
+  async relocate(record: JobRecord, agentIds: string[], avoid: string[]): Promise<{ moved: Array<{ agent_id: string; node: string }>; blocked: string[]; reason: string | null }> {
+    const { store, coordinators } = this.options;
+    const job = record.job as Job;
+    const jobId = record.job_id;
+    const view = await this.views.build();
+    const partial = await this.options.planner.plan(view.cluster, [{ ...job, graph_id: jobId }], view.fingerprint, {
+      excludeNodes: avoid,
+      onlyAgentIds: agentIds,
+    });
+    const placed = partial.placements.filter((p) => p.job === jobId).map((p) => ({ ...p, job: job.graph_id }));
+    const placedIds = new Set(placed.map((p) => p.agent_id));
+    const blocked = agentIds.filter((id) => !placedIds.has(id));
+    const reason = partial.failures[0]?.reason ?? null;
+    if (placed.length > 0) {
+      const current = (record.plan ?? { ...partial, placements: [], failures: [], jobs: [] }) as Plan;
+      const merged = mergePlan(current, { ...partial, placements: placed, failures: [], jobs: current.jobs });
+      const own = { ...partial, placements: placed };
+      await store.commitPlacements(
+        jobId,
+        { plan: merged, placements: toAgentPlacements(own), mode: 'merge', capacity: capacityOf(view.cluster, own) },
+        coordinators.fence(jobId),
+      );
+    }
+    return { moved: placed.map((p) => ({ agent_id: p.agent_id, node: p.node })), blocked, reason };
   }
 
   async get(jobId: string): Promise<JobRecord> {

@@ -4,7 +4,7 @@ import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { toSnapshot } from '../core/snapshot/index.js';
 import type { PlacementPool } from '../solver/pool.js';
-import type { PlanService } from './jobs.js';
+import type { PlanOptions, PlanService } from './jobs.js';
 
 /**
  * The daemon's planner: every plan runs in a solver-pool worker against a published snapshot
@@ -27,11 +27,11 @@ export function poolPlanner(pool: PlacementPool): PlanService {
     return lastGeneration;
   };
   return {
-    async plan(cluster: ClusterState, jobs: Job[], fingerprint?: string): Promise<Plan> {
+    async plan(cluster: ClusterState, jobs: Job[], fingerprint?: string, options?: PlanOptions): Promise<Plan> {
       const key = fingerprint ?? JSON.stringify(cluster);
       for (let attempt = 1; ; attempt++) {
         const generation = publish(cluster, key);
-        const result = await pool.runPlan({ jobs }, generation);
+        const result = await pool.runPlan({ jobs, ...(options ? { options } : {}) }, generation);
         if (result.ok) return result.value;
         if (result.code === 'MN_E_UNKNOWN_GENERATION' && attempt < 5) {
           lastKey = '';

@@ -1,0 +1,110 @@
+import type { Job } from '../core/manifest/types.js';
+import { attemptDecision, recordAttempt, reschedulePolicyFor, resolveRecoveryMode, type AttemptRecord } from '../core/policy/lifecycle.js';
+import { type DrainSettings, type NodeState, blockedRetryDelay, decideRelocation } from '../core/policy/relocation.js';
+import { effectiveStatus } from '../cluster/snapshot.js';
+import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import type { Coordinators } from './coordinators.js';
+import type { Jobs } from './jobs.js';
+
+export interface RelocatorOptions {
+  store: Store;
+  jobs: Jobs;
+  coordinators: Coordinators;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+/** Reads the drain settings recorded on a node, if it is draining. */
+export function drainOf(details: Record<string, unknown>): DrainSettings | null {
+  const d = details.drain as Partial<DrainSettings> & { status?: string } | undefined;
+  if (!d || typeof d.deadline_at !== 'number' || d.status === 'complete' || d.status === 'cancelled') return null;
+  return { reason: String(d.reason ?? ''), deadline_at: d.deadline_at, ignore_system_jobs: d.ignore_system_jobs !== false };
+}
+
+/**
+ * Keeps the jobs this daemon coordinates off draining and lost nodes. One evaluation per job per
+ * tick (never one per agent): the agents that must move are re-planned together and committed
+ * under the job's fence. Node loss respects the agent's reschedule policy; an evaluation that
+ * cannot place everything is recorded as blocked and retried with backoff.
+ */
+export class Relocator {
+  private readonly now: () => number;
+
+  constructor(private readonly options: RelocatorOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async tick(): Promise<void> {
+    const ids = this.options.coordinators.jobIds;
+    if (ids.length === 0) return;
+    const nodes = await this.options.store.listNodes();
+    const states = new Map<string, NodeState>(nodes.map((n) => [n.name, { status: effectiveStatus(n), drain: n.status === 'draining' ? drainOf(n.details) : null }]));
+    const healthy = nodes.filter((n) => n.alive && (n.status === 'healthy' || n.status === 'joining')).length;
+    for (const jobId of ids) {
+      try {
+        await this.evaluate(jobId, states, healthy);
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+    }
+  }
+
+  private async evaluate(jobId: string, nodes: ReadonlyMap<string, NodeState>, healthyNodes: number): Promise<void> {
+    const { store, jobs } = this.options;
+    const record = await store.getJob(jobId);
+    if (!record || TERMINAL_JOB_STATUSES.has(record.status) || record.status === 'paused') return;
+    const now = this.now();
+    const blocked = record.details.blocked as { retry_at?: number; attempt?: number } | undefined;
+    if (blocked?.retry_at !== undefined && blocked.retry_at > now) return;
+    const job = record.job as Job;
+    const agents = await store.listAgents(jobId);
+    const decision = decideRelocation({ job_type: job.policies.job_type, requested_recovery: job.policies.recovery_mode, agents, nodes, now });
+    if (decision.move.length === 0) {
+      if (blocked) await store.updateJob(jobId, { details: { ...record.details, blocked: undefined } }, { fence: this.options.coordinators.fence(jobId) });
+      return;
+    }
+
+    // Node loss obeys the effective recovery mode and the reschedule policy; a drain always moves.
+    const effective = resolveRecoveryMode(job.policies.recovery_mode, { stableHealthyNodes: healthyNodes, bundleArchived: true, profilesWithoutAlternate: [] }).effective;
+    let history = (record.details.reschedule_history as AttemptRecord[] | undefined) ?? [];
+    const plan = record.plan as { placements?: Array<{ agent_id: string; source_node_id: string }> } | null;
+    const sources = new Map((plan?.placements ?? []).map((p) => [p.agent_id, p.source_node_id]));
+    const movers: string[] = [];
+    const exhausted: string[] = [];
+    for (const m of decision.move) {
+      if (m.cause === 'drain') {
+        movers.push(m.agent_id);
+        continue;
+      }
+      const source = sources.get(m.agent_id) ?? m.agent_id;
+      const node = job.nodes.find((n) => n.node_id === source) ?? null;
+      const policy = reschedulePolicyFor(job.policies, node, effective);
+      const mine = history.filter((h) => h.reason === m.agent_id);
+      const verdict = attemptDecision('reschedule', policy, mine, now);
+      if (verdict.decision === 'allowed') {
+        movers.push(m.agent_id);
+        history = recordAttempt(history, { action: 'reschedule', reason: m.agent_id, at: now });
+      } else exhausted.push(m.agent_id);
+    }
+    const fence = this.options.coordinators.fence(jobId);
+    for (const id of exhausted) await store.updateAgent(jobId, id, { state: 'lost' }, { fence });
+    if (exhausted.length > 0) await store.appendEvent(jobId, { type: 'reschedule_exhausted', payload: { agents: exhausted } });
+    if (movers.length === 0) return;
+
+    const avoid = [...new Set(decision.move.map((m) => m.from))];
+    const result = await jobs.relocate(record, movers, avoid);
+    const fresh = (await store.getJob(jobId))!;
+    const details: Record<string, unknown> = { ...fresh.details, reschedule_history: history };
+    if (result.blocked.length > 0) {
+      const attempt = (blocked?.attempt ?? 0) + 1;
+      details.blocked = { agents: result.blocked, reason: result.reason, attempt, retry_at: now + blockedRetryDelay(attempt) };
+      await store.appendEvent(jobId, { type: 'evaluation_blocked', payload: { agents: result.blocked, reason: result.reason, attempt } });
+    } else {
+      delete details.blocked;
+    }
+    await store.updateJob(jobId, { details }, { fence: this.options.coordinators.fence(jobId) });
+    if (result.moved.length > 0) {
+      await store.appendEvent(jobId, { type: 'agents_relocated', payload: { moved: result.moved, from: avoid, causes: [...new Set(decision.move.map((m) => m.cause))] } });
+    }
+  }
+}
