@@ -173,8 +173,27 @@ export function prepare(): void {
   return strat == STRATEGY_BINPACK ? u : 1 - u;
 }
 
+/**
+ * GPU reserve (docs/placement-kernel.md; GPU_RESERVE in the JS reference): when the agent asks no
+ * GPU, a node with GPU capacity ranks GPU_RESERVE lower when all its GPUs are free and
+ * GPU_RESERVE_PARTIAL lower when some are. Ranking only; `score` leaves it out.
+ */
+const GPU_RESERVE: f64 = 1;
+const GPU_RESERVE_PARTIAL: f64 = 0.5;
+
+@inline function reserve(i: i32): f64 {
+  if (a3 != 0) return 0;
+  const o = (<usize>i) << 3;
+  const c = load<f64>(capP + 3 * nb + o);
+  if (!(c > 0)) return 0;
+  const g = load<f64>(freeP + 3 * nb + o);
+  return g >= c ? GPU_RESERVE : g > 0 ? GPU_RESERVE_PARTIAL : 0;
+}
+
 @inline function baseScore(i: i32): f64 {
-  return baseScoreFor(i, a0, a1, a2, a3, strategy);
+  const s = baseScoreFor(i, a0, a1, a2, a3, strategy);
+  const r = reserve(i);
+  return r != 0 ? s - r : s;
 }
 
 /** Score of node i for an ask (no spread boost). */
@@ -377,6 +396,8 @@ function bestPruned(): i32 {
       const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
       let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
       if (!binpack) a = 1 - a;
+      const r = reserve(i);
+      if (r != 0) a = a - r;
       const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
       const lo = a - e;
       hi = a + e;
@@ -406,6 +427,8 @@ function bestPruned(): i32 {
 function bestPrunedSimd(): i32 {
   const zero = f64x2.splat(0);
   const one = f64x2.splat(1);
+  const reserveV = f64x2.splat(GPU_RESERVE);
+  const partialV = f64x2.splat(GPU_RESERVE_PARTIAL);
   const tol = f64x2.splat(PRUNE_TOL);
   const ninf = f64x2.splat(-Infinity);
   const pinf = f64x2.splat(Infinity);
@@ -453,6 +476,14 @@ function bestPrunedSimd(): i32 {
     const t3 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb3), f3), va3), v128.load(ip + nb3));
     let a = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(t0, t1), t2), t3), v128.load(invDimsP + o));
     a = v128.bitselect(f64x2.sub(one, a), a, spreadMask);
+    // GPU reserve lanes (no GPU asked, GPU capacity): all GPUs free, or some. Lanes without a
+    // reserve keep `a` itself (not a - 0), like the scalar code.
+    const c3 = v128.load(cp + nb3);
+    const gpuLane = v128.and(z3, f64x2.gt(c3, zero));
+    const allFree = f64x2.ge(f3, c3);
+    const someFree = v128.and(gpuLane, v128.or(allFree, f64x2.gt(f3, zero)));
+    const r = v128.bitselect(reserveV, partialV, allFree);
+    a = v128.bitselect(f64x2.sub(a, r), a, someFree);
     const absSum = f64x2.add(f64x2.add(f64x2.add(f64x2.abs(t0), f64x2.abs(t1)), f64x2.abs(t2)), f64x2.abs(t3));
     const e = f64x2.mul(tol, f64x2.add(one, absSum));
     const lo = f64x2.sub(a, e);
@@ -481,6 +512,8 @@ function bestPrunedSimd(): i32 {
       const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
       let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
       if (strategy != STRATEGY_BINPACK) a = 1 - a;
+      const r = reserve(i);
+      if (r != 0) a = a - r;
       const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
       const lo = a - e;
       hi = a + e;

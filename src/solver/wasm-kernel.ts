@@ -13,6 +13,7 @@
  */
 import {
   DIMENSIONS,
+  type KernelOptions,
   type KernelPlaceOptions,
   type PlacementKernel,
 } from '../core/placement/kernel-types.js';
@@ -90,7 +91,11 @@ export class WasmKernel implements PlacementKernel {
   private outView = EMPTY_I32;
   private readonly result = { placed: 0, out: EMPTY_I32 };
 
-  constructor(module?: CompiledModule) {
+  private readonly stateIndex: boolean;
+
+  /** `options.stateIndex: false` disables the state-group index (see `KernelOptions`). */
+  constructor(module?: CompiledModule, options: KernelOptions = {}) {
+    this.stateIndex = options.stateIndex ?? true;
     const instance = new (requireWasmApi().Instance)(module ?? placementModule(), {
       env: {
         abort(): never {
@@ -188,7 +193,7 @@ export class WasmKernel implements PlacementKernel {
     const propValPtr = scratchPtr + scratchBytes;
     const propRemPtr = propValPtr + propValBytes;
 
-    if ((options.sampleK | 0) === 0 && blocks === 0 && count <= 2 && this.indexGroups === -2) this.buildIndex();
+    if (this.stateIndex && (options.sampleK | 0) === 0 && blocks === 0 && count <= 2 && this.indexGroups === -2) this.buildIndex();
     this.writeAsk(options.ask);
     const i32 = this.i32;
     const f64 = this.f64;

@@ -57,6 +57,18 @@ const PARSED = new WeakSet<object>();
 
 /** Validates a cluster file, returning every error by path. */
 export function validateClusterFile(input: unknown): ClusterValidationResult {
+  return validate(input, false);
+}
+
+/**
+ * `validateClusterFile` with every node on the reporting path (no fast path): the reference the
+ * tests compare the fast path against. Same result, slower.
+ */
+export function validateClusterFileReference(input: unknown): ClusterValidationResult {
+  return validate(input, true);
+}
+
+function validate(input: unknown, slow: boolean): ClusterValidationResult {
   const ctx = new ValidationContext();
   if (!isObject(input)) {
     ctx.error('', `cluster file must be an object with a nodes list, got ${describeType(input)}`);
@@ -67,8 +79,9 @@ export function validateClusterFile(input: unknown): ClusterValidationResult {
 
   const nodes: ClusterNode[] = [];
   const byName = new Map<string, ClusterNode>();
+  const capCache: CapCache = new Map();
   rawNodes.forEach((raw, i) => {
-    const node = parseNode(ctx, raw, joinPath('nodes', i));
+    const node = (!slow && fastNode(raw, capCache)) || parseNode(ctx, raw, joinPath('nodes', i));
     if (!node) return;
     if (byName.has(node.name)) {
       ctx.error(joinPath(joinPath('nodes', i), 'name'), `nodes[${i}].name "${node.name}" is a duplicate node name`);
@@ -286,4 +299,218 @@ function parseService(
   else if (originRaw !== null) ctx.error(joinPath(path, 'origin'), `${path}.origin must be internal or external`);
   if (name === null || node === null) return null;
   return { name, node, tags: ctx.stringList(raw, 'tags', path), status, origin };
+}
+
+// ------------------------------------------------------------------------------------------
+// Fast path. A cluster file of 10,000 nodes is mostly well formed: the accept-only readers below
+// check each field with plain type tests and build no JSON path (paths are only needed to report
+// an error). Whenever a node holds anything they do not accept outright, they return null and
+// the node is parsed again by the reporting path above (`parseNode`), so every error message,
+// path and the order of errors stay exactly those of the reporting path. Both paths build the
+// same values (test/unit/cluster/parse.test.ts compares them on valid and invalid files).
+
+/** Sentinel: "not accepted by the fast path, use the reporting path". */
+const BAIL: unique symbol = Symbol('bail');
+type Fast<T> = T | typeof BAIL;
+
+/** `s.trim() !== ''` without allocating in the common case (first char printable ASCII). */
+function nonBlank(s: string): boolean {
+  const c = s.charCodeAt(0);
+  if (c > 32 && c < 127) return true;
+  return s.trim() !== '';
+}
+
+/** True when `s.trim().toLowerCase()` (and `_`→`-`) would return `s` unchanged. */
+function plainLower(s: string, underscore: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c >= 127 || (c >= 65 && c <= 90) || (underscore && c === 95)) return false;
+  }
+  return true;
+}
+
+function fastLower(s: string): string {
+  return plainLower(s, false) && s.length > 0 ? s : s.toLowerCase();
+}
+
+/** Cache of capability spellings seen in one parse (few distinct values, many repeats). */
+type CapCache = Map<string, string>;
+
+function fastCapability(s: string, cache: CapCache): string {
+  if (plainLower(s, true)) return s;
+  let v = cache.get(s);
+  if (v === undefined) {
+    v = normaliseCapability(s);
+    cache.set(s, v);
+  }
+  return v;
+}
+
+/** A finite number ≥ 0, or `fallback` when absent; BAIL for anything the reporting path rejects. */
+function fastNonNegative(value: unknown, fallback: number): Fast<number> {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : BAIL;
+}
+
+/** `ctx.stringList` for an all-string list (optionally capability-normalised). */
+function fastStringList(value: unknown, cache: CapCache | null): Fast<string[]> {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return BAIL;
+  const n = value.length;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const item: unknown = value[i];
+    if (typeof item !== 'string') return BAIL;
+    out[i] = cache === null ? item : fastCapability(item, cache);
+  }
+  return out;
+}
+
+/** `ctx.optionalString(..., { nonEmpty: true })`. */
+function fastOptionalNonEmpty(value: unknown): Fast<string | null> {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' && nonBlank(value) ? value : BAIL;
+}
+
+function fastStatus(value: unknown): Fast<NodeStatus> {
+  if (value === undefined || value === null) return 'healthy';
+  if (typeof value !== 'string') return BAIL;
+  switch (value) {
+    case 'healthy':
+    case 'joining':
+    case 'draining':
+    case 'maintenance':
+    case 'disconnected':
+    case 'offline':
+    case 'quarantined':
+      return value;
+  }
+  const v = value.trim().toLowerCase();
+  return (NODE_STATUSES as readonly string[]).includes(v) ? (v as NodeStatus) : BAIL;
+}
+
+function fastDevice(raw: unknown, index: number, cache: CapCache): ClusterDevice | null {
+  if (!isObject(raw)) return null;
+  let kind = fastOptionalNonEmpty(raw.kind);
+  if (kind === BAIL) return null;
+  let vendor = fastOptionalNonEmpty(raw.vendor);
+  if (vendor === BAIL) return null;
+  const type = fastOptionalNonEmpty(raw.type);
+  if (type === BAIL) return null;
+  if (type !== null) {
+    const slash = type.indexOf('/');
+    kind ??= slash >= 0 ? type.slice(slash + 1) : type;
+    if (slash >= 0) vendor ??= type.slice(0, slash);
+  }
+  const driver = fastOptionalNonEmpty(raw.driver);
+  if (driver === BAIL) return null;
+  const memory = raw.memory_mb === undefined || raw.memory_mb === null ? null : fastNonNegative(raw.memory_mb, 0);
+  if (memory === BAIL) return null;
+  let api: string | null = null;
+  const rawApi = raw.api_version;
+  if (typeof rawApi === 'number' && Number.isFinite(rawApi)) api = String(rawApi);
+  else if (typeof rawApi === 'string') api = rawApi;
+  else if (rawApi !== undefined && rawApi !== null) return null;
+  const k = kind === null ? 'gpu' : fastLower(kind);
+  const rawId = fastOptionalNonEmpty(raw.id);
+  if (rawId === BAIL) return null;
+  const capabilities = fastStringList(raw.capabilities, cache);
+  if (capabilities === BAIL) return null;
+  return {
+    id: rawId ?? `${fastLower(driver ?? k)}-${index}`,
+    kind: k,
+    vendor: vendor === null ? null : fastLower(vendor),
+    driver: driver === null ? null : fastLower(driver),
+    memory_mb: memory,
+    capabilities,
+    api_version: api,
+  };
+}
+
+/** The whole node through the fast path, or null when the reporting path must look at it. */
+function fastNode(raw: unknown, cache: CapCache): ClusterNode | null {
+  if (!isObject(raw)) return null;
+  const name = raw.name;
+  if (typeof name !== 'string' || !nonBlank(name)) return null;
+  const status = fastStatus(raw.status);
+  if (status === BAIL) return null;
+  const eligibleRaw = raw.scheduling_eligible;
+  let eligible = true;
+  if (typeof eligibleRaw === 'boolean') eligible = eligibleRaw;
+  else if (eligibleRaw !== undefined && eligibleRaw !== null) return null;
+  let res = raw.resources;
+  if (res === undefined || res === null) res = {};
+  else if (!isObject(res)) return null;
+  const r = res as JsonObject;
+  const cpu = fastNonNegative(r.cpu_cores, 0);
+  const memory = fastNonNegative(r.memory_mb, 0);
+  const disk = fastNonNegative(r.disk_mb, 0);
+  const gpuFallback = r.gpu_count === undefined ? null : fastNonNegative(r.gpu_count, 0);
+  if (cpu === BAIL || memory === BAIL || disk === BAIL || gpuFallback === BAIL) return null;
+
+  const devices: ClusterDevice[] = [];
+  let gpuDevices = 0;
+  const rawDevices = raw.devices;
+  if (rawDevices !== undefined && rawDevices !== null) {
+    if (!Array.isArray(rawDevices)) return null;
+    // Duplicate ids by a linear scan for the usual handful of devices, by a set beyond that.
+    const ids = rawDevices.length > 16 ? new Set<string>() : null;
+    for (let j = 0; j < rawDevices.length; j++) {
+      const dev = fastDevice(rawDevices[j], j, cache);
+      if (dev === null) return null;
+      if (ids !== null) {
+        if (ids.has(dev.id)) return null;
+        ids.add(dev.id);
+      } else {
+        for (let q = 0; q < devices.length; q++) if (devices[q]!.id === dev.id) return null;
+      }
+      devices.push(dev);
+      if (dev.kind === 'gpu') gpuDevices++;
+    }
+  }
+
+  const attributes: Record<string, AttributeValue> = {};
+  const rawAttrs = raw.attributes;
+  if (rawAttrs !== undefined && rawAttrs !== null) {
+    if (!isObject(rawAttrs)) return null;
+    for (const k of Object.keys(rawAttrs)) {
+      const v = rawAttrs[k];
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') attributes[k] = v;
+      else if (v !== null && v !== undefined) return null;
+    }
+  }
+
+  const capabilities = fastStringList(raw.capabilities, cache);
+  if (capabilities === BAIL) return null;
+  for (const d of devices) {
+    if (d.kind === 'gpu' && d.driver && !capabilities.includes(d.driver)) capabilities.push(d.driver);
+  }
+  const runtimeDrivers = raw.runtime_drivers === undefined ? ['host_local'] : fastStringList(raw.runtime_drivers, null);
+  if (runtimeDrivers === BAIL) return null;
+  const hostPaths = fastStringList(raw.host_paths, null);
+  if (hostPaths === BAIL) return null;
+  for (let j = 0; j < hostPaths.length; j++) {
+    const p = hostPaths[j]!;
+    if (p.charCodeAt(0) !== 47) return null; // not absolute: the reporting path says so
+    if (p.length > 1 && p.charCodeAt(p.length - 1) === 47) hostPaths[j] = p.replace(/\/+$/, '');
+  }
+  const profiles = fastStringList(raw.profiles, null);
+  if (profiles === BAIL) return null;
+  return {
+    name,
+    status,
+    scheduling_eligible: eligible,
+    resources: {
+      cpu_cores: cpu,
+      memory_mb: memory,
+      disk_mb: disk,
+      gpu_count: gpuDevices > 0 ? gpuDevices : (gpuFallback ?? 0),
+    },
+    devices,
+    attributes,
+    capabilities,
+    profiles,
+    runtime_drivers: runtimeDrivers,
+    host_paths: hostPaths,
+  };
 }

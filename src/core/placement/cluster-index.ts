@@ -39,7 +39,10 @@ function layoutOf(cluster: ClusterState): ClusterLayout {
   const classOf = new Int32Array(n);
   const classReps: ClusterNode[] = [];
   const nodeIndex = new Map<string, number>();
-  const classIds = new Map<string, number>();
+  // Classes by a 30-bit structural hash; equal hashes are confirmed by `sameClass`, chained
+  // through `nextSameHash` (class id → next class id with that hash, -1 at the end).
+  const firstByHash = new Map<number, number>();
+  const nextSameHash: number[] = [];
   for (let i = 0; i < n; i++) {
     const node = nodes[i]!;
     nodeIndex.set(node.name, i);
@@ -48,12 +51,15 @@ function layoutOf(cluster: ClusterState): ClusterLayout {
     cap[n + i] = r.memory_mb;
     cap[2 * n + i] = r.disk_mb;
     cap[3 * n + i] = r.gpu_count;
-    const key = classKey(node);
-    let id = classIds.get(key);
-    if (id === undefined) {
+    const h = classHash(node);
+    const head = firstByHash.get(h);
+    let id = head === undefined ? -1 : head;
+    while (id >= 0 && !sameClass(classReps[id]!, node)) id = nextSameHash[id]!;
+    if (id < 0) {
       id = classReps.length;
-      classIds.set(key, id);
       classReps.push(node);
+      nextSameHash.push(head === undefined ? -1 : head);
+      firstByHash.set(h, id);
     }
     classOf[i] = id;
   }
@@ -167,11 +173,72 @@ export class ClusterIndex {
   }
 }
 
-/** Class identity without JSON: fields joined with separators that cannot occur unescaped. */
-function classKey(node: ClusterNode): string {
-  const keys = Object.keys(node.attributes);
-  if (keys.length > 1) keys.sort();
-  let key = '';
-  for (const k of keys) key += `${k}\u0001${typeof node.attributes[k]}${String(node.attributes[k])}\u0002`;
-  return `${key}\u0003${node.capabilities.join('\u0001')}\u0003${node.profiles.join('\u0001')}\u0003${node.runtime_drivers.join('\u0001')}\u0003${node.host_paths.join('\u0001')}`;
+/*
+ * Node class identity: two nodes are in one class when they have the same attribute keys with
+ * values of the same type and string form, and equal capabilities, profiles, runtime drivers and
+ * host paths (each list in order). The hash is order-independent over attributes (a sum of
+ * per-entry hashes) so no key sorting or string building is needed; `sameClass` confirms.
+ */
+
+function hashString(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function hashList(list: readonly string[], h: number): number {
+  h = Math.imul(h ^ list.length, 0x01000193);
+  for (let k = 0; k < list.length; k++) h = Math.imul(hashString(list[k]!, h) ^ 0x1f, 0x01000193);
+  return h;
+}
+
+/** murmur3 finaliser: spreads a per-entry hash before the order-independent sum. */
+function finalise(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function classHash(node: ClusterNode): number {
+  const attrs = node.attributes;
+  const keys = Object.keys(attrs);
+  let sum = keys.length;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const v = attrs[key];
+    let h = hashString(key, 0x811c9dc5);
+    h = hashString(typeof v, Math.imul(h ^ 0x01, 0x01000193));
+    h = hashString(typeof v === 'string' ? v : String(v), Math.imul(h ^ 0x02, 0x01000193));
+    sum = (sum + finalise(h)) | 0;
+  }
+  let h = finalise(sum);
+  h = hashList(node.capabilities, h);
+  h = hashList(node.profiles, Math.imul(h ^ 0x03, 0x01000193));
+  h = hashList(node.runtime_drivers, Math.imul(h ^ 0x04, 0x01000193));
+  h = hashList(node.host_paths, Math.imul(h ^ 0x05, 0x01000193));
+  return finalise(h) & 0x3fffffff; // a small integer: cheap as a Map key
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function sameClass(a: ClusterNode, b: ClusterNode): boolean {
+  const ka = Object.keys(a.attributes);
+  const bAttrs = b.attributes;
+  if (ka.length !== Object.keys(bAttrs).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(bAttrs, k)) return false;
+    const x = a.attributes[k];
+    const y = bAttrs[k];
+    if (typeof x !== typeof y || (x !== y && String(x) !== String(y))) return false;
+  }
+  return (
+    sameList(a.capabilities, b.capabilities) &&
+    sameList(a.profiles, b.profiles) &&
+    sameList(a.runtime_drivers, b.runtime_drivers) &&
+    sameList(a.host_paths, b.host_paths)
+  );
 }

@@ -78,3 +78,13 @@ export interface PlacementKernel {
   /** Score of node i for `ask` under `strategy` (no spread boost), for explanations and tests. */
   score(i: number, ask: Float64Array, strategy: number): number;
 }
+
+/** Construction options shared by both kernels. */
+export interface KernelOptions {
+  /**
+   * Build the state-group index (default true). `false` keeps every exhaustive call on the plain
+   * pruned scan: identical results (the index is exact), used by the bench and tests to measure
+   * and check the scan on its own.
+   */
+  stateIndex?: boolean;
+}

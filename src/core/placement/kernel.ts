@@ -11,6 +11,7 @@
 import {
   DIMENSIONS,
   STRATEGY_BINPACK,
+  type KernelOptions,
   type KernelPlaceOptions,
   type PlacementKernel,
 } from './kernel-types.js';
@@ -25,6 +26,21 @@ const EMPTY_U8: Uint8Array = new Uint8Array(0);
  * the exact score by at most ~13 ulp of (1 + Σ|terms|); 2^-40 leaves a margin of several hundred.
  */
 const PRUNE_TOL = 2 ** -40;
+
+/**
+ * GPU reserve (docs/placement-kernel.md): when the agent asks no GPU, subtracted from the ranking
+ * score of a node with GPU capacity: `GPU_RESERVE` when all its GPUs are free, `GPU_RESERVE_PARTIAL`
+ * when some are. CPU-only work fills machines without free GPUs first, then partly used GPU
+ * machines, and whole GPU machines last, so their CPU and memory stay for GPU work. Ranking only:
+ * it never changes fit, and `score()` (the reported score) leaves it out.
+ */
+export const GPU_RESERVE = 1;
+export const GPU_RESERVE_PARTIAL = 0.5;
+
+/** The GPU reserve of a node with GPU capacity `c` (> 0) and free GPUs `g`. */
+function gpuReserve(c: number, g: number): number {
+  return g >= c ? GPU_RESERVE : g > 0 ? GPU_RESERVE_PARTIAL : 0;
+}
 
 /** `groups` before the state-group index is built for the loaded columns. */
 const INDEX_NONE = -2;
@@ -88,6 +104,11 @@ export class JsKernel implements PlacementKernel {
   private touchedCount = 0;
 
   private readonly result = { placed: 0, out: EMPTY_I32 };
+  private readonly stateIndex: boolean;
+
+  constructor(options: KernelOptions = {}) {
+    this.stateIndex = options.stateIndex ?? true;
+  }
 
   get nodeCount(): number {
     return this.n;
@@ -208,7 +229,7 @@ export class JsKernel implements PlacementKernel {
     this.propRem = property ? property.remaining : EMPTY_I32;
 
     const sampleK = options.sampleK | 0;
-    if (sampleK === 0 && this.blocks === 0 && count <= 2 && this.groups === INDEX_NONE) this.buildIndex();
+    if (this.stateIndex && sampleK === 0 && this.blocks === 0 && count <= 2 && this.groups === INDEX_NONE) this.buildIndex();
     let placed: number;
     if (sampleK > 0) {
       placed = this.placeSampled(out, count, sampleK, options.seed >>> 0);
@@ -353,12 +374,19 @@ export class JsKernel implements PlacementKernel {
       dims++;
     }
     c = cap[3 * n + i]!;
+    const g = free[3 * n + i]!;
     if (c > 0) {
-      sum += (c - free[3 * n + i]! + this.a3) / c;
+      sum += (c - g + this.a3) / c;
       dims++;
     }
     const u = dims > 0 ? sum / dims : 0;
-    return this.strategy === STRATEGY_BINPACK ? u : 1 - u;
+    const s = this.strategy === STRATEGY_BINPACK ? u : 1 - u;
+    // GPU reserve: an agent asking no GPU ranks machines with free GPUs lower.
+    if (this.a3 === 0 && c > 0) {
+      const r = gpuReserve(c, g);
+      if (r !== 0) return s - r;
+    }
+    return s;
   }
 
   private finalScore(i: number): number {
@@ -536,6 +564,11 @@ export class JsKernel implements PlacementKernel {
         const t3 = (cap[3 * n + i]! - free[3 * n + i]! + a3) * inv[3 * n + i]!;
         let a = (t0 + t1 + t2 + t3) * invDims[i]!;
         if (!binpack) a = 1 - a;
+        // GPU reserve, as in baseScore (its rounding, ≤ 1 ulp of 1, is far inside the bound e).
+        if (a3 === 0 && cap[3 * n + i]! > 0) {
+          const r = gpuReserve(cap[3 * n + i]!, free[3 * n + i]!);
+          if (r !== 0) a = a - r;
+        }
         const e = PRUNE_TOL * (1 + (Math.abs(t0) + Math.abs(t1) + Math.abs(t2) + Math.abs(t3)));
         const lo = a - e;
         hi = a + e;

@@ -1,6 +1,12 @@
 /** Cluster file validation (DESIGN §4.2): typed model and path-addressed errors. */
 import { describe, expect, it } from 'vitest';
-import { ClusterFileError, parseClusterFile, validateClusterFile } from '../../../src/core/cluster/parse.js';
+import {
+  ClusterFileError,
+  parseClusterFile,
+  validateClusterFile,
+  validateClusterFileReference,
+} from '../../../src/core/cluster/parse.js';
+import { makeCluster, rng } from '../../../bench/fixtures.js';
 
 const good = {
   nodes: [
@@ -92,4 +98,67 @@ describe('cluster file', () => {
     expect(() => parseClusterFile([])).toThrow(/cluster file must be an object/);
     expect(() => parseClusterFile({})).toThrow(/nodes is required/);
   });
+
+  // The fast path (no JSON paths built for well-formed nodes) must give exactly the reporting
+  // path's result: same nodes, same errors with the same paths, in the same order.
+  describe('fast path equals the reporting path', () => {
+    const same = (input: unknown): void => {
+      expect(validateClusterFile(input)).toEqual(validateClusterFileReference(input));
+    };
+
+    it('on valid files (hand-written and generated)', () => {
+      same(good);
+      same(makeCluster('hetero-ai', 300, 3));
+      same(makeCluster('nomad-bench', 50, 1));
+      same({ nodes: [{ name: 'n', resources: { gpu_count: null }, runtime_drivers: null, attributes: { a: null, b: undefined, c: 1, d: true } }] });
+      same({ nodes: [{ name: ' x', status: ' Joining ', capabilities: ['A_B ', 'ß_x', 'ok'], host_paths: ['/a//', '/', '/b'] }] });
+      same({ nodes: [{ name: 'g', devices: [{ type: 'AMD/GPU', driver: 'ROCm', api_version: 6.1 }, { kind: 'FPGA', api_version: '' }, {}] }] });
+    });
+
+    it('on every single-field corruption of a valid node', () => {
+      const base = makeCluster('hetero-ai', 40, 5) as unknown as { nodes: Array<Record<string, unknown>> };
+      const gpuAt = base.nodes.findIndex((nd) => (nd.devices as unknown[]).length > 0);
+      const bad: unknown[] = [undefined, null, '', '  ', -1, Number.NaN, Infinity, 'x', 'NVIDIA', 'Bad_Cap', 7, true, {}, [], ['x'], [1], [null], ['rel/path'], { a: {} }, [{}], ['/ok/']];
+      const fields: Array<[string, (nd: Record<string, unknown>, v: unknown) => void]> = [
+        ['node', () => undefined], // the whole node is replaced below
+        ['name', (nd, v) => (nd.name = v)],
+        ['status', (nd, v) => (nd.status = v)],
+        ['scheduling_eligible', (nd, v) => (nd.scheduling_eligible = v)],
+        ['resources', (nd, v) => (nd.resources = v)],
+        ['resources.cpu_cores', (nd, v) => ((nd.resources as Record<string, unknown>).cpu_cores = v)],
+        ['resources.gpu_count', (nd, v) => ((nd.resources as Record<string, unknown>).gpu_count = v)],
+        ['devices', (nd, v) => (nd.devices = v)],
+        ['devices[0]', (nd, v) => ((nd.devices as unknown[])[0] = v)],
+        ['devices[0].id', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).id = v)],
+        ['devices[0].kind', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).kind = v)],
+        ['devices[0].driver', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).driver = v)],
+        ['devices[0].memory_mb', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).memory_mb = v)],
+        ['devices[0].api_version', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).api_version = v)],
+        ['devices[0].capabilities', (nd, v) => (((nd.devices as unknown[])[0] as Record<string, unknown>).capabilities = v)],
+        ['attributes', (nd, v) => (nd.attributes = v)],
+        ['attributes.zone', (nd, v) => ((nd.attributes as Record<string, unknown>).zone = v)],
+        ['capabilities', (nd, v) => (nd.capabilities = v)],
+        ['profiles', (nd, v) => (nd.profiles = v)],
+        ['runtime_drivers', (nd, v) => (nd.runtime_drivers = v)],
+        ['host_paths', (nd, v) => (nd.host_paths = v)],
+      ];
+      const r = rng(11);
+      for (const [field, set] of fields) {
+        for (const v of bad) {
+          const file = structuredClone(base) as { nodes: unknown[] };
+          const at = field.startsWith('devices[') ? gpuAt : Math.floor(r() * file.nodes.length);
+          if (field === 'node') file.nodes[at] = v;
+          else set(file.nodes[at] as Record<string, unknown>, v);
+          same(file);
+        }
+      }
+      // Duplicate node names and device ids.
+      const dup = structuredClone(base) as { nodes: Array<Record<string, unknown>> };
+      dup.nodes[3]!.name = dup.nodes[1]!.name;
+      const devs = dup.nodes[gpuAt]!.devices as Array<Record<string, unknown>>;
+      devs[2]!.id = devs[0]!.id;
+      same(dup);
+    });
+  });
 });
+

@@ -41,7 +41,14 @@ export function naivePlace(s: NaiveState, o: KernelPlaceOptions): { placed: numb
     return true;
   };
   const finalScore = (i: number): number => {
-    const base = naiveScore(s, i, o.ask, o.strategy);
+    let base = naiveScore(s, i, o.ask, o.strategy);
+    // GPU reserve (no GPU asked): 1 when all the node's GPUs are free, 0.5 when some are.
+    const c = s.cap[3 * n + i]!;
+    const g = s.free[3 * n + i]!;
+    if (o.ask[3] === 0 && c > 0) {
+      if (g >= c) base -= 1;
+      else if (g > 0) base -= 0.5;
+    }
     const sp = o.spread;
     if (!sp || sp.blocks === 0) return base;
     let boost = 0;

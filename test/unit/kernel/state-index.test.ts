@@ -133,11 +133,15 @@ describe('state-group index', () => {
     expect(buildStateGroups(cap, free, n, arrays)).toBe(-1);
   });
 
-  it('gives the literal greedy on streams over fleets of identical nodes (JS and both WebAssembly builds)', () => {
+  it('gives the literal greedy on streams over fleets of identical nodes (JS and both WebAssembly builds, index on and off)', () => {
     const kernels: Array<[string, PlacementKernel]> = [
       ['js', new JsKernel()],
       ['simd', new WasmKernel(compilePlacementBuild('simd'))],
       ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
+      // Index disabled (the bench's plain exhaustive scan): the same greedy.
+      ['js, no index', new JsKernel({ stateIndex: false })],
+      ['simd, no index', new WasmKernel(compilePlacementBuild('simd'), { stateIndex: false })],
+      ['scalar, no index', new WasmKernel(compilePlacementBuild('scalar'), { stateIndex: false })],
     ];
     let placed = 0;
     for (let seed = 1; seed <= 60; seed++) {
