@@ -48,18 +48,24 @@ const ATTRIBUTE_ALIASES: Readonly<Record<string, string>> = {
   'cpu.arch': 'arch',
   node_role: 'role',
   role: 'role',
+  drivers: 'runtime_drivers',
+  runtime_drivers: 'runtime_drivers',
+  host_paths: 'host_paths',
 };
 
 /**
- * Canonical attribute name: `${attr.zone}`, `${meta.zone}`, `attributes.zone` and `zone` all name
- * the node attribute `zone`; `node`, `status`, `capabilities` and `profiles` name node fields
- * (DESIGN §4.2).
+ * Canonical attribute name, the one definition used by the manifest parser and the planner:
+ * `${attr.zone}`, `${meta.zone}`, `attributes.zone`, `node.zone` and `zone` all name the node
+ * attribute `zone`; `node`, `status`, `capabilities`, `profiles`, `runtime_drivers` and
+ * `host_paths` name node fields (DESIGN §4.2).
  */
 export function normaliseAttribute(raw: string): string {
   let name = raw.trim();
   const wrapped = /^\$\{(.+)\}$/.exec(name);
   if (wrapped) name = wrapped[1]!.trim();
-  for (const prefix of ['attr.', 'meta.', 'attributes.']) {
+  const alias = ATTRIBUTE_ALIASES[name];
+  if (alias) return alias;
+  for (const prefix of ['attr.', 'meta.', 'attributes.', 'node.']) {
     if (name.startsWith(prefix)) {
       name = name.slice(prefix.length);
       break;

@@ -4,41 +4,19 @@
  * only the few that read per-node fields (`node`, `status`) are evaluated per node.
  */
 import type { ClusterNode } from '../cluster/types.js';
+import { normaliseAttribute } from '../manifest/constraints.js';
 import type { Constraint } from '../manifest/types.js';
 import { type VersionClause, parseVersion, parseVersionRange, satisfiesRange } from '../version.js';
 
 /** A resolved attribute: a scalar string, a list (capabilities, profiles, ...) or absent. */
 export type AttributeLookup = string | readonly string[] | undefined;
 
-const ALIASES: Readonly<Record<string, string>> = {
-  'node.name': 'node',
-  'node.unique.name': 'node',
-  name: 'node',
-  capability: 'capabilities',
-  profile: 'profiles',
-  execution_profile: 'profiles',
-  'platform.os': 'os',
-  architecture: 'arch',
-  'cpu.arch': 'arch',
-  node_role: 'role',
-  drivers: 'runtime_drivers',
-};
-
 /**
  * Canonical attribute name. The manifest parser already normalises, but constraints built by hand
- * (library users) may still carry `${attr.x}`, `${meta.x}`, `attributes.x` or `node.x` wrappers.
+ * (library users) may still carry `${attr.x}`, `${meta.x}`, `attributes.x` or `node.x` wrappers;
+ * both use the one definition in the manifest model.
  */
-export function canonicalAttribute(raw: string): string {
-  let name = raw.trim();
-  const wrapped = /^\$\{(.+)\}$/.exec(name);
-  if (wrapped) name = wrapped[1]!.trim();
-  const alias = ALIASES[name];
-  if (alias) return alias;
-  for (const prefix of ['attr.', 'meta.', 'attributes.', 'node.']) {
-    if (name.startsWith(prefix)) return ALIASES[name.slice(prefix.length)] ?? name.slice(prefix.length);
-  }
-  return name;
-}
+export const canonicalAttribute = normaliseAttribute;
 
 /** Attributes that differ per node even within one node class. */
 export function isPerNodeAttribute(attribute: string): boolean {
