@@ -3,28 +3,10 @@ import { JsKernel } from '../../../src/core/placement/kernel.js';
 import type { KernelPlaceOptions, PlacementKernel } from '../../../src/core/placement/kernel-types.js';
 import { WasmKernel } from '../../../src/solver/wasm-kernel.js';
 import { ensureWasm } from '../solver/ensure-wasm.js';
+import { opts, setup } from './hand-setup.js';
 
 beforeAll(ensureWasm);
 
-/** Nodes as rows `[cpu, mem, disk, gpu]`; free defaults to cap. */
-function setup(kernel: PlacementKernel, caps: number[][], frees?: number[][]): void {
-  const n = caps.length;
-  const cap = new Float64Array(4 * n);
-  const free = new Float64Array(4 * n);
-  caps.forEach((row, i) =>
-    row.forEach((v, d) => {
-      cap[d * n + i] = v;
-      free[d * n + i] = frees ? frees[i]![d]! : v;
-    }),
-  );
-  kernel.load(cap, free, n);
-  kernel.elig().fill(1);
-  kernel.slots().fill(-1);
-}
-
-function opts(ask: number[], count: number, extra: Partial<KernelPlaceOptions> = {}): KernelPlaceOptions {
-  return { ask: Float64Array.from(ask), strategy: 0, count, sampleK: 0, seed: 0, ...extra };
-}
 
 const engines: Array<[string, () => PlacementKernel]> = [
   ['js', () => new JsKernel()],
