@@ -242,7 +242,18 @@ export function newJobId(graphId: string): string {
 }
 
 function toAgentPlacements(plan: Plan): AgentPlacement[] {
-  return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources } }));
+  return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) }));
+}
+
+/**
+ * The exclusive resources a placement takes on its node, as the store's hold keys. Ports follow
+ * the planner's rule: tcp, http and grpc share the tcp space, udp has its own.
+ */
+export function holdsOf(p: Plan['placements'][number]): string[] {
+  return [
+    ...p.allocations.ports.map((x) => `port:${x.protocol === 'udp' ? 'udp' : 'tcp'}:${x.port}`),
+    ...p.allocations.devices.map((d) => `device:${d.id}`),
+  ];
 }
 
 /** Per-node capacity of the touched nodes, re-checked by the store at commit time. */

@@ -56,6 +56,11 @@ export class StoreKeys {
   }
 
   /** Hash of integer counters: resources held on the node by committed placements. */
+  /** Exclusive resources held on a node: hash of `port:tcp:8080` / `device:GPU-0` → owning agent. */
+  nodeHolds(name: string): string {
+    return `${this.namespace}:node:${name}:holds`;
+  }
+
   nodeUsage(name: string): string {
     return `${this.namespace}:node:${name}:usage`;
   }

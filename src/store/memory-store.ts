@@ -116,6 +116,8 @@ export class MemoryStore implements Store {
   private readonly global: EventStream;
   private readonly closeWaiters = new Set<() => void>();
   private readonly settings = new Map<string, string>();
+  /** node → exclusive resource key → owning `jobId/agentId`. */
+  private readonly holds = new Map<string, Map<string, string>>();
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
@@ -218,23 +220,45 @@ export class MemoryStore implements Store {
     const now = this.clock();
     const next = new Map<string, AgentRecord>(commit.mode === 'merge' ? current : []);
     const listed = new Set<string>();
+    const owner = (agentId: string): string => `${jobId}/${agentId}`;
+    const frees: Array<[string, string, string]> = [];
+    const freed = new Map<string, string>();
+    const release = (rec: AgentRecord): void => {
+      for (const h of rec.holds ?? []) {
+        frees.push([rec.node, h, owner(rec.agent_id)]);
+        freed.set(`${rec.node}\u0000${h}`, owner(rec.agent_id));
+      }
+    };
+    const takes: Array<[string, string, string]> = [];
     for (const p of commit.placements) {
       listed.add(p.agent_id);
       const old = current.get(p.agent_id);
       let restarts = 0;
       let attempt = 1;
       let state: AgentRecord['state'] = 'pending';
+      for (const h of p.holds ?? []) takes.push([p.node, h, owner(p.agent_id)]);
       if (old) {
+        release(old);
         add(old.node, -1, agentUnits(old.resources));
         restarts = old.restarts;
         attempt = old.node !== p.node ? old.attempt + 1 : old.attempt;
         if (old.node === p.node) state = old.state;
       }
       add(p.node, 1, agentUnits(p.resources));
-      next.set(p.agent_id, copy({ agent_id: p.agent_id, node: p.node, state, restarts, attempt, resources: p.resources, updated_at: now }));
+      next.set(p.agent_id, copy({ agent_id: p.agent_id, node: p.node, state, restarts, attempt, resources: p.resources, holds: [...(p.holds ?? [])], updated_at: now }));
     }
     if (commit.mode !== 'merge') {
-      for (const old of current.values()) if (!listed.has(old.agent_id)) add(old.node, -1, agentUnits(old.resources));
+      for (const old of current.values()) {
+        if (listed.has(old.agent_id)) continue;
+        release(old);
+        add(old.node, -1, agentUnits(old.resources));
+      }
+    }
+    for (const [node, hold, who] of takes) {
+      const cur = this.holds.get(node)?.get(hold);
+      if (cur !== undefined && cur !== who && freed.get(`${node}\u0000${hold}`) !== cur) {
+        throw scriptError(ScriptCode.HoldConflict, context, [node, hold, cur]);
+      }
     }
     for (const [node, limits] of Object.entries(commit.capacity ?? {})) {
       const d = delta.get(node);
@@ -251,6 +275,15 @@ export class MemoryStore implements Store {
     for (const [node, d] of delta) {
       const cur = this.usage.get(node) ?? [0, 0, 0, 0, 0];
       this.usage.set(node, cur.map((v, k) => v + d[k]!) as Units);
+    }
+    for (const [node, hold, who] of frees) {
+      const held = this.holds.get(node);
+      if (held?.get(hold) === who) held.delete(hold);
+    }
+    for (const [node, hold, who] of takes) {
+      let held = this.holds.get(node);
+      if (!held) this.holds.set(node, (held = new Map()));
+      held.set(hold, who);
     }
     this.agents.set(jobId, next);
     if (commit.plan !== undefined) job.plan = copy(commit.plan);

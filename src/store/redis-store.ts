@@ -236,11 +236,12 @@ export class RedisStore implements Store {
       commit.status === undefined ? '' : JSON.stringify(commit.status),
       prefix,
       suffix,
+      this.keys.nodeHolds('\u0000').split('\u0000')[1]!,
       String(commit.placements.length),
     ];
     for (const p of commit.placements) {
       const u = agentUnits(p.resources);
-      args.push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources));
+      args.push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources), JSON.stringify(p.holds ?? []));
     }
     const capacity = Object.entries(commit.capacity ?? {});
     args.push(String(capacity.length));

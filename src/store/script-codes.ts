@@ -15,6 +15,7 @@ export enum ScriptCode {
   VersionMismatch = -4,
   CapacityExceeded = -5,
   AlreadyExists = -6,
+  HoldConflict = -7,
 }
 
 /** What the failing call was about, for messages and details. */
@@ -60,6 +61,14 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
       return new MnError('MN_E_CONFLICT', `placements for ${context.object} exceed the ${dimension} capacity of node "${node}"`, {
         retryable: true,
         details: { object: context.object, node, dimension },
+      });
+    }
+    case ScriptCode.HoldConflict: {
+      const node = String(extra[0]);
+      const hold = String(extra[1]);
+      return new MnError('MN_E_CONFLICT', `placements for ${context.object} need ${hold} on node "${node}", which another agent holds`, {
+        retryable: true,
+        details: { object: context.object, node, hold },
       });
     }
     case ScriptCode.AlreadyExists:

@@ -109,6 +109,8 @@ export interface AgentRecord {
   /** 1 for the first placement; grows each time the agent is moved to another node. */
   attempt: number;
   resources: AgentResources;
+  /** Exclusive resources the agent holds on its node (see {@link AgentPlacement.holds}). */
+  holds: string[];
   updated_at: number;
 }
 
@@ -120,6 +122,12 @@ export interface AgentPlacement {
   agent_id: string;
   node: string;
   resources: AgentResources;
+  /**
+   * Exclusive resources on the node (`port:tcp:8080`, `device:GPU-0`): a commit fails with
+   * `MN_E_CONFLICT` when another agent holds one, and holds are given back when the agent moves
+   * or is removed.
+   */
+  holds?: string[];
 }
 
 /**

@@ -16,8 +16,10 @@
     ARGV[4] plan JSON, '' to keep
     ARGV[5] status JSON, '' to keep
     ARGV[6] node usage key prefix, ARGV[7] node usage key suffix
-    ARGV[8] p: number of placements, then p groups of 7:
-            agent id, node, cpu millicores, memory MB, disk MB, GPUs, resources JSON
+    ARGV[8] node holds key suffix (hash: exclusive resource key -> owner)
+    ARGV[9] p: number of placements, then p groups of 8:
+            agent id, node, cpu millicores, memory MB, disk MB, GPUs, resources JSON,
+            holds JSON (list of exclusive keys such as "port:tcp:8080", "device:GPU-0")
     then    c: number of capacity limits, then c groups of 5:
             node, cpu millicores, memory MB, disk MB, GPUs ('' = unlimited)
 
@@ -27,6 +29,7 @@
     {-2, currentToken}       Fenced
     {-3, ''}                 LeaseNotHeld
     {-5, node, dimension}    CapacityExceeded: nothing written
+    {-7, node, hold, owner}  HoldConflict: another agent holds that port or device; nothing written
 ]]
 --- @include "includes/checkFence"
 
@@ -60,16 +63,30 @@ end
 local function round(x)
   return math.floor((tonumber(x) or 0) + 0.5)
 end
+local holdSuffix = ARGV[8]
+local function owner(id)
+  return KEYS[2] .. '/' .. id
+end
+-- node .. '\0' .. hold -> owner, for holds this commit gives back
+local freed = {}
+local frees = {}
 local function release(rec)
   local r = rec.resources or {}
   add(rec.node, -1, round((tonumber(r.cpu_cores) or 0) * 1000), round(r.memory_mb), round(r.disk_mb), round(r.gpu_count))
+  if type(rec.holds) == 'table' then
+    for _, h in ipairs(rec.holds) do
+      freed[rec.node .. '\0' .. h] = owner(rec.agent_id)
+      frees[#frees + 1] = {rec.node, h, owner(rec.agent_id)}
+    end
+  end
 end
 
-local p = tonumber(ARGV[8])
+local p = tonumber(ARGV[9])
+local takes = {}
 local listed = {}
 local writes = {}
 for i = 0, p - 1 do
-  local o = 9 + i * 7
+  local o = 10 + i * 8
   local id, node = ARGV[o], ARGV[o + 1]
   listed[id] = true
   local restarts, attempt, state = 0, 1, 'pending'
@@ -86,10 +103,13 @@ for i = 0, p - 1 do
     end
   end
   add(node, 1, tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]))
+  for _, h in ipairs(cjson.decode(ARGV[o + 7])) do
+    takes[#takes + 1] = {node, h, owner(id)}
+  end
   writes[#writes + 1] = id
   writes[#writes + 1] = '{"agent_id":' .. cjson.encode(id) .. ',"node":' .. cjson.encode(node) ..
     ',"state":' .. cjson.encode(state) .. ',"restarts":' .. restarts .. ',"attempt":' .. attempt ..
-    ',"resources":' .. ARGV[o + 6] .. ',"updated_at":' .. now .. '}'
+    ',"resources":' .. ARGV[o + 6] .. ',"holds":' .. ARGV[o + 7] .. ',"updated_at":' .. now .. '}'
 end
 
 local removed = {}
@@ -103,8 +123,16 @@ if replace then
   end
 end
 
+-- A port or device held by another agent (and not given back by this commit) is a conflict.
+for _, t in ipairs(takes) do
+  local cur = redis.call('HGET', prefix .. t[1] .. holdSuffix, t[2])
+  if cur and cur ~= t[3] and freed[t[1] .. '\0' .. t[2]] ~= cur then
+    return {-7, t[1], t[2], cur}
+  end
+end
+
 -- Re-check capacity on every node that gains usage before writing anything.
-local cbase = 9 + p * 7
+local cbase = 10 + p * 8
 local c = tonumber(ARGV[cbase])
 for i = 0, c - 1 do
   local o = cbase + 1 + i * 5
@@ -128,6 +156,15 @@ for i = 1, #writes, CHUNK * 2 do
 end
 for i = 1, #removed, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(removed, i, math.min(i + CHUNK - 1, #removed)))
+end
+for _, f in ipairs(frees) do
+  local key = prefix .. f[1] .. holdSuffix
+  if redis.call('HGET', key, f[2]) == f[3] then
+    redis.call('HDEL', key, f[2])
+  end
+end
+for _, t in ipairs(takes) do
+  redis.call('HSET', prefix .. t[1] .. holdSuffix, t[2], t[3])
 end
 for node, d in pairs(delta) do
   local key = prefix .. node .. suffix

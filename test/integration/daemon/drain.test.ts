@@ -72,6 +72,24 @@ describe('drain and node loss across three daemons', () => {
     await runCli(['node', 'eligibility', 'beta@lab', '--enable'], { env });
   });
 
+  it('never double-books a port across daemons committing at the same time', async () => {
+    const wantsPort = (id: string) =>
+      JSON.stringify({
+        manifest_version: '1',
+        graph_id: id,
+        entrypoints: ['api'],
+        nodes: [{ node_id: 'api', agent_type: 'executor', resources: { cpu_cores: 0.1, memory_mb: 16, ports: [{ label: 'http', port: 8080 }] } }],
+      });
+    const results = await Promise.all(
+      ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id) })),
+    );
+    const ok = results.filter((r) => r.code === grpc.status.OK);
+    expect(ok).toHaveLength(3);
+    expect(results.filter((r) => r.code === grpc.status.RESOURCE_EXHAUSTED)).toHaveLength(1);
+    const nodes = await Promise.all(ok.map(async (r) => (await agentNodes(agents[0]!.target, r.res!.job_id))[0]));
+    expect(new Set(nodes).size).toBe(3);
+  });
+
   it('moves the agents of a lost node elsewhere once it is offline', async () => {
     const submit = await rawCall<{ job_id: string }>(agents[0]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: manifest('crunch', 'batch', 6) });
     const jobId = submit.res!.job_id;

@@ -193,6 +193,32 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
       };
       const usage = async () => Object.fromEntries((await store.listNodes()).map((n) => [n.name, n.usage]));
 
+      it('never lets two agents hold one port or device on a node; moves and removals give holds back', async () => {
+        const fence = await setup();
+        await store.createJob({ job_id: 'k', manifest: {}, job: {} });
+        const other = (await store.acquireLease('job:k', 'coordinator', TTL * 50))!;
+        const fenceK = { lease: 'job:k', token: other.token };
+        const res = { cpu_cores: 1, memory_mb: 1, disk_mb: 0, gpu_count: 0 };
+        await store.commitPlacements('j', { placements: [{ agent_id: 'api', node: 'n1', resources: res, holds: ['port:tcp:8080', 'device:GPU-0'] }] }, fence);
+        expect((await store.listAgents('j'))[0]!.holds).toEqual(['port:tcp:8080', 'device:GPU-0']);
+        // Another job asking for the same port on the same node is refused, and nothing is written.
+        await expect(
+          store.commitPlacements('k', { placements: [{ agent_id: 'web', node: 'n1', resources: res, holds: ['port:tcp:8080'] }] }, fenceK),
+        ).rejects.toMatchObject({ code: 'MN_E_CONFLICT', details: { node: 'n1', hold: 'port:tcp:8080' } });
+        expect(await store.listAgents('k')).toEqual([]);
+        // The same port on another node is fine; re-committing the holder in place is fine.
+        await store.commitPlacements('k', { placements: [{ agent_id: 'web', node: 'n2', resources: res, holds: ['port:tcp:8080'] }] }, fenceK);
+        await store.commitPlacements('j', { placements: [{ agent_id: 'api', node: 'n1', resources: res, holds: ['port:tcp:8080', 'device:GPU-0'] }] }, fence);
+        // Moving the holder away gives n1's port back; removing it (replace with nothing) frees n2's device.
+        await expect(
+          store.commitPlacements('j', { placements: [{ agent_id: 'api', node: 'n2', resources: res, holds: ['port:tcp:8080'] }], mode: 'merge' }, fence),
+        ).rejects.toMatchObject({ code: 'MN_E_CONFLICT', details: { node: 'n2' } });
+        await store.commitPlacements('j', { placements: [{ agent_id: 'api', node: 'n2', resources: res, holds: ['device:GPU-0'] }], mode: 'merge' }, fence);
+        await store.commitPlacements('k', { placements: [{ agent_id: 'web', node: 'n1', resources: res, holds: ['port:tcp:8080'] }] }, fenceK);
+        await store.commitPlacements('j', { placements: [] }, fence);
+        await store.commitPlacements('k', { placements: [{ agent_id: 'web', node: 'n2', resources: res, holds: ['device:GPU-0'] }] }, fenceK);
+      });
+
       it('commits plan, agents and node usage together', async () => {
         const fence = await setup();
         const job = await store.commitPlacements(
