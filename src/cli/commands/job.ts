@@ -32,7 +32,8 @@ export function registerJobCommands(program: Command): void {
           return;
         }
         if (!opts.json) say(`${res.job_id} ${res.status}; following (Ctrl-C stops following, not the job)`);
-        const final = await follow(client, res.job_id, !opts.json);
+        const progress = process.stderr.isTTY ? startProgress(client, res.job_id) : null;
+        const final = await follow(client, res.job_id, !opts.json && !progress).finally(() => progress?.stop());
         if (opts.json) printJson({ job_id: res.job_id, status: final });
         process.exitCode = final === 'completed' ? EXIT.ok : EXIT.invalid;
       } finally {
@@ -101,6 +102,39 @@ function formatEvent(e: Record<string, unknown>): string {
   const at = typeof e.timestamp === 'number' ? new Date(e.timestamp).toISOString() : '';
   const payload = e.payload && Object.keys(e.payload as object).length > 0 ? ` ${JSON.stringify(e.payload)}` : '';
   return `${at} ${e.type}${e.agent_id ? ` ${e.agent_id}` : ''}${payload}`;
+}
+
+/**
+ * A live status line on stderr while a job runs: placed agents by state. Used only on a terminal;
+ * piped output stays quiet.
+ */
+function startProgress(client: ApiClient, jobId: string): { stop(): void } {
+  let line = '';
+  let busy = false;
+  const draw = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      const record = JSON.parse((await client.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as { status: string; agents: Array<{ state: string }> };
+      const counts = new Map<string, number>();
+      for (const a of record.agents) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+      const parts = ['pending', 'running', 'completed', 'failed'].map((s) => `${s} ${counts.get(s) ?? 0}`);
+      line = `${jobId}: ${record.status}, ${record.agents.length} placed (${parts.join(', ')})`;
+      process.stderr.write(`\r\x1b[2K${line}`);
+    } catch {
+      // The event stream reports failures; the status line just skips a beat.
+    } finally {
+      busy = false;
+    }
+  };
+  void draw();
+  const timer = setInterval(() => void draw(), 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      if (line) process.stderr.write('\n');
+    },
+  };
 }
 
 /** Follows a job's events until it reaches a terminal status; returns that status. */
