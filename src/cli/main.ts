@@ -26,6 +26,11 @@ export function buildProgram(): Command {
 
 /** CLI entry: parses `argv`, runs the command and sets `process.exitCode` (DESIGN §4.1). */
 export async function main(argv: string[]): Promise<void> {
+  // `mn ... | head` closes the pipe early: stop quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

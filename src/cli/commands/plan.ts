@@ -6,6 +6,8 @@ import type { Job, Strategy } from '../../core/manifest/types.js';
 import type { ExecutionProfile } from '../../core/placement/filters.js';
 import type { Plan } from '../../core/placement/plan-types.js';
 import { simulatePlan } from '../../core/placement/simulate.js';
+import { WasmKernel } from '../../solver/wasm-kernel.js';
+import { tryPlacementModule } from '../../solver/wasm-module.js';
 import { EXIT, complain, printJson, say } from '../output.js';
 
 interface PlanFlags {
@@ -72,9 +74,12 @@ async function runPlan(targets: string[], flags: PlanFlags): Promise<number> {
     }
     jobs.push(bundle.job);
   }
+  // The WebAssembly core when it loads; the JS reference kernel (same plans) otherwise.
+  const module = tryPlacementModule();
   const plan = simulatePlan({
     cluster: cluster.cluster,
     jobs,
+    ...(module ? { kernel: new WasmKernel(module) } : {}),
     executionProfiles: profiles as Record<string, ExecutionProfile>,
     clock: () => performance.now(),
     ...(flags.strategy ? { strategy: flags.strategy } : {}),

@@ -50,7 +50,7 @@ describe('mn plan', () => {
     const plan = JSON.parse(r.out);
     expect(plan.status).toBe('planned');
     expect(plan.placements).toHaveLength(3);
-    expect(plan.stats.engine).toBe('js');
+    expect(plan.stats.engine).toBe('wasm');
   });
 
   it('reads msgpack cluster files and honours --strategy', async () => {
