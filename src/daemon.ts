@@ -7,6 +7,7 @@ import type { DaemonConfig } from './core/config.js';
 import { Coordinators } from './runtime/coordinators.js';
 import { Jobs, type PlanService } from './runtime/jobs.js';
 import { Relocator } from './runtime/relocator.js';
+import { AgentHost } from './runtime/agent-host.js';
 import type { Store } from './store/store.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
@@ -71,6 +72,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     void relocator.tick().finally(() => (relocating = false));
   }, config.sweepMs);
   relocationTimer.unref();
+  const host = new AgentHost({ store, nodeName: config.nodeName, holder, home: config.home, leaseMs: config.jobLeaseMs, onError });
+  let hosting = false;
+  const hostTimer = setInterval(() => {
+    if (hosting) return;
+    hosting = true;
+    void host.tick().catch(onError).finally(() => (hosting = false));
+  }, config.heartbeatMs);
+  hostTimer.unref();
 
   const ctx: ApiContext = {
     store,
@@ -86,6 +95,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     membership.stop();
     clearInterval(relocationTimer);
+    clearInterval(hostTimer);
     await leader.stop();
     coordinators.stop();
     throw error;
@@ -104,6 +114,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       stopped = true;
       membership.stop();
       clearInterval(relocationTimer);
+      clearInterval(hostTimer);
+      host.stop();
       await leader.stop({ release: graceful });
       if (graceful) await coordinators.releaseAll();
       else coordinators.stop();

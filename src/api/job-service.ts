@@ -43,7 +43,9 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     ),
     GetJob: unary<JobIdRequest, { job_json: string }>('GetJob', async (req) => {
       const jobId = requireField(req.job_id, 'job_id');
-      const [record, agents] = await Promise.all([jobs.get(jobId), store.listAgents(jobId)]);
+      const [record, live] = await Promise.all([jobs.get(jobId), store.listAgents(jobId)]);
+      const final = record.details.final_agents;
+      const agents = live.length === 0 && Array.isArray(final) ? final : live;
       return { job_json: JSON.stringify({ ...record, agents }) };
     }, ctx.onInternal),
     ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {

@@ -9,7 +9,7 @@ export interface AgentProcess {
   target: string;
   proc: ChildProcess;
   output: () => string;
-  /** SIGKILL: the daemon dies without releasing anything, as on a crash. */
+  /** SIGKILL to the daemon and its agent processes: a crash, or the machine lost. */
   kill(): Promise<void>;
   /** SIGTERM: graceful stop. */
   stop(): Promise<void>;
@@ -27,8 +27,16 @@ export const FAST_CLUSTER_ENV: Record<string, string> = {
 };
 
 const running = new Set<ChildProcess>();
+/** Kills a daemon and the agent processes it started (its own process group). */
+function killGroup(p: ChildProcess): void {
+  try {
+    if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    p.kill('SIGKILL');
+  }
+}
 process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
+  for (const p of running) killGroup(p);
 });
 
 /** Starts `mn agent` (the built binary) and waits until it listens; the port is picked by the daemon. */
@@ -37,6 +45,8 @@ export function startAgent(name: string, env: Record<string, string>, timeoutMs 
     cwd: ROOT,
     env: { ...process.env, ...FAST_CLUSTER_ENV, MN_NODE_NAME: name, MN_GRPC_PORT: '0', MN_CORE_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: killing the group takes the daemon's agent processes too, as losing the machine would.
+    detached: true,
   });
   running.add(proc);
   let out = '';
@@ -58,7 +68,7 @@ export function startAgent(name: string, env: Record<string, string>, timeoutMs 
         proc,
         output: () => out,
         kill: async () => {
-          proc.kill('SIGKILL');
+          killGroup(proc);
           await exited;
         },
         stop: async () => {

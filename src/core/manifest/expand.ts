@@ -35,6 +35,12 @@ export function expandAgents(job: Pick<Job, 'nodes'>): AgentSpec[] {
   return out;
 }
 
+/** The config of copy `index` of a node: `${index}`/`${count}` substituted (the node's own config when it has none). */
+export function agentConfig(node: Pick<NodeSpec, 'config' | 'count'>, index: number | null): Record<string, unknown> {
+  if (index === null || node.count <= 1 || !hasFanOutTemplate(node.config)) return node.config;
+  return substitute(node.config, index, node.count) as Record<string, unknown>;
+}
+
 function hasFanOutTemplate(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('${index}') || value.includes('${count}');
   if (Array.isArray(value)) return value.some(hasFanOutTemplate);

@@ -11,9 +11,9 @@ export interface AllocatedDevice {
 }
 
 export interface AllocationForEnv {
-  devices: AllocatedDevice[];
-  ports: Array<{ label: string; port: number; protocol?: string }>;
-  volumes: Array<{ name: string; source: string; target: string; mode?: string }>;
+  devices: readonly AllocatedDevice[];
+  ports: ReadonlyArray<{ label: string; port: number; protocol?: string }>;
+  volumes: ReadonlyArray<{ name: string; source: string; target: string; mode?: string }>;
   runtime_driver?: string | null;
 }
 

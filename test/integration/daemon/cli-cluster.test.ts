@@ -28,9 +28,10 @@ describe('the mn CLI against a running agent', () => {
     const st = await runCli(['job', 'status', job_id, '--json'], { env });
     expect(st.code).toBe(0);
     const doc = JSON.parse(st.stdout);
-    expect(doc).toMatchObject({ job_id, status: 'scheduled' });
+    expect(doc.job_id).toBe(job_id);
+    expect(['scheduled', 'running']).toContain(doc.status);
     expect(doc.agents).toHaveLength(10);
-    expect(doc.agents[0]).toEqual({ agent_id: expect.any(String), node: 'cli@lab', state: 'pending', restarts: 0 });
+    expect(doc.agents[0]).toEqual({ agent_id: expect.any(String), node: 'cli@lab', state: expect.stringMatching(/^(pending|running|completed)$/), restarts: 0 });
 
     const list = await runCli(['job', 'list', '--json'], { env });
     expect(JSON.parse(list.stdout).map((j: { job_id: string }) => j.job_id)).toContain(job_id);

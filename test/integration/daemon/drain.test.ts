@@ -12,7 +12,7 @@ const manifest = (graphId: string, type: 'service' | 'batch', count: number) =>
     graph_id: graphId,
     type,
     entrypoints: ['w'],
-    nodes: [{ node_id: 'w', agent_type: 'executor', count, resources: { cpu_cores: 0.1, memory_mb: 32 } }],
+    nodes: [{ node_id: 'w', agent_type: 'executor', count, config: { command: ['sleep', '600'] }, resources: { cpu_cores: 0.1, memory_mb: 32 } }],
     // An even spread over machine names puts agents on every machine, whatever ran before.
     policies: { recovery_mode: 'cluster_recover', scheduler: { strategy: 'spread', spread: [{ attribute: 'node' }] } },
   });
@@ -79,7 +79,7 @@ describe('drain and node loss across three daemons', () => {
         manifest_version: '1',
         graph_id: id,
         entrypoints: ['api'],
-        nodes: [{ node_id: 'api', agent_type: 'executor', resources: { cpu_cores: 0.1, memory_mb: 16, ports: [{ label: 'http', port: 8080 }] } }],
+        nodes: [{ node_id: 'api', agent_type: 'executor', config: { command: ['sleep', '600'] }, resources: { cpu_cores: 0.1, memory_mb: 16, ports: [{ label: 'http', port: 8080 }] } }],
       });
     const results = await Promise.all(
       ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id) })),
