@@ -1,7 +1,6 @@
 import type { Job } from '../core/manifest/types.js';
 import { MnError } from '../core/errors.js';
-import { type DrainSettings, type DrainStatus, drainProgress } from '../core/policy/relocation.js';
-import { drainOf } from '../runtime/relocator.js';
+import { type DrainSettings, type DrainStatus, drainOf, drainProgress } from '../core/policy/relocation.js';
 import { CLUSTER_EVENTS_JOB_ID, type NodeView, type Store } from '../store/store.js';
 import { ACTIVE_JOB_STATUSES } from './snapshot.js';
 

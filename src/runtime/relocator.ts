@@ -1,7 +1,7 @@
 import type { Job } from '../core/manifest/types.js';
 import { jobStatusFromAgents } from '../core/runtime/executor.js';
 import { attemptDecision, recordAttempt, reschedulePolicyFor, resolveRecoveryMode, type AttemptRecord } from '../core/policy/lifecycle.js';
-import { type DrainSettings, type NodeState, blockedRetryDelay, decideRelocation } from '../core/policy/relocation.js';
+import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
 import { effectiveStatus } from '../cluster/snapshot.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
@@ -15,12 +15,6 @@ export interface RelocatorOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Reads the drain settings recorded on a node, if it is draining. */
-export function drainOf(details: Record<string, unknown>): DrainSettings | null {
-  const d = details.drain as Partial<DrainSettings> & { status?: string } | undefined;
-  if (!d || typeof d.deadline_at !== 'number' || d.status === 'complete' || d.status === 'cancelled') return null;
-  return { reason: String(d.reason ?? ''), deadline_at: d.deadline_at, ignore_system_jobs: d.ignore_system_jobs !== false };
-}
 
 /**
  * Keeps the jobs this daemon coordinates off draining and lost nodes. One evaluation per job per

@@ -14,6 +14,13 @@ export interface DrainSettings {
   ignore_system_jobs: boolean;
 }
 
+/** Reads the drain settings recorded on a node, if it is draining. */
+export function drainOf(details: Record<string, unknown>): DrainSettings | null {
+  const d = details.drain as Partial<DrainSettings> & { status?: string } | undefined;
+  if (!d || typeof d.deadline_at !== 'number' || d.status === 'complete' || d.status === 'cancelled') return null;
+  return { reason: String(d.reason ?? ''), deadline_at: d.deadline_at, ignore_system_jobs: d.ignore_system_jobs !== false };
+}
+
 export interface NodeState {
   status: string;
   drain: DrainSettings | null;

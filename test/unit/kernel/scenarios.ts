@@ -1,16 +1,10 @@
 /** Seeded random kernel scenarios for the differential tests. */
 import type { KernelPlaceOptions, PlacementKernel } from '../../../src/core/placement/kernel-types.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fixtures' seeded PRNG (mulberry32), so tests and bench draw the same streams. */
+import { rng } from '../../../bench/fixtures.js';
+
+export { rng };
 
 export interface Scenario {
   n: number;
