@@ -14,6 +14,7 @@ export const STATUS_BY_CODE: Readonly<Record<MnErrorCode, GrpcStatus>> = {
   MN_E_PLACEMENT_FAILED: GrpcStatus.RESOURCE_EXHAUSTED,
   MN_E_FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
   MN_E_SOLVER_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  MN_E_RESOURCE_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** A gRPC error object for a handler callback: status, message and the runtime code in metadata. */

@@ -29,7 +29,9 @@ export type MnErrorCode =
   /** The operation does not apply to the object's current state (e.g. resuming a running job). */
   | 'MN_E_FAILED_PRECONDITION'
   /** The placement workers could not answer (a crashed or overloaded pool); retry. */
-  | 'MN_E_SOLVER_UNAVAILABLE';
+  | 'MN_E_SOLVER_UNAVAILABLE'
+  /** Back-pressure: too many undelivered messages for an agent or a job (spec §2.3); retry later. */
+  | 'MN_E_RESOURCE_EXHAUSTED';
 
 const kMnError = Symbol.for('mn-runtime.error');
 

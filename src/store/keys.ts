@@ -79,4 +79,54 @@ export class StoreKeys {
   leaseEpoch(name: string): string {
     return `${this.namespace}:lease:${name}:epoch`;
   }
+
+  /** Stream: the inbox of a node, read by its daemon through the `mn_agents` consumer group. */
+  inbox(node: string): string {
+    return `${this.namespace}:node:${node}:inbox`;
+  }
+
+  /** Hash: message id → sha1 of the message text, for idempotent sends. */
+  jobMessageIds(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:message_ids`;
+  }
+
+  /** Hash of counters: `outstanding` (sent, not settled) and `dead_letters`. */
+  jobMessageCounts(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:message_counts`;
+  }
+
+  /** Hash: agent id → messages sent to it and not yet settled (back-pressure). */
+  jobPendingByAgent(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:pending`;
+  }
+
+  /** Hash: agent id → the agent's local state (JSON). */
+  jobAgentStates(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:agent_states`;
+  }
+
+  /** String: the job's first `complete_job` (JSON `{agent_id, result, at}`). */
+  jobCompletion(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:completion`;
+  }
+
+  /** List: the job's dead letters (JSON). */
+  jobDeadLetters(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:dead_letters`;
+  }
+
+  /** Hash: keys present in an agent's collection (aggregator dedupe). */
+  agentCollectedKeys(jobId: string, agentId: string): string {
+    return `${this.namespace}:job:${jobId}:agent:${agentId}:collected_keys`;
+  }
+
+  /** List: the values of an agent's collection, in arrival order. */
+  agentCollected(jobId: string, agentId: string): string {
+    return `${this.namespace}:job:${jobId}:agent:${agentId}:collected`;
+  }
+
+  /** Set of the collection keys of a job's agents (removed with the job). */
+  jobCollections(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:collections`;
+  }
 }

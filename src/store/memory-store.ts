@@ -10,6 +10,14 @@
 import { MnError } from '../core/errors.js';
 import { scriptError, ScriptCode } from './script-codes.js';
 import type {
+  CompletionRecord,
+  DeadLetter,
+  InboxEntry,
+  MessageCounts,
+  MessageLimits,
+  OutgoingMessage,
+  SendResult,
+  SettleOptions,
   AgentPatch,
   AgentPlacement,
   AgentRecord,
@@ -45,7 +53,9 @@ import {
   checkJobPatch,
   checkName,
   checkNewJob,
+  checkLimits,
   checkNodePatch,
+  checkOutgoing,
   checkPlacements,
   checkTtl,
   compareEventIds,
@@ -55,6 +65,25 @@ import {
 /** Copies a JSON value the way a round trip through the store would (drops undefined, etc.). */
 function copy<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
+interface Inbox {
+  seq: number;
+  fresh: string[];
+  entries: Map<string, InboxEntry>;
+  pending: Map<string, { consumer: string; at: number }>;
+  waiters: Set<() => void>;
+}
+
+interface JobMail {
+  ids: Map<string, string>;
+  outstanding: number;
+  dead: DeadLetter[];
+  pending: Map<string, number>;
+  states: Map<string, string>;
+  collected: Map<string, Map<string, string>>;
+  completion: CompletionRecord | null;
 }
 
 interface Lease {
@@ -119,6 +148,10 @@ export class MemoryStore implements Store {
   /** node → exclusive resource key → owning `jobId/agentId`. */
   private readonly holds = new Map<string, Map<string, string>>();
   private closed = false;
+  /** node → inbox (see {@link Inbox}). */
+  private readonly inboxes = new Map<string, Inbox>();
+  /** Per job: message id → message text (idempotency), counters, pending per agent, agent states, collections, completion, dead letters. */
+  private readonly mail = new Map<string, JobMail>();
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -523,6 +556,7 @@ export class MemoryStore implements Store {
     this.jobs.delete(jobId);
     this.agents.delete(jobId);
     this.streams.delete(jobId);
+    this.mail.delete(jobId);
     return true;
   }
 
@@ -530,6 +564,216 @@ export class MemoryStore implements Store {
     this.closed = true;
     for (const wake of this.closeWaiters) wake();
     this.closeWaiters.clear();
+  }
+
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  private jobMail(jobId: string): JobMail {
+    let m = this.mail.get(jobId);
+    if (!m) {
+      m = { ids: new Map(), outstanding: 0, dead: [], pending: new Map(), states: new Map(), collected: new Map(), completion: null };
+      this.mail.set(jobId, m);
+    }
+    return m;
+  }
+
+  private inbox(node: string): Inbox {
+    let box = this.inboxes.get(node);
+    if (!box) {
+      box = { seq: 0, fresh: [], entries: new Map(), pending: new Map(), waiters: new Set() };
+      this.inboxes.set(node, box);
+    }
+    return box;
+  }
+
+  private enqueue(entry: Omit<InboxEntry, 'id'>): void {
+    const box = this.inbox(entry.node);
+    const id = `${this.clock()}-${box.seq++}`;
+    box.entries.set(id, { ...entry, id });
+    box.fresh.push(id);
+    for (const wake of box.waiters) wake();
+    box.waiters.clear();
+  }
+
+  /** The send step shared by sendMessages and settleMessage; `lenient` treats conflicting ids as duplicates. */
+  private send(messages: OutgoingMessage[], limits: MessageLimits | undefined, lenient: boolean): SendResult {
+    const fresh: OutgoingMessage[] = [];
+    const seen = new Set<string>();
+    let duplicates = 0;
+    for (const m of messages) {
+      checkOutgoing(m);
+      const known = this.mail.get(m.job_id)?.ids.get(m.message_id);
+      const key = `${m.job_id}\0${m.message_id}`;
+      if (known !== undefined || seen.has(key)) {
+        if (known !== undefined && known !== m.message && !lenient) {
+          throw new MnError('MN_E_CONFLICT', `message ${m.message_id} of job ${m.job_id} was already sent with other content`, { details: { job_id: m.job_id, message_id: m.message_id } });
+        }
+        duplicates++;
+        continue;
+      }
+      seen.add(key);
+      fresh.push(m);
+    }
+    if (limits) checkLimits(fresh, limits, (jobId) => this.mail.get(jobId)?.outstanding ?? 0, (jobId, agentId) => this.mail.get(jobId)?.pending.get(agentId) ?? 0);
+    for (const m of fresh) {
+      const mail = this.jobMail(m.job_id);
+      mail.ids.set(m.message_id, m.message);
+      mail.outstanding++;
+      mail.pending.set(m.agent_id, (mail.pending.get(m.agent_id) ?? 0) + 1);
+      this.enqueue({ node: m.node, job_id: m.job_id, agent_id: m.agent_id, message_id: m.message_id, attempt: 1, not_before: m.not_before ?? 0, message: m.message });
+    }
+    return { accepted: fresh.length, duplicates };
+  }
+
+  async sendMessages(messages: OutgoingMessage[], options: { limits?: MessageLimits } = {}): Promise<SendResult> {
+    this.open();
+    return this.send(messages, options.limits, false);
+  }
+
+  async readInbox(node: string, consumer: string, options: { count: number; blockMs: number; claimIdleMs: number }): Promise<InboxEntry[]> {
+    this.open();
+    checkName(node, 'node name', true);
+    checkName(consumer, 'consumer', true);
+    const box = this.inbox(node);
+    const take = (): InboxEntry[] => {
+      const now = this.clock();
+      const out: InboxEntry[] = [];
+      for (const [id, p] of box.pending) {
+        if (out.length >= options.count) break;
+        if (p.consumer !== consumer && now - p.at >= options.claimIdleMs) {
+          box.pending.set(id, { consumer, at: now });
+          out.push({ ...box.entries.get(id)! });
+        }
+      }
+      while (out.length < options.count && box.fresh.length > 0) {
+        const id = box.fresh.shift()!;
+        const entry = box.entries.get(id);
+        if (!entry) continue;
+        box.pending.set(id, { consumer, at: now });
+        out.push({ ...entry });
+      }
+      return out;
+    };
+    let got = take();
+    if (got.length > 0 || options.blockMs <= 0) return got;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, options.blockMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      box.waiters.add(done);
+      this.closeWaiters.add(done);
+    });
+    if (this.closed) return [];
+    got = take();
+    return got;
+  }
+
+  /** Removes a pending entry; false when it was settled already (or never read). */
+  private ack(entry: InboxEntry): boolean {
+    const box = this.inboxes.get(entry.node);
+    if (!box || !box.pending.has(entry.id)) return false;
+    box.pending.delete(entry.id);
+    box.entries.delete(entry.id);
+    return true;
+  }
+
+  private settled(entry: InboxEntry, dead: DeadLetter | null): void {
+    const mail = this.jobMail(entry.job_id);
+    mail.outstanding = Math.max(0, mail.outstanding - 1);
+    const left = (mail.pending.get(entry.agent_id) ?? 1) - 1;
+    if (left > 0) mail.pending.set(entry.agent_id, left);
+    else mail.pending.delete(entry.agent_id);
+    if (dead) mail.dead.push(dead);
+  }
+
+  async settleMessage(entry: InboxEntry, options: SettleOptions): Promise<SendResult> {
+    this.open();
+    checkFence(options.fence);
+    const context = { object: `message ${entry.message_id} of job "${entry.job_id}"`, lease: options.fence.lease, token: options.fence.token };
+    this.enforceGuard({ fence: options.fence }, context, 0);
+    const placed = this.agents.get(entry.job_id)?.get(entry.agent_id);
+    if (placed && placed.node !== entry.node) throw scriptError(ScriptCode.AgentMoved, context, [placed.node]);
+    const box = this.inboxes.get(entry.node);
+    if (!box?.pending.has(entry.id)) return { accepted: 0, duplicates: 0 };
+    const result = this.send(options.send ?? [], options.limits, true);
+    this.ack(entry);
+    const mail = this.jobMail(entry.job_id);
+    if (options.state !== undefined) mail.states.set(entry.agent_id, options.state);
+    if (options.complete !== undefined && mail.completion === null) mail.completion = { agent_id: entry.agent_id, result: options.complete, at: this.clock() };
+    this.settled(entry, null);
+    return result;
+  }
+
+  async retryMessage(entry: InboxEntry, notBefore: number): Promise<void> {
+    this.open();
+    if (!this.ack(entry)) return;
+    this.enqueue({ node: entry.node, job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempt: entry.attempt + 1, not_before: notBefore, message: entry.message });
+  }
+
+  async deadLetter(entry: InboxEntry, reason: string): Promise<void> {
+    this.open();
+    if (!this.ack(entry)) return;
+    this.settled(entry, { job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempts: entry.attempt, reason, message: entry.message, at: this.clock() });
+  }
+
+  async forwardMessage(entry: InboxEntry, toNode: string): Promise<void> {
+    this.open();
+    checkName(toNode, 'node name', true);
+    if (!this.ack(entry)) return;
+    this.enqueue({ ...entry, node: toNode });
+  }
+
+  async dropMessages(entries: InboxEntry[]): Promise<void> {
+    this.open();
+    for (const entry of entries) if (this.ack(entry)) this.settled(entry, null);
+  }
+
+  async listDeadLetters(jobId: string, options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    this.open();
+    checkName(jobId, 'job id');
+    return copy((this.mail.get(jobId)?.dead ?? []).slice(0, options.limit ?? 1000));
+  }
+
+  async messageCounts(jobId: string): Promise<MessageCounts> {
+    this.open();
+    checkName(jobId, 'job id');
+    const mail = this.mail.get(jobId);
+    return { outstanding: mail?.outstanding ?? 0, dead_letters: mail?.dead.length ?? 0 };
+  }
+
+  async agentStates(jobId: string): Promise<Record<string, string>> {
+    this.open();
+    checkName(jobId, 'job id');
+    return Object.fromEntries(this.mail.get(jobId)?.states ?? []);
+  }
+
+  async collect(jobId: string, agentId: string, key: string, value: string): Promise<{ added: boolean; count: number }> {
+    this.open();
+    checkName(jobId, 'job id');
+    const mail = this.jobMail(jobId);
+    let c = mail.collected.get(agentId);
+    if (!c) {
+      c = new Map();
+      mail.collected.set(agentId, c);
+    }
+    const added = !c.has(key);
+    if (added) c.set(key, value);
+    return { added, count: c.size };
+  }
+
+  async listCollected(jobId: string, agentId: string): Promise<string[]> {
+    this.open();
+    checkName(jobId, 'job id');
+    return [...(this.mail.get(jobId)?.collected.get(agentId)?.values() ?? [])];
+  }
+
+  async getCompletion(jobId: string): Promise<CompletionRecord | null> {
+    this.open();
+    checkName(jobId, 'job id');
+    return copy(this.mail.get(jobId)?.completion ?? null);
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

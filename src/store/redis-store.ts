@@ -10,6 +10,14 @@ import { StoreKeys } from './keys.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
+  type CompletionRecord,
+  type DeadLetter,
+  type InboxEntry,
+  type MessageCounts,
+  type MessageLimits,
+  type OutgoingMessage,
+  type SendResult,
+  type SettleOptions,
   TERMINAL_JOB_STATUSES,
   type AgentPatch,
   type AgentPlacement,
@@ -46,6 +54,7 @@ import {
   checkName,
   checkNewJob,
   checkNodePatch,
+  checkOutgoing,
   checkPlacements,
   checkTtl,
   emptyUsage,
@@ -79,6 +88,10 @@ export class RedisStore implements Store {
   private readonly terminalTtl: number;
   private readonly followBlockMs: number;
   private readonly followers = new Set<Redis>();
+  /** Blocking connection of `readInbox`, opened on first use. */
+  private inboxConn: Redis | null = null;
+  /** Inboxes whose consumer group is known to exist. */
+  private readonly groups = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -474,6 +487,7 @@ export class RedisStore implements Store {
     this.closed = true;
     for (const conn of this.followers) conn.disconnect();
     this.followers.clear();
+    this.inboxConn?.disconnect();
     // QUIT only over a live connection: while Redis is down it would wait for a reconnection.
     await Promise.allSettled([this.client, this.leaseClient].map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve())));
     this.client.disconnect();
@@ -501,14 +515,223 @@ export class RedisStore implements Store {
         details: { job_id: jobId, status },
       });
     }
+    const collections = await this.call(() => this.client.smembers(this.keys.jobCollections(jobId)));
     await this.call(() =>
       this.client
         .multi()
-        .del(this.keys.job(jobId), this.keys.jobAgents(jobId), this.keys.jobEvents(jobId))
+        .del(
+          this.keys.job(jobId),
+          this.keys.jobAgents(jobId),
+          this.keys.jobEvents(jobId),
+          this.keys.jobMessageIds(jobId),
+          this.keys.jobMessageCounts(jobId),
+          this.keys.jobPendingByAgent(jobId),
+          this.keys.jobAgentStates(jobId),
+          this.keys.jobCompletion(jobId),
+          this.keys.jobDeadLetters(jobId),
+          this.keys.jobCollections(jobId),
+          ...collections,
+        )
         .srem(this.keys.jobs(), jobId)
         .exec(),
     );
     return true;
+  }
+
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  /** Splits messages by job: each script call handles one job's counters. */
+  private sendArgs(messages: OutgoingMessage[], firstInboxKey: number): Map<string, { inboxes: string[]; args: string[]; n: number }> {
+    const byJob = new Map<string, { inboxes: string[]; index: Map<string, number>; args: string[]; n: number }>();
+    for (const m of messages) {
+      checkOutgoing(m);
+      let g = byJob.get(m.job_id);
+      if (!g) {
+        g = { inboxes: [], index: new Map(), args: [], n: 0 };
+        byJob.set(m.job_id, g);
+      }
+      let k = g.index.get(m.node);
+      if (k === undefined) {
+        k = firstInboxKey + g.inboxes.length;
+        g.index.set(m.node, k);
+        g.inboxes.push(this.keys.inbox(m.node));
+      }
+      g.args.push(String(k), m.agent_id, m.message_id, String(m.not_before ?? 0), m.message);
+      g.n++;
+    }
+    return byJob;
+  }
+
+  async sendMessages(messages: OutgoingMessage[], options: { limits?: MessageLimits } = {}): Promise<SendResult> {
+    const total: SendResult = { accepted: 0, duplicates: 0 };
+    for (const [jobId, g] of this.sendArgs(messages, 4)) {
+      const reply = await this.script(
+        this.client,
+        'sendMessages',
+        [this.keys.jobMessageIds(jobId), this.keys.jobMessageCounts(jobId), this.keys.jobPendingByAgent(jobId), ...g.inboxes],
+        [String(options.limits?.perAgent ?? 0), String(options.limits?.perJob ?? 0), jobId, String(g.n), ...g.args],
+        { object: `job "${jobId}"` },
+      );
+      total.accepted += Number(reply[0]);
+      total.duplicates += Number(reply[1]);
+    }
+    return total;
+  }
+
+  private async ensureGroup(node: string): Promise<string> {
+    const key = this.keys.inbox(node);
+    if (this.groups.has(key)) return key;
+    try {
+      await this.client.xgroup('CREATE', key, INBOX_GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw unavailable(error, 'readInbox');
+    }
+    this.groups.add(key);
+    return key;
+  }
+
+  async readInbox(node: string, consumer: string, options: { count: number; blockMs: number; claimIdleMs: number }): Promise<InboxEntry[]> {
+    checkName(node, 'node name', true);
+    checkName(consumer, 'consumer', true);
+    if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
+    const key = await this.ensureGroup(node);
+    try {
+      const claimed = (await this.client.xautoclaim(key, INBOX_GROUP, consumer, Math.max(0, options.claimIdleMs), '0-0', 'COUNT', options.count)) as [string, Array<[string, string[]] | null>];
+      const entries = (claimed[1] ?? []).filter((e): e is [string, string[]] => e !== null).map((e) => decodeInbox(node, e));
+      if (entries.length > 0) return entries;
+      this.inboxConn ??= createRedisClient(this.config, 'blocking');
+      const args: Array<string | number> = ['GROUP', INBOX_GROUP, consumer, 'COUNT', options.count];
+      if (options.blockMs > 0) args.push('BLOCK', options.blockMs);
+      const reply = (await (this.inboxConn as unknown as { xreadgroup(...a: Array<string | number>): Promise<unknown> }).xreadgroup(...args, 'STREAMS', key, '>')) as Array<[string, Array<[string, string[]]>]> | null;
+      return (reply?.[0]?.[1] ?? []).map((e) => decodeInbox(node, e));
+    } catch (error) {
+      if (this.closed) return [];
+      // A Redis that restarted without its data lost the group: create it again on the next read.
+      if (String((error as Error).message).includes('NOGROUP')) this.groups.delete(key);
+      throw unavailable(error, 'readInbox');
+    }
+  }
+
+  async settleMessage(entry: InboxEntry, options: SettleOptions): Promise<SendResult> {
+    checkFence(options.fence);
+    const jobId = entry.job_id;
+    const send = options.send ?? [];
+    for (const m of send) {
+      if (m.job_id !== jobId) throw new MnError('MN_E_INVALID_ARGUMENT', `settleMessage sends messages of job ${jobId} only, got one of ${m.job_id}`, { details: { field: 'send' } });
+    }
+    const g = this.sendArgs(send, 9).get(jobId) ?? { inboxes: [], args: [], n: 0 };
+    const reply = await this.script(
+      this.client,
+      'settleMessage',
+      [
+        this.keys.inbox(entry.node),
+        this.keys.lease(options.fence.lease),
+        this.keys.jobAgents(jobId),
+        this.keys.jobMessageIds(jobId),
+        this.keys.jobMessageCounts(jobId),
+        this.keys.jobPendingByAgent(jobId),
+        this.keys.jobAgentStates(jobId),
+        this.keys.jobCompletion(jobId),
+        ...g.inboxes,
+      ],
+      [
+        INBOX_GROUP,
+        entry.id,
+        String(options.fence.token),
+        entry.node,
+        entry.agent_id,
+        options.state === undefined ? '0' : '1',
+        options.state ?? '',
+        options.complete === undefined ? '0' : '1',
+        options.complete ?? '',
+        String(this.clock()),
+        String(options.limits?.perAgent ?? 0),
+        String(options.limits?.perJob ?? 0),
+        jobId,
+        String(g.n),
+        ...g.args,
+      ],
+      { object: `message ${entry.message_id} of job "${jobId}"`, lease: options.fence.lease, token: options.fence.token },
+    );
+    return { accepted: Number(reply[0]), duplicates: Number(reply[1]) };
+  }
+
+  async retryMessage(entry: InboxEntry, notBefore: number): Promise<void> {
+    const key = this.keys.inbox(entry.node);
+    await this.call(() =>
+      runScript(this.client, 'retryMessage', [key], [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(entry.attempt + 1), String(Math.max(0, Math.round(notBefore))), entry.message]),
+    );
+  }
+
+  async deadLetter(entry: InboxEntry, reason: string): Promise<void> {
+    const dead: DeadLetter = { job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempts: entry.attempt, reason, message: entry.message, at: this.clock() };
+    await this.settleOnly(entry, JSON.stringify(dead));
+  }
+
+  async dropMessages(entries: InboxEntry[]): Promise<void> {
+    for (const entry of entries) await this.settleOnly(entry, '');
+  }
+
+  private async settleOnly(entry: InboxEntry, dead: string): Promise<void> {
+    const jobId = entry.job_id;
+    await this.call(() =>
+      runScript(
+        this.client,
+        'deadLetter',
+        [this.keys.inbox(entry.node), this.keys.jobDeadLetters(jobId), this.keys.jobMessageCounts(jobId), this.keys.jobPendingByAgent(jobId)],
+        [INBOX_GROUP, entry.id, entry.agent_id, dead],
+      ),
+    );
+  }
+
+  async forwardMessage(entry: InboxEntry, toNode: string): Promise<void> {
+    checkName(toNode, 'node name', true);
+    await this.call(() =>
+      runScript(
+        this.client,
+        'forwardMessage',
+        [this.keys.inbox(entry.node), this.keys.inbox(toNode)],
+        [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(entry.attempt), String(entry.not_before), entry.message],
+      ),
+    );
+  }
+
+  async listDeadLetters(jobId: string, options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    checkName(jobId, 'job id');
+    const limit = options.limit ?? 1000;
+    const raw = await this.call(() => this.client.lrange(this.keys.jobDeadLetters(jobId), 0, limit - 1));
+    return raw.map((r) => JSON.parse(r) as DeadLetter);
+  }
+
+  async messageCounts(jobId: string): Promise<MessageCounts> {
+    checkName(jobId, 'job id');
+    const [outstanding, dead] = await this.call(() => this.client.hmget(this.keys.jobMessageCounts(jobId), 'outstanding', 'dead_letters'));
+    return { outstanding: Math.max(0, Number(outstanding ?? 0)), dead_letters: Number(dead ?? 0) };
+  }
+
+  async agentStates(jobId: string): Promise<Record<string, string>> {
+    checkName(jobId, 'job id');
+    return this.call(() => this.client.hgetall(this.keys.jobAgentStates(jobId)));
+  }
+
+  async collect(jobId: string, agentId: string, key: string, value: string): Promise<{ added: boolean; count: number }> {
+    checkName(jobId, 'job id');
+    const reply = (await this.call(() =>
+      runScript(this.client, 'collect', [this.keys.agentCollectedKeys(jobId, agentId), this.keys.agentCollected(jobId, agentId), this.keys.jobCollections(jobId)], [key, value]),
+    )) as [number, number];
+    return { added: Number(reply[0]) === 1, count: Number(reply[1]) };
+  }
+
+  async listCollected(jobId: string, agentId: string): Promise<string[]> {
+    checkName(jobId, 'job id');
+    return this.call(() => this.client.lrange(this.keys.agentCollected(jobId, agentId), 0, -1));
+  }
+
+  async getCompletion(jobId: string): Promise<CompletionRecord | null> {
+    checkName(jobId, 'job id');
+    const raw = await this.call(() => this.client.get(this.keys.jobCompletion(jobId)));
+    return raw === null ? null : (JSON.parse(raw) as CompletionRecord);
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
@@ -529,6 +752,15 @@ export class RedisStore implements Store {
     if (code !== ScriptCode.Ok) throw scriptError(code, context, reply.slice(1));
     return reply.slice(1);
   }
+}
+
+/** Consumer group of every inbox. */
+const INBOX_GROUP = 'mn_agents';
+
+function decodeInbox(node: string, [id, fields]: [string, string[]]): InboxEntry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  return { id, node, job_id: f.j ?? '', agent_id: f.a ?? '', message_id: f.m ?? '', attempt: Number(f.n ?? 1), not_before: Number(f.t ?? 0), message: f.b ?? '' };
 }
 
 function contextOf(object: string, guard: WriteGuard): ScriptContext {

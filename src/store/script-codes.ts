@@ -16,6 +16,12 @@ export enum ScriptCode {
   CapacityExceeded = -5,
   AlreadyExists = -6,
   HoldConflict = -7,
+  /** The message's agent is no longer placed on the settling node. */
+  AgentMoved = -8,
+  /** Back-pressure: a pending-message limit would be exceeded. */
+  Overloaded = -9,
+  /** A message id was sent before with other content. */
+  MessageConflict = -10,
 }
 
 /** What the failing call was about, for messages and details. */
@@ -71,6 +77,19 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
         details: { object: context.object, node, hold },
       });
     }
+    case ScriptCode.AgentMoved:
+      return new MnError('MN_E_CONFLICT', `${context.object}: its agent now runs on node "${String(extra[0])}"`, {
+        details: { object: context.object, node: String(extra[0]) },
+      });
+    case ScriptCode.Overloaded:
+      return new MnError('MN_E_RESOURCE_EXHAUSTED', `${String(extra[0])} has too many undelivered messages (limit ${String(extra[1])})`, {
+        retryable: true,
+        details: { object: String(extra[0]), limit: Number(extra[1]) },
+      });
+    case ScriptCode.MessageConflict:
+      return new MnError('MN_E_CONFLICT', `message ${String(extra[0])} of ${context.object} was already sent with other content`, {
+        details: { object: context.object, message_id: String(extra[0]) },
+      });
     case ScriptCode.AlreadyExists:
       return new MnError('MN_E_CONFLICT', `${context.object} already exists`, { details: { object: context.object } });
     default:

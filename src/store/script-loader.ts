@@ -2,7 +2,8 @@
  * Loads the Lua scripts of `scripts/` and defines them as ioredis commands (EVALSHA with
  * fallback to EVAL).
  *
- * File names follow `verbNoun-<numKeys>.lua`; `--- @include "includes/name"` lines are replaced
+ * File names follow `verbNoun-<numKeys>.lua`, or `verbNoun-v.lua` for a script whose number of
+ * keys varies per call (the caller's key list sets it); `--- @include "includes/name"` lines are replaced
  * by `scripts/includes/name.lua`. The directory is looked up next to this module first
  * (`src/store/scripts` under the TypeScript sources, `dist/src/store/scripts` once the build has
  * copied it) and then in the package's `src/store/scripts`, so a build without the copy step still
@@ -16,7 +17,8 @@ import type { Redis } from 'ioredis';
 /** One loaded script. */
 export interface LoadedScript {
   name: string;
-  numberOfKeys: number;
+  /** Null for a variadic script (`-v`). */
+  numberOfKeys: number | null;
   lua: string;
 }
 
@@ -38,10 +40,10 @@ export function loadScripts(): Map<string, LoadedScript> {
   }
   const scripts = new Map<string, LoadedScript>();
   for (const file of readdirSync(dir)) {
-    const match = /^([a-z][A-Za-z]*)-(\d+)\.lua$/.exec(file);
+    const match = /^([a-z][A-Za-z]*)-(\d+|v)\.lua$/.exec(file);
     if (!match) continue;
     const [, name, keys] = match as unknown as [string, string, string];
-    scripts.set(name, { name, numberOfKeys: Number(keys), lua: expandIncludes(path.join(dir, file), dir, []) });
+    scripts.set(name, { name, numberOfKeys: keys === 'v' ? null : Number(keys), lua: expandIncludes(path.join(dir, file), dir, []) });
   }
   cache = scripts;
   return scripts;
@@ -64,7 +66,7 @@ function expandIncludes(file: string, dir: string, stack: string[]): string {
 /** Defines every script as a command on `client`. */
 export function defineScripts(client: Redis): void {
   for (const script of loadScripts().values()) {
-    client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    client.defineCommand(script.name, script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }
 }
 
@@ -74,5 +76,6 @@ export function runScript(client: Redis, name: string, keys: readonly string[], 
   if (typeof fn !== 'function') {
     return Promise.reject(new Error(`store script ${name} is not defined`));
   }
-  return fn.call(client, ...keys, ...args);
+  const variadic = loadScripts().get(name)?.numberOfKeys === null;
+  return variadic ? fn.call(client, keys.length, ...keys, ...args) : fn.call(client, ...keys, ...args);
 }

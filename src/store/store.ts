@@ -236,6 +236,92 @@ export interface LeaseInfo extends LeaseGrant {
   holder: string;
 }
 
+// ---- messages between agents -----------------------------------------------------------------
+
+/**
+ * A message on its way to one agent. Messages travel through the inbox of the node that runs the
+ * target agent (a Redis Stream with one consumer group in the Redis store); a daemon that reads a
+ * message for an agent it no longer runs forwards it to the agent's current node.
+ */
+export interface OutgoingMessage {
+  job_id: string;
+  /** Target agent id. */
+  agent_id: string;
+  /** Node whose inbox receives the message (the target agent's node). */
+  node: string;
+  /** Idempotency key within the job: a second send of the same id is a duplicate (same content) or a conflict. */
+  message_id: string;
+  /** The `mn-msg/1` message as JSON. */
+  message: string;
+  /** Epoch ms before which the message must not be handled (timers, retry backoff); default 0. */
+  not_before?: number;
+}
+
+/** A message read from a node's inbox, not yet settled. */
+export interface InboxEntry {
+  /** Entry id within the inbox. */
+  id: string;
+  node: string;
+  job_id: string;
+  agent_id: string;
+  message_id: string;
+  /** Delivery attempts including this one (1 for the first). */
+  attempt: number;
+  not_before: number;
+  message: string;
+}
+
+/** Back-pressure limits (spec §2.3: MN_MESSAGE_MAX_PENDING_PER_AGENT / _PER_JOB). */
+export interface MessageLimits {
+  perAgent: number;
+  perJob: number;
+}
+
+export interface SendResult {
+  accepted: number;
+  duplicates: number;
+}
+
+/** What settling a handled message writes, atomically with its acknowledgement. */
+export interface SettleOptions {
+  /** The node's host lease: refused (`MN_E_FENCED`/`MN_E_LEASE_LOST`) when it is lost, and `MN_E_CONFLICT` when the agent is no longer placed on the entry's node. */
+  fence: Fence;
+  /** Messages the handler emitted (same rules as `sendMessages`). */
+  send?: OutgoingMessage[];
+  /** New local state of the receiving agent (JSON text). */
+  state?: string;
+  /** A `complete_job` result (JSON text): recorded as the job's completion unless one is recorded already. */
+  complete?: string;
+  limits?: MessageLimits;
+}
+
+/** A message that exhausted its delivery attempts. */
+export interface DeadLetter {
+  job_id: string;
+  agent_id: string;
+  message_id: string;
+  attempts: number;
+  reason: string;
+  /** The message as JSON. */
+  message: string;
+  at: number;
+}
+
+/** Message accounting of one job. */
+export interface MessageCounts {
+  /** Sent and not yet settled or dead-lettered: zero means the job's agents are quiescent. */
+  outstanding: number;
+  dead_letters: number;
+}
+
+/** The first `complete_job` of a job, waiting for its coordinator. */
+export interface CompletionRecord {
+  agent_id: string;
+  /** The result as JSON text. */
+  result: string;
+  at: number;
+}
+
 /** Pseudo job id carrying cluster-level events (node drain, maintenance). */
 export const CLUSTER_EVENTS_JOB_ID = '__cluster__';
 
@@ -314,6 +400,42 @@ export interface Store {
    */
   deleteJob(jobId: string): Promise<boolean>;
   close(): Promise<void>;
+
+  // ---- messages (see OutgoingMessage) -------------------------------------------------------
+  /**
+   * Enqueues messages; idempotent by `(job_id, message_id)`. Each accepted message counts as
+   * outstanding for its job until it is settled or dead-lettered. All or nothing: a conflicting
+   * id (`MN_E_CONFLICT`) or exceeded limits (`MN_E_RESOURCE_EXHAUSTED`) send none of them.
+   */
+  sendMessages(messages: OutgoingMessage[], options?: { limits?: MessageLimits }): Promise<SendResult>;
+  /**
+   * Up to `count` entries of `node`'s inbox for `consumer`: entries another consumer read but did
+   * not settle within `claimIdleMs` first, then new ones, waiting up to `blockMs` when none.
+   */
+  readInbox(node: string, consumer: string, options: { count: number; blockMs: number; claimIdleMs: number }): Promise<InboxEntry[]>;
+  /** Acknowledges a handled entry and writes its outcome (see {@link SettleOptions}) in one step. */
+  settleMessage(entry: InboxEntry, options: SettleOptions): Promise<SendResult>;
+  /** Acknowledges an entry and queues it again on its node with `attempt + 1`, due at `notBefore`. */
+  retryMessage(entry: InboxEntry, notBefore: number): Promise<void>;
+  /** Acknowledges an entry and records it as a dead letter of its job (no longer outstanding). */
+  deadLetter(entry: InboxEntry, reason: string): Promise<void>;
+  /** Acknowledges an entry and queues it unchanged on another node's inbox (its agent moved). */
+  forwardMessage(entry: InboxEntry, toNode: string): Promise<void>;
+  /** Acknowledges entries of jobs that ended; they stop counting as outstanding. */
+  dropMessages(entries: InboxEntry[]): Promise<void>;
+  listDeadLetters(jobId: string, options?: { limit?: number }): Promise<DeadLetter[]>;
+  messageCounts(jobId: string): Promise<MessageCounts>;
+  /** Local state of every agent of a job that has one: agent id → JSON text. */
+  agentStates(jobId: string): Promise<Record<string, string>>;
+  /**
+   * Adds `value` (JSON text) to an agent's collection under `key` unless the key is present
+   * (aggregator dedupe); returns whether it was added and the collection's size.
+   */
+  collect(jobId: string, agentId: string, key: string, value: string): Promise<{ added: boolean; count: number }>;
+  /** An agent's collection (JSON texts), in insertion order. */
+  listCollected(jobId: string, agentId: string): Promise<string[]>;
+  /** The job's recorded `complete_job`, or null. */
+  getCompletion(jobId: string): Promise<CompletionRecord | null>;
 }
 
 /** Options shared by store implementations. */

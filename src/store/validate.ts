@@ -10,6 +10,8 @@ import {
   type AgentPlacement,
   type AgentResources,
   type Fence,
+  type MessageLimits,
+  type OutgoingMessage,
   type WriteGuard,
   type JobPatch,
   type NewJob,
@@ -141,4 +143,51 @@ export function capacityUnits(r: Partial<AgentResources>): [number | null, numbe
 
 export function emptyUsage(): NodeUsage {
   return { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0, agents: 0 };
+}
+
+/** Checks one message to send (field names as in {@link OutgoingMessage}). */
+export function checkOutgoing(m: OutgoingMessage): void {
+  checkName(m.job_id, 'job id');
+  checkName(m.agent_id, 'agent id', true);
+  checkName(m.node, 'node name', true);
+  if (typeof m.message_id !== 'string' || m.message_id === '' || /\s/.test(m.message_id)) {
+    throw new MnError('MN_E_INVALID_ARGUMENT', `message_id must be a non-empty string without whitespace, got ${JSON.stringify(m.message_id)}`, { details: { field: 'message_id' } });
+  }
+  if (typeof m.message !== 'string') throw new MnError('MN_E_INVALID_ARGUMENT', 'message must be JSON text', { details: { field: 'message' } });
+  if (m.not_before !== undefined && (!Number.isFinite(m.not_before) || m.not_before < 0)) {
+    throw new MnError('MN_E_INVALID_ARGUMENT', `not_before must be an epoch ms >= 0, got ${m.not_before}`, { details: { field: 'not_before' } });
+  }
+}
+
+/**
+ * Back-pressure (spec §2.3): refuses a batch of new messages that would take a job or one of
+ * its agents past the pending limits. `outstanding` and `pending` read the current counts.
+ */
+export function checkLimits(
+  fresh: readonly OutgoingMessage[],
+  limits: MessageLimits,
+  outstanding: (jobId: string) => number,
+  pending: (jobId: string, agentId: string) => number,
+): void {
+  const perJob = new Map<string, number>();
+  const perAgent = new Map<string, number>();
+  for (const m of fresh) {
+    perJob.set(m.job_id, (perJob.get(m.job_id) ?? 0) + 1);
+    const k = `${m.job_id}\0${m.agent_id}`;
+    perAgent.set(k, (perAgent.get(k) ?? 0) + 1);
+  }
+  for (const [jobId, n] of perJob) {
+    if (outstanding(jobId) + n > limits.perJob) {
+      throw new MnError('MN_E_RESOURCE_EXHAUSTED', `job ${jobId} has too many undelivered messages (limit ${limits.perJob})`, { retryable: true, details: { job_id: jobId, limit: limits.perJob } });
+    }
+  }
+  for (const [k, n] of perAgent) {
+    const [jobId, agentId] = k.split('\0') as [string, string];
+    if (pending(jobId, agentId) + n > limits.perAgent) {
+      throw new MnError('MN_E_RESOURCE_EXHAUSTED', `agent ${agentId} of job ${jobId} has too many undelivered messages (limit ${limits.perAgent})`, {
+        retryable: true,
+        details: { job_id: jobId, agent_id: agentId, limit: limits.perAgent },
+      });
+    }
+  }
 }

@@ -8,9 +8,10 @@ import { MemoryStore } from '../../../src/store/memory-store.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
 import { redisConfigFromEnv } from '../../../src/store/connect.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
-import { CONTRACT_MAX_EVENTS, storeContract } from './contract.js';
+import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contract.js';
+import { messageContract } from './message-contract.js';
 
-storeContract('MemoryStore', async () => {
+const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
   const store = new MemoryStore({ clock: () => now, maxEvents: CONTRACT_MAX_EVENTS, maxGlobalEvents: CONTRACT_MAX_EVENTS });
   return {
@@ -20,7 +21,9 @@ storeContract('MemoryStore', async () => {
     },
     close: () => store.close(),
   };
-});
+};
+storeContract('MemoryStore', memory);
+messageContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -30,7 +33,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-storeContract('RedisStore', async () => {
+const redis = async (): Promise<StoreHarness> => {
   const config = redisConfigFromEnv({ MN_REDIS_URL: server.url, MN_REDIS_NAMESPACE: `mn_test_${randomUUID().slice(0, 8)}` });
   const store = await RedisStore.connect({ config, maxEvents: CONTRACT_MAX_EVENTS, maxGlobalEvents: CONTRACT_MAX_EVENTS });
   return {
@@ -38,4 +41,6 @@ storeContract('RedisStore', async () => {
     advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     close: () => store.close(),
   };
-});
+};
+storeContract('RedisStore', redis);
+messageContract('RedisStore', redis);

@@ -1,0 +1,16 @@
+--[[
+  Moves an inbox entry unchanged to another node's inbox (its agent runs there now).
+
+  Input:
+    KEYS[1] source inbox  KEYS[2] target inbox
+    ARGV[1] consumer group  ARGV[2] entry id  ARGV[3] job id  ARGV[4] agent id
+    ARGV[5] message id      ARGV[6] attempt   ARGV[7] not-before ms  ARGV[8] message text
+
+  Output: 1 when moved, 0 when the entry was no longer pending
+]]
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'a', ARGV[4], 'm', ARGV[5], 'n', ARGV[6], 't', ARGV[7], 'b', ARGV[8])
+return 1
