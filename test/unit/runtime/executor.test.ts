@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executorCommand, initialMessage, jobStatusFromAgents } from '../../../src/core/runtime/executor.js';
+import { executorCommand, initialMessage } from '../../../src/core/runtime/executor.js';
 
 describe('executorCommand', () => {
   it('runs argv lists as given and strings only through an explicit shell', () => {
@@ -8,7 +8,9 @@ describe('executorCommand', () => {
     expect(executorCommand({ command: 'echo hi' })).toMatchObject({ ok: false, message: expect.stringMatching(/config.shell: true/) });
     expect(executorCommand({})).toMatchObject({ ok: false, message: expect.stringMatching(/config.command must be a non-empty list/) });
     expect(executorCommand({ command: ['', 'x'] }).ok).toBe(false);
-    expect(executorCommand({ command: ['x', 3] }).ok).toBe(false);
+    expect(executorCommand({ command: ['x', 3] })).toEqual({ ok: true, command: { argv: ['x', '3'], timeoutMs: null } });
+    expect(executorCommand({ command: [3, 'x'] }).ok).toBe(false);
+    expect(executorCommand({ command: ['x', { a: 1 }] }).ok).toBe(false);
     expect(executorCommand({ command: ['x'], timeout_ms: -1 })).toMatchObject({ ok: false, message: expect.stringMatching(/timeout_ms/) });
   });
 });
@@ -18,18 +20,5 @@ describe('initialMessage', () => {
     const m = initialMessage({ jobId: 'j', to: 'a', body: { x: 1 }, messageId: 'm1', now: Date.parse('2026-05-24T10:00:00.000Z') });
     expect(m.envelope).toMatchObject({ spec_version: 'mn-msg/1', message_id: 'm1', job_id: 'j', from: 'runtime', to: 'a', timestamp: '2026-05-24T10:00:00.000Z', attempt: 1, priority: 100, content_type: 'application/json' });
     expect(m.body).toEqual({ x: 1 });
-  });
-});
-
-describe('jobStatusFromAgents', () => {
-  const agents = (...states: string[]) => states.map((state) => ({ state }));
-  it('completes or fails batch jobs from their agents and marks started jobs running', () => {
-    expect(jobStatusFromAgents('batch', 'running', agents('completed', 'completed'))).toBe('completed');
-    expect(jobStatusFromAgents('batch', 'running', agents('completed', 'failed'))).toBe('failed');
-    expect(jobStatusFromAgents('batch', 'running', agents('completed', 'running'))).toBeNull();
-    expect(jobStatusFromAgents('batch', 'scheduled', agents('running', 'pending'))).toBe('running');
-    expect(jobStatusFromAgents('batch', 'scheduled', agents('pending'))).toBeNull();
-    expect(jobStatusFromAgents('service', 'running', agents('completed'))).toBeNull();
-    expect(jobStatusFromAgents('batch', 'running', [])).toBeNull();
   });
 });
