@@ -8,6 +8,9 @@ import { Coordinators } from './runtime/coordinators.js';
 import { Jobs, type PlanService } from './runtime/jobs.js';
 import { Relocator } from './runtime/relocator.js';
 import { AgentHost } from './runtime/agent-host.js';
+import { rescueInboxes } from './runtime/inbox-rescue.js';
+import { ModuleRunner } from './runtime/module-runner.js';
+import { Supervisor } from './runtime/supervisor.js';
 import type { Store } from './store/store.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
@@ -65,21 +68,31 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   leader.start();
   const relocator = new Relocator({ store, jobs, coordinators, onError });
-  let relocating = false;
-  const relocationTimer = setInterval(() => {
-    if (relocating) return;
-    relocating = true;
-    void relocator.tick().finally(() => (relocating = false));
-  }, config.sweepMs);
-  relocationTimer.unref();
-  const host = new AgentHost({ store, nodeName: config.nodeName, holder, home: config.home, leaseMs: config.jobLeaseMs, onError });
-  let hosting = false;
-  const hostTimer = setInterval(() => {
-    if (hosting) return;
-    hosting = true;
-    void host.tick().catch(onError).finally(() => (hosting = false));
-  }, config.heartbeatMs);
-  hostTimer.unref();
+  const supervisor = new Supervisor({ store, coordinators, onError });
+  const modules = new ModuleRunner({ threads: 1, onError });
+  const host = new AgentHost({
+    store,
+    nodeName: config.nodeName,
+    holder,
+    home: config.home,
+    leaseMs: config.jobLeaseMs,
+    messages: config.messages,
+    executorConcurrency: config.executorConcurrency,
+    modules,
+    onError,
+  });
+  const timers = [
+    every(config.sweepMs, async () => {
+      await relocator.tick();
+      if (leader.isLeader) await rescueInboxes(store, `rescue-${holder}`);
+    }, onError),
+    // Completion and seeding are checked often: two small reads per coordinated job.
+    every(Math.min(config.sweepMs, 250), () => supervisor.tick(), onError),
+    every(config.heartbeatMs, () => host.tick(), onError),
+  ];
+  await host.tick().catch(onError);
+  host.start();
+  const stopTimers = (): void => timers.forEach((t) => clearInterval(t));
 
   const ctx: ApiContext = {
     store,
@@ -94,8 +107,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
     membership.stop();
-    clearInterval(relocationTimer);
-    clearInterval(hostTimer);
+    stopTimers();
+    await host.stop();
+    await modules.close();
     await leader.stop();
     coordinators.stop();
     throw error;
@@ -113,13 +127,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (stopped) return;
       stopped = true;
       membership.stop();
-      clearInterval(relocationTimer);
-      clearInterval(hostTimer);
-      host.stop();
+      stopTimers();
+      await host.stop({ release: graceful });
+      await modules.close();
       await leader.stop({ release: graceful });
       if (graceful) await coordinators.releaseAll();
       else coordinators.stop();
       await api.close(graceful ? 2000 : 0);
     },
   };
+}
+
+/** Runs `fn` every `ms`, never overlapping itself; errors go to `onError`. */
+function every(ms: number, fn: () => Promise<unknown>, onError: (error: unknown) => void): NodeJS.Timeout {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void fn()
+      .catch(onError)
+      .finally(() => (busy = false));
+  }, ms);
+  timer.unref();
+  return timer;
 }

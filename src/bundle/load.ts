@@ -110,3 +110,32 @@ async function readOptional(file: string): Promise<string | null> {
     throw err;
   }
 }
+
+/**
+ * The module files a bundle's module agents name in `config.module`, by their path relative to
+ * the bundle (what `SubmitJob` carries as payloads). Paths outside the bundle and unreadable
+ * files are left out; submission then reports the missing module by its field.
+ */
+export async function moduleFiles(root: string, manifest: unknown): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  const nodes = (manifest as { nodes?: unknown } | null)?.nodes;
+  if (!Array.isArray(nodes)) return out;
+  for (const node of nodes) {
+    const rel = (node as { config?: { module?: unknown } } | null)?.config?.module;
+    const key = typeof rel === 'string' ? bundlePath(rel) : null;
+    if (key === null) continue;
+    try {
+      out[key] = await readFile(path.join(root, key));
+    } catch {
+      // Reported at submission as "not in the bundle".
+    }
+  }
+  return out;
+}
+
+/** A path inside a bundle in its one spelling (`./a/../b.ts` → `b.ts`), or null when it leaves the bundle. */
+export function bundlePath(rel: string): string | null {
+  if (rel.trim() === '' || path.isAbsolute(rel)) return null;
+  const key = path.posix.normalize(rel.replace(/\\/g, '/'));
+  return key === '..' || key.startsWith('../') ? null : key;
+}

@@ -29,6 +29,24 @@ export interface DaemonConfig {
   disconnectGraceMs: number;
   /** State root (MN_HOME, default `~/.mn`). */
   home: string;
+  /** Executor processes run at once on this node (MN_EXECUTOR_MAX_CONCURRENCY, default 4). */
+  executorConcurrency: number;
+  /** Message delivery settings (spec §2.3, §10.6). */
+  messages: MessageSettings;
+}
+
+/** Message delivery settings (spec §2.3). */
+export interface MessageSettings {
+  /** MN_MESSAGE_MAX_PENDING_PER_AGENT (10000). */
+  maxPendingPerAgent: number;
+  /** MN_MESSAGE_MAX_PENDING_PER_JOB (100000). */
+  maxPendingPerJob: number;
+  /** MN_MESSAGE_ACK_TIMEOUT_MS (30000): an entry read and not settled for this long is read again. */
+  ackTimeoutMs: number;
+  /** MN_MESSAGE_DELIVERY_MAX_ATTEMPTS (10): attempts before a message is dead-lettered. */
+  maxAttempts: number;
+  /** MN_MESSAGE_DELIVERY_POLL_MS (1000): longest wait of one inbox read. */
+  pollMs: number;
 }
 
 export interface ConfigProblem {
@@ -70,6 +88,14 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
     sweepMs: int('MN_SWEEP_INTERVAL_MS', 5_000, 10),
     disconnectGraceMs: int('MN_NODE_DISCONNECT_GRACE_MS', 30_000, 0),
     home: text('MN_HOME') ?? `${defaults.homeDir}/.mn`,
+    executorConcurrency: int('MN_EXECUTOR_MAX_CONCURRENCY', 4, 1, 4096),
+    messages: {
+      maxPendingPerAgent: int('MN_MESSAGE_MAX_PENDING_PER_AGENT', 10_000, 1),
+      maxPendingPerJob: int('MN_MESSAGE_MAX_PENDING_PER_JOB', 100_000, 1),
+      ackTimeoutMs: int('MN_MESSAGE_ACK_TIMEOUT_MS', 30_000, 100),
+      maxAttempts: int('MN_MESSAGE_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
+      pollMs: int('MN_MESSAGE_DELIVERY_POLL_MS', 1_000, 10, 60_000),
+    },
   };
   if (config.jobLeaseRenewMs >= config.jobLeaseMs) {
     problems.push({

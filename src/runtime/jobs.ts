@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { bundlePath } from '../bundle/load.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
@@ -39,6 +40,8 @@ interface Pending {
   job: Job;
   jobId: string;
   manifest: unknown;
+  /** Module agent sources by bundle path. */
+  modules: Record<string, string>;
   /** Times this submission was planned together with others and failed (then it is planned alone). */
   retries: number;
   resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
@@ -65,7 +68,12 @@ export class Jobs {
     this.views = new ClusterViewBuilder(options.store);
   }
 
-  async submit(manifestJson: string): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
+  /**
+   * Validates, plans and commits a job. `files` are the bundle's files by relative path; the
+   * sources of module agents (`config.module`) among them travel with the job record to the
+   * daemons that run those agents.
+   */
+  async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
     const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
     if (!result.ok || !result.job) {
       const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
@@ -74,8 +82,9 @@ export class Jobs {
       });
     }
     const job = result.job;
+    const modules = moduleSources(job, files);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, retries: 0, resolve, reject });
+      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, retries: 0, resolve, reject });
       void this.drain();
     });
   }
@@ -149,6 +158,7 @@ export class Jobs {
         job,
         status: 'pending',
         requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+        details: Object.keys(p.modules).length > 0 ? { modules: p.modules } : {},
       });
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
     }
@@ -233,6 +243,33 @@ function jobPlan(plan: Plan, p: Pending): Plan {
     jobs: plan.jobs.filter((j) => j.job === p.jobId).map((j) => ({ ...j, job: p.job.graph_id })),
     stats: { ...plan.stats, agents: p.job.agent_count, placed: placements.length },
   };
+}
+
+/**
+ * The sources of a job's module agents, by their `config.module` path in the bundle. A module
+ * agent without `config.module`, or whose file the submission lacks, is refused here rather
+ * than failing later on the machine that runs it.
+ */
+export function moduleSources(job: Job, files: Readonly<Record<string, Buffer | string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const errors: Array<{ path: string; message: string }> = [];
+  job.nodes.forEach((node, i) => {
+    if (node.agent_type !== 'module') return;
+    const rel = node.config.module;
+    const field = `nodes[${i}].config.module`;
+    if (typeof rel !== 'string' || rel.trim() === '') {
+      errors.push({ path: field, message: `module agent ${node.node_id} requires config.module (the module's path in the bundle)` });
+      return;
+    }
+    const key = bundlePath(rel);
+    const file = key === null ? undefined : files[key];
+    if (key === null || file === undefined) errors.push({ path: field, message: `module ${JSON.stringify(rel)} of agent ${node.node_id} is not in the bundle` });
+    else out[key] = typeof file === 'string' ? file : file.toString('utf8');
+  });
+  if (errors.length > 0) {
+    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { details: { errors } });
+  }
+  return out;
 }
 
 /** A job id: the graph id (made safe for keys) and a random suffix. */

@@ -1,5 +1,4 @@
 import type { Job } from '../core/manifest/types.js';
-import { jobStatusFromAgents } from '../core/runtime/executor.js';
 import { attemptDecision, recordAttempt, reschedulePolicyFor, resolveRecoveryMode, type AttemptRecord } from '../core/policy/lifecycle.js';
 import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
 import { effectiveStatus } from '../cluster/snapshot.js';
@@ -53,18 +52,6 @@ export class Relocator {
     if (blocked?.retry_at !== undefined && blocked.retry_at > now) return;
     const job = record.job as Job;
     const agents = await store.listAgents(jobId);
-    const rolled = jobStatusFromAgents(job.policies.job_type, record.status, agents);
-    if (rolled === 'completed' || rolled === 'failed') {
-      // Keep the agents' final states on the record: releasing the placements removes them.
-      const fence = this.options.coordinators.fence(jobId);
-      await store.updateJob(jobId, { details: { ...record.details, final_agents: agents } }, { fence });
-      await this.options.coordinators.transition(jobId, rolled, `job_${rolled}`);
-      return;
-    }
-    if (rolled === 'running') {
-      await store.updateJob(jobId, { status: 'running' }, { fence: this.options.coordinators.fence(jobId) });
-      await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running' } });
-    }
     const decision = decideRelocation({ job_type: job.policies.job_type, requested_recovery: job.policies.recovery_mode, agents, nodes, now });
     if (decision.move.length === 0) {
       if (blocked) await store.updateJob(jobId, { details: { ...record.details, blocked: undefined } }, { fence: this.options.coordinators.fence(jobId) });

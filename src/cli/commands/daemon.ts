@@ -3,12 +3,12 @@ import type { Command } from 'commander';
 import { collectInventory } from '../../cluster/inventory.js';
 import { daemonConfigFromEnv, type DaemonConfig } from '../../core/config.js';
 import { type Daemon, startDaemon } from '../../daemon.js';
-import { loadBundle } from '../../bundle/load.js';
+import { loadBundle, moduleFiles } from '../../bundle/load.js';
 import { poolPlanner } from '../../runtime/pool-planner.js';
 import { PlacementPool } from '../../solver/pool.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { RedisStore } from '../../store/redis-store.js';
-import type { Store } from '../../store/store.js';
+import { type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../../store/store.js';
 import { CliError } from '../client.js';
 import { EXIT, complain, say } from '../output.js';
 
@@ -33,24 +33,44 @@ export function registerDaemonCommands(program: Command): void {
     .command('dev')
     .description('run a single-machine daemon on the embedded store (nothing is persisted) and submit the given bundles')
     .argument('[bundles...]', 'bundles to submit once the daemon is up')
-    .action(async (bundles: string[]) => {
+    .option('--once', 'exit when the submitted jobs have ended (exit 0 when all completed, 1 otherwise), printing each result')
+    .action(async (bundles: string[], opts: { once?: boolean }) => {
       const config = await configure();
       const store = new MemoryStore();
       const daemon = await launch(config, store, 'embedded store, not persisted');
+      const submitted: Array<{ target: string; jobId: string }> = [];
+      let refused = 0;
       for (const target of bundles) {
         const bundle = await loadBundle(target);
         if (!bundle.ok || !bundle.manifest) {
           for (const e of bundle.errors) complain(`${target}: ${e.path ? `${e.path}: ` : ''}${e.message}`);
+          refused++;
           continue;
         }
         try {
-          const { job_id, plan } = await daemon.jobs.submit(JSON.stringify(bundle.manifest));
+          const { job_id, plan } = await daemon.jobs.submit(JSON.stringify(bundle.manifest), await moduleFiles(bundle.root, bundle.manifest));
           say(`submitted ${target} as ${job_id}: ${plan.stats.placed} agents placed`);
+          submitted.push({ target, jobId: job_id });
         } catch (error) {
           complain(`${target}: ${(error as Error).message}`);
+          refused++;
         }
       }
-      await untilSignal(daemon, store);
+      if (!opts.once) return untilSignal(daemon, store);
+      let failed = refused;
+      for (const { target, jobId } of submitted) {
+        const record = await untilEnded(store, jobId);
+        say(`${target} (${jobId}) ${record.status}`);
+        if (record.status === 'completed') say(JSON.stringify(record.details.result ?? null, null, 2));
+        else {
+          failed++;
+          const failure = record.details.failure as { reason?: string } | undefined;
+          if (failure?.reason) complain(`${jobId}: ${failure.reason}`);
+        }
+      }
+      await daemon.stop({ graceful: true });
+      await store.close();
+      process.exitCode = failed > 0 ? EXIT.invalid : EXIT.ok;
     });
 }
 
@@ -106,4 +126,13 @@ function untilSignal(daemon: Daemon, store: Store): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/** Waits until a job reaches a terminal status, following its events. */
+async function untilEnded(store: Store, jobId: string): Promise<JobRecord> {
+  for (;;) {
+    const record = await store.getJob(jobId);
+    if (!record || TERMINAL_JOB_STATUSES.has(record.status)) return record!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

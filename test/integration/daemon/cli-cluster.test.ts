@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgent } from '../../helpers/daemon.js';
 import { runCli } from '../../helpers/cli.js';
@@ -20,7 +23,22 @@ describe('the mn CLI against a running agent', () => {
   });
 
   it('runs a bundle detached, then shows, lists, pauses, resumes and cancels it', async () => {
-    const run = await runCli(['job', 'run', 'examples/fanout', '--detach', '--json'], { env });
+    // A job that runs long enough to be paused: a router feeding nine slow workers.
+    const bundle = mkdtempSync(path.join(os.tmpdir(), 'mn-slow-'));
+    writeFileSync(
+      path.join(bundle, 'manifest.json'),
+      JSON.stringify({
+        manifest_version: '1',
+        graph_id: 'slow',
+        entrypoints: ['split'],
+        nodes: [
+          { node_id: 'split', agent_type: 'router', resources: { cpu_cores: 0.1 } },
+          { node_id: 'worker', agent_type: 'executor', count: 9, config: { command: ['sleep', '30'] }, resources: { cpu_cores: 0.1 } },
+        ],
+        edges: [{ from_node: 'split', to_node: 'worker', message_type: '*' }],
+      }),
+    );
+    const run = await runCli(['job', 'run', bundle, '--detach', '--json'], { env });
     expect(run.code).toBe(0);
     const { job_id, status } = JSON.parse(run.stdout);
     expect(status).toBe('scheduled');

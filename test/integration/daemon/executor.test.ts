@@ -8,8 +8,10 @@ import { type AgentProcess, eventually, startAgent } from '../../helpers/daemon.
 import { rawCall } from '../../helpers/grpc.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
 
-const job = (graphId: string, node: Record<string, unknown>) =>
-  JSON.stringify({ manifest_version: '1', graph_id: graphId, entrypoints: [node.node_id], initial_inputs: { [String(node.node_id)]: [{ hello: 'world' }] }, nodes: [node] });
+const job = (graphId: string, node: Record<string, unknown>, policies: Record<string, unknown> = {}) =>
+  JSON.stringify({ manifest_version: '1', graph_id: graphId, entrypoints: [node.node_id], initial_inputs: { [String(node.node_id)]: [{ hello: 'world' }] }, nodes: [node], policies });
+/** One restart after 50 ms, then the agent fails for good. */
+const oneRestart = { restart: { attempts: 1, delay_ms: 50 } };
 
 async function finished(target: string, jobId: string): Promise<{ status: string; agents: Array<{ agent_id: string; state: string }> }> {
   return eventually(async () => {
@@ -62,21 +64,24 @@ describe('executor agents run on the daemon of their node', () => {
 
   it('fails a job whose command does not exist, clearly, and keeps serving', async () => {
     const r = await rawCall<{ job_id: string }>(agent.target, JOB_SERVICE, 'SubmitJob', {
-      manifest_json: job('missing', { node_id: 'x', agent_type: 'executor', config: { command: ['definitely-not-a-command-mn'] } }),
+      manifest_json: job('missing', { node_id: 'x', agent_type: 'executor', config: { command: ['definitely-not-a-command-mn'] } }, oneRestart),
     });
     const done = await finished(agent.target, r.res!.job_id);
     expect(done.status).toBe('failed');
-    const failed = (await events(agent.target, r.res!.job_id)).find((e) => e.type === 'agent_failed');
+    const trail = await events(agent.target, r.res!.job_id);
+    expect(trail.filter((e) => e.type === 'agent_restart_scheduled').map((e) => e.payload.reason)).toEqual(['command not found: definitely-not-a-command-mn']);
+    const failed = trail.find((e) => e.type === 'agent_failed');
     expect(failed?.payload.reason).toBe('command not found: definitely-not-a-command-mn');
+    expect(trail.find((e) => e.type === 'dead_letter')).toMatchObject({ agent_id: 'x', payload: { attempts: 2 } });
     const shell = await rawCall<{ job_id: string }>(agent.target, JOB_SERVICE, 'SubmitJob', {
-      manifest_json: job('shell', { node_id: 's', agent_type: 'executor', config: { command: 'exit 3' } }),
+      manifest_json: job('shell', { node_id: 's', agent_type: 'executor', config: { command: 'exit 3' } }, { restart: { attempts: 0 } }),
     });
     const refused = await finished(agent.target, shell.res!.job_id);
     expect(refused.status).toBe('failed');
     const why = (await events(agent.target, shell.res!.job_id)).find((e) => e.type === 'agent_failed');
     expect(String(why?.payload.reason)).toMatch(/a string runs through a shell only with config.shell: true/);
     const timed = await rawCall<{ job_id: string }>(agent.target, JOB_SERVICE, 'SubmitJob', {
-      manifest_json: job('slow', { node_id: 't', agent_type: 'executor', config: { command: ['sleep', '30'], timeout_ms: 300 } }),
+      manifest_json: job('slow', { node_id: 't', agent_type: 'executor', config: { command: ['sleep', '30'], timeout_ms: 300 } }, { restart: { attempts: 0 } }),
     });
     expect((await finished(agent.target, timed.res!.job_id)).status).toBe('failed');
     expect(agent.proc.exitCode).toBeNull();

@@ -1,0 +1,116 @@
+import type { Job } from '../core/manifest/types.js';
+import type { Plan } from '../core/placement/plan-types.js';
+import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
+import { agentsBySource } from '../core/runtime/routing.js';
+import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import type { Coordinators } from './coordinators.js';
+
+export interface SupervisorOptions {
+  store: Store;
+  coordinators: Coordinators;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+/** Init messages sent per store call. */
+const SEED_CHUNK = 5000;
+
+/**
+ * The coordinator's view of the jobs it owns while they run: it seeds each job's entrypoints
+ * once its placements are committed, then ends it when the store says so (spec §2.5, §4.4): a
+ * recorded `complete_job`, no message outstanding, or an agent that failed for good. Each tick
+ * costs two small reads per job; agents are listed only when something may have changed.
+ */
+export class Supervisor {
+  private readonly now: () => number;
+  /** Jobs seeded by this incarnation (the record's `details.seeded` survives a takeover). */
+  private readonly seeded = new Set<string>();
+  private readonly deadSeen = new Map<string, number>();
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async tick(): Promise<void> {
+    for (const jobId of this.options.coordinators.jobIds) {
+      try {
+        await this.supervise(jobId);
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+    }
+  }
+
+  private async supervise(jobId: string): Promise<void> {
+    const { store, coordinators } = this.options;
+    if (!this.seeded.has(jobId)) {
+      const record = await store.getJob(jobId);
+      if (!record || TERMINAL_JOB_STATUSES.has(record.status)) {
+        this.forget(jobId);
+        return;
+      }
+      if (!record.plan || record.status === 'pending') return;
+      if (record.details.seeded !== true) {
+        const job = record.job as Job;
+        const agents = await store.listAgents(jobId);
+        const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
+        const plan = record.plan as Plan;
+        const bySource = agentsBySource(plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node })));
+        const inits = initDeliveries({ jobId, entrypoints: job.entrypoints, initialInputs: job.initial_inputs, agents: bySource, now: this.now() });
+        for (let i = 0; i < inits.length; i += SEED_CHUNK) {
+          await store.sendMessages(
+            inits.slice(i, i + SEED_CHUNK).map((d) => ({ job_id: jobId, agent_id: d.agent_id, node: d.node, message_id: d.message.envelope.message_id, message: JSON.stringify(d.message) })),
+          );
+        }
+        const fence = coordinators.fence(jobId);
+        const fresh = await store.getJob(jobId);
+        await store.updateJob(jobId, { details: { ...(fresh?.details ?? record.details), seeded: true }, ...(fresh?.status === 'scheduled' ? { status: 'running' } : {}) }, { fence });
+        await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running', init_messages: inits.length } });
+      }
+      this.seeded.add(jobId);
+    }
+    const [counts, completion] = await Promise.all([store.messageCounts(jobId), store.getCompletion(jobId)]);
+    const deadBefore = this.deadSeen.get(jobId) ?? 0;
+    if (completion === null && counts.outstanding > 0 && counts.dead_letters === deadBefore) return;
+    this.deadSeen.set(jobId, counts.dead_letters);
+    const record = await store.getJob(jobId);
+    if (!record || TERMINAL_JOB_STATUSES.has(record.status)) {
+      this.forget(jobId);
+      return;
+    }
+    if (record.status === 'paused') return;
+    const agents = await store.listAgents(jobId);
+    const job = record.job as Job;
+    const decision = decideCompletion({
+      job_type: job.policies.job_type,
+      seeded: true,
+      completion: completion ? { agent_id: completion.agent_id, result: JSON.parse(completion.result) as unknown } : null,
+      outstanding: counts.outstanding,
+      agents,
+      dead_letters: counts.dead_letters,
+    });
+    if (decision.action === 'none') return;
+    const fence = coordinators.fence(jobId);
+    if (decision.action === 'pause') {
+      await store.updateJob(jobId, { status: 'paused', details: { ...record.details, requires_review: true, review_reason: decision.reason } }, { fence });
+      await store.appendEvent(jobId, { type: 'job_paused_for_review', agent_id: decision.agent_id, payload: { reason: decision.reason } });
+      return;
+    }
+    // Keep the agents' final states on the record: releasing the placements removes them.
+    const status = decision.action === 'complete' ? 'completed' : 'failed';
+    const ended = (state: string): boolean => state === 'failed' || state === 'lost';
+    const final = agents.map((a) => ({ ...a, state: ended(a.state) ? a.state : status === 'completed' ? 'completed' : 'stopped' }));
+    const details =
+      decision.action === 'complete'
+        ? { ...record.details, final_agents: final, result: decision.result, completed_by: decision.completed_by }
+        : { ...record.details, final_agents: final, failure: { reason: decision.reason, agent_id: decision.agent_id } };
+    await store.updateJob(jobId, { details }, { fence });
+    await coordinators.transition(jobId, status, `job_${status}`);
+    this.forget(jobId);
+  }
+
+  private forget(jobId: string): void {
+    this.seeded.delete(jobId);
+    this.deadSeen.delete(jobId);
+  }
+}
