@@ -36,7 +36,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
             throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
           }
         }
-        const { job_id, status } = await jobs.submit(text);
+        const { job_id, status } = await jobs.submit(text, req.payloads ?? {});
         return { job_id, status };
       },
       ctx.onInternal,
@@ -68,6 +68,27 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
         limit: req.limit > 0 ? Math.min(req.limit, 10_000) : 1000,
       });
       return { events_json: JSON.stringify(events) };
+    }, ctx.onInternal),
+    GetJobResult: unary<JobIdRequest, { job_id: string; status: string; result_json: string; completed_by: string; failure_json: string }>('GetJobResult', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      const { result, completed_by: completedBy, failure } = record.details;
+      return {
+        job_id: record.job_id,
+        status: record.status,
+        // A recorded null is a result (complete_job without a value); an absent key is none.
+        result_json: 'result' in record.details && result !== undefined ? JSON.stringify(result) : '',
+        completed_by: typeof completedBy === 'string' ? completedBy : '',
+        failure_json: failure !== undefined && failure !== null ? JSON.stringify(failure) : '',
+      };
+    }, ctx.onInternal),
+    ListDeadLetters: unary<{ job_id: string; limit: number }, { dead_letters_json: string; total: number }>('ListDeadLetters', async (req) => {
+      const jobId = requireField(req.job_id, 'job_id');
+      await jobs.get(jobId);
+      const [list, counts] = await Promise.all([
+        store.listDeadLetters(jobId, { limit: req.limit > 0 ? Math.min(req.limit, 10_000) : 1000 }),
+        store.messageCounts(jobId),
+      ]);
+      return { dead_letters_json: JSON.stringify(list), total: Math.max(counts.dead_letters, list.length) };
     }, ctx.onInternal),
     CancelJob: control('CancelJob', 'cancel'),
     PauseJob: control('PauseJob', 'pause'),
