@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
 import { type AgentProcess, eventually, startAgent } from '../../helpers/daemon.js';
 import { rawCall } from '../../helpers/grpc.js';
+import { fanOutManifest, finished } from '../../helpers/jobs.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
 
 const manifest = (id: string) =>
@@ -62,4 +63,25 @@ describe('daemons across a redis-server restart', () => {
     expect(after.res!.job_id).toMatch(/^after-/);
     for (const a of agents) expect(a.proc.exitCode).toBeNull();
   });
+
+  it('resume a job that was mid-run when Redis restarted, and complete it with every result once', async () => {
+    const submit = await rawCall<{ job_id: string }>(agents[0]!.target, JOB_SERVICE, 'SubmitJob', {
+      manifest_json: fanOutManifest('through-restart', 200, { command: ['sleep', '0.05'] }),
+    });
+    expect(submit.code).toBe(grpc.status.OK);
+    const jobId = submit.res!.job_id;
+    await eventually(async () => {
+      const r = await rawCall<{ events_json: string }>(agents[0]!.target, JOB_SERVICE, 'ListJobEvents', { job_id: jobId, limit: 10_000 });
+      return r.res && JSON.parse(r.res.events_json).filter((e: { type: string }) => e.type === 'aggregator_received').length >= 20;
+    }, 30_000, 50);
+    await redis.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.restart();
+    const done = await finished(agents[1]!.target, jobId, 90_000);
+    expect(done.status).toBe('completed');
+    const result = done.details.result as { count: number; messages: Array<{ agent_id: string }> };
+    expect(result.count).toBe(200);
+    expect(new Set(result.messages.map((m) => m.agent_id)).size).toBe(200);
+    for (const a of agents) expect(a.proc.exitCode).toBeNull();
+  }, 120_000);
 });
