@@ -37,7 +37,7 @@ function manifest(graphId: string, count: number): string {
     manifest_version: '1',
     graph_id: graphId,
     entrypoints: ['w'],
-    nodes: [{ node_id: 'w', agent_type: 'executor', count, resources: { cpu_cores: 0.01, memory_mb: 8 } }],
+    nodes: [{ node_id: 'w', agent_type: 'router', count, resources: { cpu_cores: 0.01, memory_mb: 8 } }],
   });
 }
 
