@@ -5,7 +5,7 @@ import { isMnError } from '../core/errors.js';
 import { agentConfig } from '../core/manifest/expand.js';
 import type { Job, NodeSpec } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
-import { attemptDecision, recordAttempt, resolveRecoveryMode, restartPolicyFor, type AttemptRecord } from '../core/policy/lifecycle.js';
+import { attemptDecision, recordAttempt, restartPolicyFor, type AttemptRecord, type EffectiveRecoveryMode } from '../core/policy/lifecycle.js';
 import type { AgentAction } from '../core/runtime/actions.js';
 import { allocationEnv, type AllocatedDevice } from '../core/runtime/allocation-env.js';
 import {
@@ -93,6 +93,8 @@ interface HostedJob {
   sourceOf: Map<string, string>;
   local: Map<string, LocalAgent>;
   modulesDir: string | null;
+  /** The job's effective recovery mode, as its coordinator last recorded it. */
+  recoveryMode: EffectiveRecoveryMode;
 }
 
 /**
@@ -191,6 +193,7 @@ export class AgentHost {
       sourceOf: new Map(placements.map((p) => [p.agent_id, p.source_node_id])),
       local: previous?.local ?? new Map(),
       modulesDir: previous?.modulesDir ?? null,
+      recoveryMode: ((record.effective_policies as { recovery_mode?: EffectiveRecoveryMode }).recovery_mode ?? 'local_restart'),
     };
     this.jobs.set(jobId, hosted);
     // Agents that left this node stop here; their unsettled messages are forwarded when read again.
@@ -522,7 +525,7 @@ export class AgentHost {
   private async failed(hosted: HostedJob, local: LocalAgent, entry: InboxEntry, reason: string): Promise<void> {
     const { store, messages } = this.options;
     const now = this.now();
-    const mode = resolveRecoveryMode(hosted.job.policies.recovery_mode, { stableHealthyNodes: 2, bundleArchived: true, profilesWithoutAlternate: [] }).effective;
+    const mode = hosted.recoveryMode;
     const policy = restartPolicyFor(hosted.job.policies, local.spec, mode);
     const verdict = attemptDecision('restart', policy, local.history, now);
     if (verdict.decision === 'allowed' && entry.attempt < messages.maxAttempts) {

@@ -5,6 +5,7 @@ import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
 import { mergePlan } from '../core/placement/merge.js';
+import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
 import { type AgentPlacement, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -158,6 +159,7 @@ export class Jobs {
         job,
         status: 'pending',
         requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+        effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
         details: Object.keys(p.modules).length > 0 ? { modules: p.modules } : {},
       });
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Job } from '../core/manifest/types.js';
-import { attemptDecision, recordAttempt, reschedulePolicyFor, resolveRecoveryMode, type AttemptRecord } from '../core/policy/lifecycle.js';
+import { attemptDecision, clusterHealthFor, effectivePolicies, recordAttempt, reschedulePolicyFor, type AttemptRecord } from '../core/policy/lifecycle.js';
 import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
 import { effectiveStatus } from '../cluster/snapshot.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -33,24 +34,35 @@ export class Relocator {
     if (ids.length === 0) return;
     const nodes = await this.options.store.listNodes();
     const states = new Map<string, NodeState>(nodes.map((n) => [n.name, { status: effectiveStatus(n), drain: n.status === 'draining' ? drainOf(n.details) : null }]));
-    const healthy = nodes.filter((n) => n.alive && (n.status === 'healthy' || n.status === 'joining')).length;
+    const health = nodes.map((n) => ({ status: n.status, alive: n.alive, profiles: ((n.inventory as { profiles?: string[] }).profiles ?? []) }));
+    // Blocked evaluations are retried at once when capacity changes, not only on their backoff.
+    const capacity = createHash('sha1')
+      .update(nodes.map((n) => `${n.name}|${effectiveStatus(n)}|${n.scheduling_eligible}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}|${n.usage.agents}`).join('\n'))
+      .digest('hex');
     for (const jobId of ids) {
       try {
-        await this.evaluate(jobId, states, healthy);
+        await this.evaluate(jobId, states, health, capacity);
       } catch (error) {
         this.options.onError?.(error);
       }
     }
   }
 
-  private async evaluate(jobId: string, nodes: ReadonlyMap<string, NodeState>, healthyNodes: number): Promise<void> {
+  private async evaluate(jobId: string, nodes: ReadonlyMap<string, NodeState>, health: Parameters<typeof clusterHealthFor>[1], capacity: string): Promise<void> {
     const { store, jobs } = this.options;
     const record = await store.getJob(jobId);
     if (!record || TERMINAL_JOB_STATUSES.has(record.status) || record.status === 'paused') return;
     const now = this.now();
-    const blocked = record.details.blocked as { retry_at?: number; attempt?: number } | undefined;
-    if (blocked?.retry_at !== undefined && blocked.retry_at > now) return;
+    const blocked = record.details.blocked as { retry_at?: number; attempt?: number; capacity?: string } | undefined;
+    if (blocked?.retry_at !== undefined && blocked.retry_at > now && blocked.capacity === capacity) return;
     const job = record.job as Job;
+    // The reliability observer (spec §4.3): the effective mode follows the cluster's health.
+    const observed = effectivePolicies(job, clusterHealthFor(job, health));
+    const recorded = record.effective_policies as { recovery_mode?: string; reliability_degraded?: boolean };
+    if (recorded.recovery_mode !== observed.recovery_mode || recorded.reliability_degraded !== observed.reliability_degraded) {
+      await store.updateJob(jobId, { effective_policies: { ...observed } }, { fence: this.options.coordinators.fence(jobId) });
+      await store.appendEvent(jobId, { type: 'recovery_mode_changed', payload: { from: recorded.recovery_mode ?? null, to: observed.recovery_mode, reasons: observed.reliability.reasons } });
+    }
     const agents = await store.listAgents(jobId);
     const decision = decideRelocation({ job_type: job.policies.job_type, requested_recovery: job.policies.recovery_mode, agents, nodes, now });
     if (decision.move.length === 0) {
@@ -59,7 +71,7 @@ export class Relocator {
     }
 
     // Node loss obeys the effective recovery mode and the reschedule policy; a drain always moves.
-    const effective = resolveRecoveryMode(job.policies.recovery_mode, { stableHealthyNodes: healthyNodes, bundleArchived: true, profilesWithoutAlternate: [] }).effective;
+    const effective = observed.recovery_mode;
     let history = (record.details.reschedule_history as AttemptRecord[] | undefined) ?? [];
     const plan = record.plan as { placements?: Array<{ agent_id: string; source_node_id: string }> } | null;
     const sources = new Map((plan?.placements ?? []).map((p) => [p.agent_id, p.source_node_id]));
@@ -91,7 +103,7 @@ export class Relocator {
     const details: Record<string, unknown> = { ...fresh.details, reschedule_history: history };
     if (result.blocked.length > 0) {
       const attempt = (blocked?.attempt ?? 0) + 1;
-      details.blocked = { agents: result.blocked, reason: result.reason, attempt, retry_at: now + blockedRetryDelay(attempt) };
+      details.blocked = { agents: result.blocked, reason: result.reason, attempt, retry_at: now + blockedRetryDelay(attempt), capacity };
       await store.appendEvent(jobId, { type: 'evaluation_blocked', payload: { agents: result.blocked, reason: result.reason, attempt } });
     } else {
       delete details.blocked;

@@ -1,5 +1,6 @@
 import type {
   DelayFunction,
+  Job,
   JobType,
   NodeSpec,
   Policies,
@@ -192,4 +193,47 @@ export function resolveRecoveryMode(requested: RecoveryMode, health: ClusterHeal
     case 'auto':
       return { requested, effective: recoverable ? 'cluster_recover' : 'local_restart', reliability_degraded: false, reasons };
   }
+}
+
+/** A node as the recovery-mode resolution sees it. */
+export interface HealthNode {
+  status: string;
+  /** False when its heartbeat lapsed (default true). */
+  alive?: boolean;
+  profiles: readonly string[];
+}
+
+/**
+ * The cluster health a job's recovery mode is resolved against (spec §4.3): healthy or joining
+ * live nodes, and the execution profiles the job uses that fewer than two such nodes advertise
+ * (so a lost node's agents would have nowhere to go). The job record is kept in the cluster's
+ * store, which counts as the archived bundle.
+ */
+export function clusterHealthFor(job: Pick<Job, 'nodes'>, nodes: readonly HealthNode[]): ClusterHealth {
+  const healthy = nodes.filter((n) => n.alive !== false && (n.status === 'healthy' || n.status === 'joining'));
+  const used = new Set(job.nodes.map((n) => n.execution_profile).filter((p): p is string => p !== null));
+  const profilesWithoutAlternate = [...used].filter((p) => healthy.filter((n) => n.profiles.includes(p)).length < 2).sort();
+  return { stableHealthyNodes: healthy.length, bundleArchived: true, profilesWithoutAlternate };
+}
+
+/** What a job record keeps as its effective policies (spec §4.3 reliability record). */
+export interface EffectivePolicies {
+  recovery_mode: EffectiveRecoveryMode;
+  reliability_degraded: boolean;
+  reliability: { requested: RecoveryMode; reasons: string[]; healthy_nodes: number };
+  /** Job-level restart and reschedule policies (agents may override them). */
+  restart: RestartPolicy;
+  reschedule: ReschedulePolicy;
+}
+
+/** The effective policies of a job under the observed cluster health. */
+export function effectivePolicies(job: Pick<Job, 'policies'>, health: ClusterHealth): EffectivePolicies {
+  const resolution = resolveRecoveryMode(job.policies.recovery_mode, health);
+  return {
+    recovery_mode: resolution.effective,
+    reliability_degraded: resolution.reliability_degraded,
+    reliability: { requested: resolution.requested, reasons: resolution.reasons, healthy_nodes: health.stableHealthyNodes },
+    restart: restartPolicyFor(job.policies, null, resolution.effective),
+    reschedule: reschedulePolicyFor(job.policies, null, resolution.effective),
+  };
 }

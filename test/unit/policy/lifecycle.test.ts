@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { validateManifest } from '../../../src/core/manifest/validate.js';
 import {
   attemptDecision,
+  clusterHealthFor,
   defaultReschedulePolicy,
+  effectivePolicies,
   defaultRestartPolicy,
   delayFor,
   recordAttempt,
@@ -127,5 +129,30 @@ describe('recovery mode resolution (spec §4.3)', () => {
       'recovery bundle is not archived in durable cluster storage',
       'no alternate healthy runtime node advertises execution profile mlx-metal',
     ]);
+  });
+});
+
+describe('effective policies (spec §4.3 reliability record)', () => {
+  const of = (recovery_mode: 'auto' | 'cluster_recover') => job({ recovery_mode });
+
+  it('counts live healthy nodes and the profiles without an alternate node', () => {
+    const nodes = [
+      { status: 'healthy', profiles: ['gpu'] },
+      { status: 'joining', profiles: [] },
+      { status: 'healthy', alive: false, profiles: ['gpu'] },
+      { status: 'draining', profiles: ['gpu'] },
+    ];
+    const gpuJob = { nodes: [{ ...of('auto').nodes[0]!, execution_profile: 'gpu' }] };
+    expect(clusterHealthFor(gpuJob, nodes)).toEqual({ stableHealthyNodes: 2, bundleArchived: true, profilesWithoutAlternate: ['gpu'] });
+  });
+
+  it('degrades cluster_recover to local_restart on a cluster that cannot recover, and records why', () => {
+    const one = clusterHealthFor(of('cluster_recover'), [{ status: 'healthy', profiles: [] }]);
+    const p = effectivePolicies(of('cluster_recover'), one);
+    expect(p).toMatchObject({ recovery_mode: 'local_restart', reliability_degraded: true, reliability: { requested: 'cluster_recover', healthy_nodes: 1 } });
+    expect(p.reliability.reasons).toEqual(['fewer than 2 healthy connected runtime nodes observed']);
+    expect(p.reschedule.enabled).toBe(false);
+    const two = clusterHealthFor(of('auto'), [{ status: 'healthy', profiles: [] }, { status: 'healthy', profiles: [] }]);
+    expect(effectivePolicies(of('auto'), two)).toMatchObject({ recovery_mode: 'cluster_recover', reliability_degraded: false, restart: { attempts: 3, mode: 'fail' }, reschedule: { enabled: true } });
   });
 });
