@@ -1,0 +1,138 @@
+/**
+ * Failover benchmark: three `mn agent` daemons share a redis-server (started here); a
+ * cluster_recover service job of N long-running executors is spread over them; one daemon that
+ * is not the job's coordinator is killed with SIGKILL (with its processes, as losing the machine
+ * would). Measured: seconds from the kill until every agent it ran is running on a survivor.
+ *
+ * The figure includes failure detection: the heartbeat TTL (3 × MN_HEARTBEAT_INTERVAL_MS) plus
+ * MN_NODE_DISCONNECT_GRACE_MS, set low here and printed with the results; the rest is the
+ * runtime's own reaction (sweep, one re-plan per job, commit, hosting on the new machines).
+ * Run: `npm run bench:failover [-- --agents 100,1000]` (needs redis-server on PATH).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiClient } from '../src/cli/client.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sizesArg = process.argv.indexOf('--agents');
+const SIZES = sizesArg > 0 ? process.argv[sizesArg + 1]!.split(',').map(Number) : [100, 1000];
+const SETTINGS = {
+  MN_HEARTBEAT_INTERVAL_MS: '500',
+  MN_NODE_DISCONNECT_GRACE_MS: '1000',
+  MN_SWEEP_INTERVAL_MS: '500',
+  MN_LEADER_LEASE_MS: '2000',
+  MN_JOB_LEASE_DURATION_MS: '3000',
+  MN_JOB_LEASE_RENEW_INTERVAL_MS: '500',
+  MN_EXECUTOR_MAX_CONCURRENCY: '2000',
+  MN_NODE_GPU: 'none',
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Daemon {
+  name: string;
+  proc: ChildProcess;
+  target: string;
+}
+
+function startDaemon(name: string, env: Record<string, string>): Promise<Daemon> {
+  const proc = spawn(process.execPath, [path.join(root, 'bin', 'mn.js'), 'agent'], {
+    env: { ...process.env, ...SETTINGS, MN_NODE_NAME: name, MN_GRPC_PORT: '0', MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-failover-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: killing it takes its agents' processes too
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening on ([\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ name, proc, target: m[1]! });
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out = `${out}${d}`.slice(-20_000)));
+  });
+}
+
+const killGroup = (d: Daemon): void => {
+  try {
+    process.kill(-d.proc.pid!, 'SIGKILL');
+  } catch {
+    d.proc.kill('SIGKILL');
+  }
+};
+
+async function scenario(redisUrl: string, agents: number) {
+  const env = { MN_REDIS_URL: redisUrl, MN_REDIS_NAMESPACE: `failover-${agents}` };
+  const daemons: Daemon[] = [];
+  for (const name of ['a@bench', 'b@bench', 'c@bench']) daemons.push(await startDaemon(name, env));
+  await new Promise((r) => setTimeout(r, 1500));
+  const client = new ApiClient(daemons[0]!.target, null, 120_000);
+  try {
+    const manifest = JSON.stringify({
+      manifest_version: '1',
+      graph_id: `svc-${agents}`,
+      type: 'service',
+      entrypoints: ['w'],
+      nodes: [{ node_id: 'w', agent_type: 'executor', count: agents, config: { command: ['sleep', '600'] }, resources: { cpu_cores: 0.0001, memory_mb: 0.1 } }],
+      policies: { recovery_mode: 'cluster_recover', scheduler: { strategy: 'spread', spread: [{ attribute: 'node' }] } },
+    });
+    const { job_id } = await client.call<{ job_id: string }>('job', 'SubmitJob', { manifest_json: manifest });
+    const list = async () => JSON.parse((await client.call<{ agents_json: string }>('job', 'ListAgents', { job_id })).agents_json) as Array<{ agent_id: string; node: string; state: string }>;
+    for (;;) {
+      if ((await list()).every((a) => a.state === 'running')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const victim = daemons[1]!;
+    const lost = new Set((await list()).filter((a) => a.node === victim.name).map((a) => a.agent_id));
+    const t0 = performance.now();
+    killGroup(victim);
+    for (;;) {
+      const now = await list();
+      if (now.filter((a) => lost.has(a.agent_id)).every((a) => a.node !== victim.name && a.state === 'running')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const detection = (3 * Number(SETTINGS.MN_HEARTBEAT_INTERVAL_MS) + Number(SETTINGS.MN_NODE_DISCONNECT_GRACE_MS)) / 1000;
+    return { agents, moved: lost.size, seconds_to_running_elsewhere: Number(seconds.toFixed(2)), detection_floor_s: detection, reaction_s: Number((seconds - detection).toFixed(2)) };
+  } finally {
+    client.close();
+    for (const d of daemons) killGroup(d);
+  }
+}
+
+async function main(): Promise<void> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-failover-redis-'));
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    const rows = [];
+    for (const n of SIZES) rows.push(await scenario(`redis://127.0.0.1:${port}/0`, n));
+    const keys = Object.keys(rows[0]!);
+    console.log(`| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`);
+    for (const r of rows) console.log(`| ${keys.map((k) => (r as Record<string, unknown>)[k]).join(' | ')} |`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/failover.json', JSON.stringify({ node: process.version, at: new Date().toISOString(), settings: SETTINGS, rows }, null, 2));
+  } finally {
+    redis.kill('SIGKILL');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
