@@ -199,7 +199,35 @@ export class RedisStore implements Store {
       args,
       contextOf(`job "${jobId}"`, guard),
     );
+    if (patch.status !== undefined && TERMINAL_JOB_STATUSES.has(patch.status)) await this.expireJob(jobId);
     return decodeJob(pairs(reply));
+  }
+
+  /**
+   * Starts the retention clock of an ended job on every key it owns (the job hash, agents and
+   * events are covered by the write itself; messages, states and collections are not).
+   */
+  private async expireJob(jobId: string): Promise<void> {
+    const keys = await this.jobKeys(jobId);
+    await this.call(() => keys.reduce((m, k) => m.expire(k, this.terminalTtl), this.client.multi()).exec());
+  }
+
+  /** Every key of one job. */
+  private async jobKeys(jobId: string): Promise<string[]> {
+    const collections = await this.call(() => this.client.smembers(this.keys.jobCollections(jobId)));
+    return [
+      this.keys.job(jobId),
+      this.keys.jobAgents(jobId),
+      this.keys.jobEvents(jobId),
+      this.keys.jobMessageIds(jobId),
+      this.keys.jobMessageCounts(jobId),
+      this.keys.jobPendingByAgent(jobId),
+      this.keys.jobAgentStates(jobId),
+      this.keys.jobCompletion(jobId),
+      this.keys.jobDeadLetters(jobId),
+      this.keys.jobCollections(jobId),
+      ...collections,
+    ];
   }
 
   // ---- agents and placements ----------------------------------------------------------------
@@ -268,6 +296,7 @@ export class RedisStore implements Store {
       args,
       contextOf(`job "${jobId}"`, { fence }),
     );
+    if (commit.status !== undefined && TERMINAL_JOB_STATUSES.has(commit.status)) await this.expireJob(jobId);
     return decodeJob(pairs(reply));
   }
 
@@ -515,23 +544,11 @@ export class RedisStore implements Store {
         details: { job_id: jobId, status },
       });
     }
-    const collections = await this.call(() => this.client.smembers(this.keys.jobCollections(jobId)));
+    const keys = await this.jobKeys(jobId);
     await this.call(() =>
       this.client
         .multi()
-        .del(
-          this.keys.job(jobId),
-          this.keys.jobAgents(jobId),
-          this.keys.jobEvents(jobId),
-          this.keys.jobMessageIds(jobId),
-          this.keys.jobMessageCounts(jobId),
-          this.keys.jobPendingByAgent(jobId),
-          this.keys.jobAgentStates(jobId),
-          this.keys.jobCompletion(jobId),
-          this.keys.jobDeadLetters(jobId),
-          this.keys.jobCollections(jobId),
-          ...collections,
-        )
+        .del(...keys)
         .srem(this.keys.jobs(), jobId)
         .exec(),
     );

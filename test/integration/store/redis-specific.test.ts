@@ -77,6 +77,18 @@ describe('RedisStore on a private redis-server', () => {
       expect(await raw.ttl('layout:job:j')).toBe(-1);
       await store.updateJob('j', { status: 'completed' });
       expect(await raw.ttl('layout:job:j')).toBeGreaterThan(0);
+
+      // A job ended by its final placement commit expires with its messages and collections.
+      await store.createJob({ job_id: 'k', manifest: {}, job: {} });
+      const fence = { lease: 'job:k', token: (await store.acquireLease('job:k', 'daemon-1#42', 10_000))!.token };
+      await store.commitPlacements('k', { placements: [{ agent_id: 'a', node: 'n', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 } }] }, fence);
+      await store.sendMessages([{ job_id: 'k', agent_id: 'a', node: 'n', message_id: 'm1', message: '{}' }]);
+      await store.collect('k', 'agg', 'x', '1');
+      expect(await raw.type('layout:node:n:inbox')).toBe('stream');
+      await store.commitPlacements('k', { status: 'completed', placements: [] }, fence);
+      for (const key of ['layout:job:k', 'layout:job:k:message_ids', 'layout:job:k:message_counts', 'layout:job:k:agent:agg:collected']) {
+        expect(await raw.ttl(key), key).toBeGreaterThan(0);
+      }
     } finally {
       await store.close();
     }
