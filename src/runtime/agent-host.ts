@@ -86,11 +86,11 @@ interface HostedJob {
   version: number;
   status: JobStatus;
   job: Job;
-  plan: Plan | null;
   /** Current node of every agent. */
   nodes: Map<string, string>;
   bySource: Map<string, RoutedAgent[]>;
   sourceOf: Map<string, string>;
+  placements: Map<string, Plan['placements'][number]>;
   local: Map<string, LocalAgent>;
   modulesDir: string | null;
   /** The job's effective recovery mode, as its coordinator last recorded it. */
@@ -187,15 +187,14 @@ export class AgentHost {
       version: record.version,
       status: record.status,
       job: record.job as Job,
-      plan,
       nodes,
       bySource: agentsBySource(placements),
       sourceOf: new Map(placements.map((p) => [p.agent_id, p.source_node_id])),
+      placements: new Map(plan.placements.map((p) => [p.agent_id, p])),
       local: previous?.local ?? new Map(),
       modulesDir: previous?.modulesDir ?? null,
       recoveryMode: ((record.effective_policies as { recovery_mode?: EffectiveRecoveryMode }).recovery_mode ?? 'local_restart'),
     };
-    this.jobs.set(jobId, hosted);
     // Agents that left this node stop here; their unsettled messages are forwarded when read again.
     for (const [id, local] of hosted.local) {
       if (nodes.get(id) !== nodeName) {
@@ -205,7 +204,9 @@ export class AgentHost {
       }
     }
     const arriving = agents.filter((a) => a.node === nodeName && !hosted.local.has(a.agent_id));
+    // Published only once its agents are hosted: a message read meanwhile waits for this load.
     if (arriving.length > 0) await this.host(hosted, record.details, arriving);
+    this.jobs.set(jobId, hosted);
     if (hosted.status !== 'paused') for (const a of hosted.local.values()) this.pump(hosted, a);
     return hosted;
   }
@@ -303,7 +304,9 @@ export class AgentHost {
         await this.options.store.forwardMessage(entry, node);
         return;
       }
-      const local = hosted.local.get(entry.agent_id);
+      let local = hosted.local.get(entry.agent_id);
+      const loading = this.loading.get(entry.job_id);
+      if (!local && loading) local = (await loading)?.local.get(entry.agent_id);
       if (!local) return; // hosted at the next refresh; the entry is read again after the ack timeout
       queued = true;
       const wait = entry.not_before - this.now();
@@ -458,9 +461,8 @@ export class AgentHost {
   }
 
   private async environment(hosted: HostedJob, agentId: string): Promise<NodeJS.ProcessEnv> {
-    const placement = hosted.plan?.placements.find((p) => p.agent_id === agentId);
-    const node = await this.options.store.getNode(this.options.nodeName);
-    const nodeDevices = (node?.inventory as { devices?: Array<{ id: string; driver?: string | null }> } | undefined)?.devices ?? [];
+    const placement = hosted.placements.get(agentId);
+    const nodeDevices = placement?.allocations.devices.length ? await this.deviceInventory() : [];
     const devices: AllocatedDevice[] = (placement?.allocations.devices ?? []).map((d) => {
       const known = nodeDevices.find((x) => x.id === d.id);
       const sameDriver = nodeDevices.filter((x) => x.driver === known?.driver);
@@ -473,6 +475,12 @@ export class AgentHost {
       MN_AGENT_ID: agentId,
       MN_NODE_NAME: this.options.nodeName,
     };
+  }
+
+  /** This machine's devices as registered (read when an agent holds devices). */
+  private async deviceInventory(): Promise<Array<{ id: string; driver?: string | null }>> {
+    const node = await this.options.store.getNode(this.options.nodeName);
+    return (node?.inventory as { devices?: Array<{ id: string; driver?: string | null }> } | undefined)?.devices ?? [];
   }
 
   /** Carries out a successful handling: events, then one atomic settle of sends, state and completion. */
