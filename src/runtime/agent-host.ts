@@ -384,8 +384,45 @@ export class AgentHost {
       if (now) await this.forward(now, entry);
       return;
     }
-    if (outcome.ok) await this.settle(hosted, local, entry, message, outcome);
-    else await this.failed(hosted, local, entry, outcome.reason);
+    if (!outcome.ok) return this.failed(hosted, local, entry, outcome.reason);
+    const restart = await this.restartAfterExit(hosted, local, message);
+    if (restart === 'failed') {
+      await this.settle(hosted, local, entry, message, outcome);
+      await store.updateAgent(hosted.jobId, local.agentId, { state: 'failed' }).catch(() => undefined);
+      return;
+    }
+    await this.settle(hosted, local, entry, message, restart ? { ...outcome, extraSends: [...(outcome.extraSends ?? []), restart] } : outcome);
+  }
+
+  /**
+   * Service and system jobs keep their executors running (spec §1.7, §4.5): when the process an
+   * executor started for its `init` message exits, it is started again under the restart
+   * policy, by sending the agent its init message once more (settled with the run's outcome, so a
+   * crash in between neither loses nor doubles it). Null for other jobs and messages; `failed`
+   * when the policy is exhausted.
+   */
+  private async restartAfterExit(hosted: HostedJob, local: LocalAgent, message: Message): Promise<OutgoingMessage | 'failed' | null> {
+    const type = hosted.job.policies.job_type;
+    if ((type !== 'service' && type !== 'system') || local.spec.agent_type !== 'executor' || message.envelope.type !== 'init') return null;
+    const now = this.now();
+    const policy = restartPolicyFor(hosted.job.policies, local.spec, hosted.recoveryMode);
+    const verdict = attemptDecision('restart', policy, local.history, now);
+    let at: number;
+    if (verdict.decision === 'allowed') {
+      local.history = recordAttempt(local.history, { action: 'restart', reason: 'exited', at: now });
+      local.restarts++;
+      at = now + verdict.delay_ms;
+      await this.options.store.updateAgent(hosted.jobId, local.agentId, { restarts: local.restarts }).catch(() => undefined);
+      await this.event(hosted.jobId, local.agentId, 'agent_restart_scheduled', { attempt: verdict.attempt, delay_ms: verdict.delay_ms, reason: 'the process exited' });
+    } else if (policy.enabled && policy.mode === 'delay') {
+      at = verdict.wait_until ?? now + policy.interval_ms;
+      await this.event(hosted.jobId, local.agentId, 'agent_restart_deferred', { reason: 'the process exited', next_eligible_at: at });
+    } else {
+      await this.event(hosted.jobId, local.agentId, 'agent_failed', { reason: 'the process exited and its restart policy is exhausted', detail: verdict.reason });
+      return 'failed';
+    }
+    const again = childMessage({ parent: message, from: 'runtime', to: local.agentId, type: 'init', body: message.body, messageId: childMessageId(message.envelope.message_id, 'runtime', local.agentId, local.restarts), now });
+    return this.outgoing(hosted, local.agentId, again, at);
   }
 
   private async run(hosted: HostedJob, local: LocalAgent, message: Message, signal: AbortSignal): Promise<Outcome> {
