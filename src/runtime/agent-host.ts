@@ -28,7 +28,8 @@ import { childMessage, childMessageId, normaliseMessage, type Message } from '..
 import { agentsBySource, routeActions, type RoutedAgent } from '../core/runtime/routing.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
 import type { AgentRecord, InboxEntry, JobStatus, OutgoingMessage, Store } from '../store/store.js';
-import { runProcess, Slots } from './executor-run.js';
+import { Launcher } from './launcher.js';
+import { Slots } from './slots.js';
 import type { ModuleRunner } from './module-runner.js';
 
 export interface AgentHostOptions {
@@ -109,6 +110,7 @@ export class AgentHost {
   private readonly inflight = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly slots: Slots;
+  private readonly launcher = new Launcher();
   private readonly keeper: LeaseKeeper;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -155,6 +157,7 @@ export class AgentHost {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const hosted of this.jobs.values()) for (const a of hosted.local.values()) a.abort.abort();
+    this.launcher.close();
     if (options.release) await this.keeper.release().catch(() => false);
     else this.keeper.stop();
   }
@@ -477,7 +480,7 @@ export class AgentHost {
       let result;
       try {
         if (signal.aborted) return { ok: false, reason: 'aborted' };
-        result = await runProcess({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal });
+        result = await this.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal });
       } finally {
         release();
       }

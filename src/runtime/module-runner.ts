@@ -42,10 +42,10 @@
  * path, so two jobs (two bundle paths) never share module state. Workers are not a sandbox: a
  * module has the daemon user's access to files and network.
  */
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { builtFile } from '../built-file.js';
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -107,15 +107,7 @@ export const DEFAULT_MODULE_TIMEOUT_MS = 30_000;
 
 /** The built worker entry: next to this module in `dist/`, or the package's `dist/` from `src/`. */
 export function defaultModuleWorkerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'module-worker.js');
-  let dir = dirname(here);
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'src', 'runtime', 'module-worker.js');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`module worker not found above ${here}`);
-    dir = parent;
-  }
+  return builtFile(import.meta.url, 'module-worker.js');
 }
 
 /** Runs module agents' handlers on a pool of worker threads; every call resolves to a {@link ModuleOutcome}. */

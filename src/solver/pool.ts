@@ -7,10 +7,8 @@
  * Every call resolves to a `TaskResult`: worker exits and task failures come back as
  * `{ ok: false, code, message }`, and Piscina replaces a worker that died.
  */
+import { builtFile } from '../built-file.js';
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BroadcastChannel } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
@@ -45,15 +43,7 @@ const KEPT_GENERATIONS = 2;
 
 /** The built worker entry: next to this module in `dist/`, or the package's `dist/` from `src/`. */
 export function defaultWorkerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'worker.js');
-  let dir = dirname(here);
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'src', 'solver', 'worker.js');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`placement worker not found above ${here}`);
-    dir = parent;
-  }
+  return builtFile(import.meta.url, 'worker.js');
 }
 
 export class PlacementPool {

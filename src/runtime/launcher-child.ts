@@ -1,0 +1,75 @@
+/**
+ * Entry of the launcher process (see launcher.ts): spawns executor processes on request over
+ * IPC and reports how each run ended. It stays small, so forking a child costs little, whatever
+ * the daemon's own memory.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import type { LaunchReply, LaunchRequest } from './launcher.js';
+
+/** Output kept per stream; the rest is cut (an executor's result is a message, not a file). */
+const MAX_OUTPUT = 1 << 20;
+const kills = new Map<number, () => void>();
+
+function reply(message: LaunchReply): void {
+  process.send?.(message);
+}
+
+async function run(req: Extract<LaunchRequest, { op: 'run' }>): Promise<void> {
+  const started = performance.now();
+  let stdout = '';
+  let stderr = '';
+  let error: string | null = null;
+  let aborted = false;
+  try {
+    await mkdir(req.cwd, { recursive: true });
+  } catch (e) {
+    reply({ id: req.id, exit_code: null, signal: null, stdout, stderr, duration_ms: 0, error: `cannot create ${req.cwd}: ${(e as Error).message}`, aborted });
+    return;
+  }
+  const [file, ...rest] = req.argv as [string, ...string[]];
+  const child = spawn(file, rest, { cwd: req.cwd, env: req.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let done = false;
+  const finish = (exit: number | null, signal: string | null): void => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    kills.delete(req.id);
+    reply({ id: req.id, exit_code: exit, signal, stdout, stderr, duration_ms: Math.round(performance.now() - started), error, aborted });
+  };
+  kills.set(req.id, () => {
+    aborted = true;
+    error = 'aborted';
+    child.kill('SIGKILL');
+  });
+  const timer =
+    req.timeoutMs === null
+      ? null
+      : setTimeout(() => {
+          error = `timed out after ${req.timeoutMs} ms`;
+          child.kill('SIGKILL');
+        }, req.timeoutMs);
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    if (stdout.length < MAX_OUTPUT) stdout += d.slice(0, MAX_OUTPUT - stdout.length);
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < MAX_OUTPUT) stderr += d.slice(0, MAX_OUTPUT - stderr.length);
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(req.stdin);
+  child.once('error', (e: NodeJS.ErrnoException) => {
+    error = e.code === 'ENOENT' ? `command not found: ${file}` : e.message;
+    finish(null, null);
+  });
+  child.once('close', (code, signal) => finish(code, signal));
+}
+
+process.on('message', (req: LaunchRequest) => {
+  if (req.op === 'run') void run(req);
+  else kills.get(req.id)?.();
+});
+// The daemon went away: take the runs along, as losing the machine would.
+process.on('disconnect', () => {
+  for (const kill of kills.values()) kill();
+  process.exit(0);
+});

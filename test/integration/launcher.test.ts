@@ -1,0 +1,35 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import os from 'node:os';
+import { Launcher } from '../../src/runtime/launcher.js';
+
+const cwd = os.tmpdir();
+const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string } = {}) =>
+  launcher.run({ command: { argv, timeoutMs: extra.timeoutMs ?? null }, cwd, env: { ...process.env, MN_TEST: 'yes' }, stdin: extra.stdin ?? '', signal: extra.signal ?? new AbortController().signal });
+
+describe('Launcher (executor processes spawned from a small child process)', () => {
+  const launcher = new Launcher();
+  afterAll(() => launcher.close());
+
+  it('runs argv with stdin and the environment, and reports output and exit code', async () => {
+    const r = await run(launcher, ['node', '-e', "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{console.log(s.trim()+' '+process.env.MN_TEST);console.error('warn');process.exit(3)})"], { stdin: 'hello\n' });
+    expect(r).toMatchObject({ exit_code: 3, stdout: 'hello yes\n', stderr: 'warn\n', error: null, aborted: false });
+  });
+
+  it('reports a missing command, a timeout and an abort, each clearly', async () => {
+    expect((await run(launcher, ['no-such-command-mn'])).error).toBe('command not found: no-such-command-mn');
+    const slow = await run(launcher, ['sleep', '30'], { timeoutMs: 200 });
+    expect([slow.exit_code, slow.error]).toEqual([null, 'timed out after 200 ms']);
+    const controller = new AbortController();
+    const pending = run(launcher, ['sleep', '30'], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    expect(await pending).toMatchObject({ aborted: true, error: 'aborted' });
+  });
+
+  it('fails the runs of a launcher that died and starts a new one for the next run', async () => {
+    const pending = run(launcher, ['sleep', '30']);
+    await new Promise((r) => setTimeout(r, 100));
+    (launcher as unknown as { child: { kill(s: string): void } }).child.kill('SIGKILL');
+    expect((await pending).error).toMatch(/the launcher exited/);
+    expect((await run(launcher, ['true'])).exit_code).toBe(0);
+  });
+});
