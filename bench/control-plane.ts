@@ -6,9 +6,7 @@
  *  - 1,000 small jobs from 50 concurrent clients: jobs/s and per-submit latency percentiles.
  * Run: `npm run build && node dist/bench/control-plane.js` (needs redis-server on PATH).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiClient } from '../src/cli/client.js';
@@ -18,15 +16,7 @@ import { poolPlanner } from '../src/runtime/pool-planner.js';
 import { PlacementPool } from '../src/solver/pool.js';
 import { redisConfigFromEnv } from '../src/store/connect.js';
 import { RedisStore } from '../src/store/redis-store.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { startRedis } from './processes.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -42,11 +32,9 @@ function manifest(graphId: string, count: number): string {
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-bench-redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
-  const env = { MN_REDIS_URL: `redis://127.0.0.1:${port}/0`, MN_REDIS_NAMESPACE: 'bench' };
+  const redis = await startRedis();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-bench-home-'));
+  const env = { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'bench' };
   const store = await RedisStore.connect({ config: redisConfigFromEnv(env) });
   const pool = new PlacementPool({ threads: 1 });
   const { config } = daemonConfigFromEnv({ MN_GRPC_PORT: '0', MN_NODE_NAME: 'bench-0@lab' }, { hostname: 'bench', homeDir: dir });
@@ -116,7 +104,7 @@ async function main(): Promise<void> {
   await daemon.stop();
   await pool.close();
   await store.close();
-  redis.kill('SIGKILL');
+  redis.stop();
 }
 
 main().catch((err) => {

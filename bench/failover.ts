@@ -9,15 +9,10 @@
  * runtime's own reaction (sweep, one re-plan per job, commit, hosting on the new machines).
  * Run: `npm run bench:failover [-- --agents 100,1000]` (needs redis-server on PATH).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ApiClient } from '../src/cli/client.js';
+import { printTable, startDaemon, startRedis, type DaemonProcess } from './processes.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sizesArg = process.argv.indexOf('--agents');
 const SIZES = sizesArg > 0 ? process.argv[sizesArg + 1]!.split(',').map(Number) : [100, 1000];
 const SETTINGS = {
@@ -31,54 +26,10 @@ const SETTINGS = {
   MN_NODE_GPU: 'none',
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Daemon {
-  name: string;
-  proc: ChildProcess;
-  target: string;
-}
-
-function startDaemon(name: string, env: Record<string, string>): Promise<Daemon> {
-  const proc = spawn(process.execPath, [path.join(root, 'bin', 'mn.js'), 'agent'], {
-    env: { ...process.env, ...SETTINGS, MN_NODE_NAME: name, MN_GRPC_PORT: '0', MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-failover-')), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group: killing it takes its agents' processes too
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /listening on ([\d.]+:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ name, proc, target: m[1]! });
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out = `${out}${d}`.slice(-20_000)));
-  });
-}
-
-const killGroup = (d: Daemon): void => {
-  try {
-    process.kill(-d.proc.pid!, 'SIGKILL');
-  } catch {
-    d.proc.kill('SIGKILL');
-  }
-};
-
 async function scenario(redisUrl: string, agents: number) {
   const env = { MN_REDIS_URL: redisUrl, MN_REDIS_NAMESPACE: `failover-${agents}` };
-  const daemons: Daemon[] = [];
-  for (const name of ['a@bench', 'b@bench', 'c@bench']) daemons.push(await startDaemon(name, env));
+  const daemons: DaemonProcess[] = [];
+  for (const name of ['a@bench', 'b@bench', 'c@bench']) daemons.push(await startDaemon(name, { ...SETTINGS, ...env }));
   await new Promise((r) => setTimeout(r, 1500));
   const client = new ApiClient(daemons[0]!.target, null, 120_000);
   try {
@@ -99,7 +50,7 @@ async function scenario(redisUrl: string, agents: number) {
     const victim = daemons[1]!;
     const lost = new Set((await list()).filter((a) => a.node === victim.name).map((a) => a.agent_id));
     const t0 = performance.now();
-    killGroup(victim);
+    victim.kill();
     for (;;) {
       const now = await list();
       if (now.filter((a) => lost.has(a.agent_id)).every((a) => a.node !== victim.name && a.state === 'running')) break;
@@ -110,25 +61,20 @@ async function scenario(redisUrl: string, agents: number) {
     return { agents, moved: lost.size, seconds_to_running_elsewhere: Number(seconds.toFixed(2)), detection_floor_s: detection, reaction_s: Number((seconds - detection).toFixed(2)) };
   } finally {
     client.close();
-    for (const d of daemons) killGroup(d);
+    for (const d of daemons) d.kill();
   }
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-failover-redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
+  const redis = await startRedis();
   try {
     const rows = [];
-    for (const n of SIZES) rows.push(await scenario(`redis://127.0.0.1:${port}/0`, n));
-    const keys = Object.keys(rows[0]!);
-    console.log(`| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`);
-    for (const r of rows) console.log(`| ${keys.map((k) => (r as Record<string, unknown>)[k]).join(' | ')} |`);
+    for (const n of SIZES) rows.push(await scenario(redis.url, n));
+    printTable(rows);
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/failover.json', JSON.stringify({ node: process.version, at: new Date().toISOString(), settings: SETTINGS, rows }, null, 2));
   } finally {
-    redis.kill('SIGKILL');
+    redis.stop();
   }
 }
 

@@ -8,30 +8,17 @@
  * agents/s and the peak RSS of each daemon.
  * Run: `npm run bench:fanout [-- --agents 10000]` (needs redis-server on PATH).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../src/cli/client.js';
+import { printTable, startDaemon, startRedis, type DaemonProcess } from './processes.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const AGENTS = arg('agents', 10_000);
 const CONCURRENCY = arg('concurrency', 16);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function manifest(graphId: string, count: number): string {
   const small = { cpu_cores: 0.0001, memory_mb: 0.1 };
@@ -52,42 +39,9 @@ function manifest(graphId: string, count: number): string {
   });
 }
 
-interface Daemon {
-  name: string;
-  proc: ChildProcess;
-  target: string;
-}
-
-function startDaemon(name: string, env: Record<string, string>): Promise<Daemon> {
-  const proc = spawn(process.execPath, [path.join(root, 'bin', 'mn.js'), 'agent'], {
-    env: { ...process.env, MN_NODE_NAME: name, MN_GRPC_PORT: '0', MN_NODE_GPU: 'none', MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-bench-home-')), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 30_000);
-    const onData = (d: Buffer): void => {
-      out += d;
-      const m = /listening on ([\d.]+:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ name, proc, target: m[1]! });
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out = `${out}${d}`.slice(-20_000)));
-  });
-}
-
-/** Peak resident set size of a process in MB (VmHWM). */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
 async function scenario(redisUrl: string, label: string, names: string[]) {
   const env = { MN_REDIS_URL: redisUrl, MN_REDIS_NAMESPACE: `bench-${label}`, MN_EXECUTOR_MAX_CONCURRENCY: String(CONCURRENCY), MN_HEARTBEAT_INTERVAL_MS: '500', MN_SWEEP_INTERVAL_MS: '1000' };
-  const daemons: Daemon[] = [];
+  const daemons: DaemonProcess[] = [];
   for (const name of names) daemons.push(await startDaemon(name, env));
   await new Promise((r) => setTimeout(r, 1500)); // every node registered and heartbeating
   const client = new ApiClient(daemons[0]!.target, null, 300_000);
@@ -118,30 +72,24 @@ async function scenario(redisUrl: string, label: string, names: string[]) {
       submit_to_completed_s: Number(seconds.toFixed(2)),
       messages_per_s: Math.round(messages / seconds),
       executors_per_s: Math.round(AGENTS / seconds),
-      peak_rss_mb: daemons.map((d) => peakRssMb(d.proc.pid!)),
+      peak_rss_mb: daemons.map((d) => d.peakRssMb()),
     };
   } finally {
     client.close();
-    for (const d of daemons) d.proc.kill('SIGKILL');
+    for (const d of daemons) d.kill();
   }
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-bench-redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
-  const url = `redis://127.0.0.1:${port}/0`;
+  const redis = await startRedis();
   try {
-    const rows = [await scenario(url, 'one-node', ['solo@bench']), await scenario(url, 'three-daemons', ['a@bench', 'b@bench', 'c@bench'])];
+    const rows = [await scenario(redis.url, 'one-node', ['solo@bench']), await scenario(redis.url, 'three-daemons', ['a@bench', 'b@bench', 'c@bench'])];
     const out = { node: process.version, at: new Date().toISOString(), cores: os.availableParallelism(), executor_concurrency: CONCURRENCY, rows };
-    const keys = Object.keys(rows[0]!);
-    console.log(`| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`);
-    for (const r of rows) console.log(`| ${keys.map((k) => JSON.stringify((r as Record<string, unknown>)[k])).join(' | ')} |`);
+    printTable(rows);
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/fanout.json', JSON.stringify(out, null, 2));
   } finally {
-    redis.kill('SIGKILL');
+    redis.stop();
   }
 }
 

@@ -675,9 +675,17 @@ export class RedisStore implements Store {
   }
 
   async retryMessage(entry: InboxEntry, notBefore: number): Promise<void> {
-    const key = this.keys.inbox(entry.node);
+    await this.requeue(entry, entry.node, entry.attempt + 1, Math.max(0, Math.round(notBefore)));
+  }
+
+  private async requeue(entry: InboxEntry, toNode: string, attempt: number, notBefore: number): Promise<void> {
     await this.call(() =>
-      runScript(this.client, 'retryMessage', [key], [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(entry.attempt + 1), String(Math.max(0, Math.round(notBefore))), entry.message]),
+      runScript(
+        this.client,
+        'requeueMessage',
+        [this.keys.inbox(entry.node), this.keys.inbox(toNode)],
+        [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(attempt), String(notBefore), entry.message],
+      ),
     );
   }
 
@@ -704,14 +712,7 @@ export class RedisStore implements Store {
 
   async forwardMessage(entry: InboxEntry, toNode: string): Promise<void> {
     checkName(toNode, 'node name', true);
-    await this.call(() =>
-      runScript(
-        this.client,
-        'forwardMessage',
-        [this.keys.inbox(entry.node), this.keys.inbox(toNode)],
-        [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(entry.attempt), String(entry.not_before), entry.message],
-      ),
-    );
+    await this.requeue(entry, toNode, entry.attempt, entry.not_before);
   }
 
   async listDeadLetters(jobId: string, options: { limit?: number } = {}): Promise<DeadLetter[]> {

@@ -48,3 +48,8 @@ export function fanOutManifest(graphId: string, count: number, command: Record<s
     policies: { scheduler: { strategy: 'spread', spread: [{ attribute: 'node' }] }, ...policies },
   });
 }
+
+/** A machine's inventory record (the cluster-file node shape) for daemons and stores in tests. */
+export function machine(name: string, resources: { cpu_cores: number; memory_mb: number; disk_mb: number } = { cpu_cores: 8, memory_mb: 8192, disk_mb: 10_000 }) {
+  return { name, status: 'healthy', scheduling_eligible: true, resources, devices: [], attributes: {}, capabilities: [], profiles: [], runtime_drivers: ['host_local'], host_paths: [] };
+}

@@ -13,23 +13,11 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/daemon.js';
 import { rawCall } from '../helpers/grpc.js';
+import { machine } from '../helpers/jobs.js';
 
 const DAEMON_NODE = 'cli-job@test';
 /** A registered, live node that no daemon runs: agents placed there stay pending, whatever the runtime learns to do. */
 const PARKED_NODE = 'parked@test';
-
-const machine = (name: string) => ({
-  name,
-  status: 'healthy',
-  scheduling_eligible: true,
-  resources: { cpu_cores: 8, memory_mb: 8192, disk_mb: 10_000 },
-  devices: [],
-  attributes: {},
-  capabilities: [],
-  profiles: [],
-  runtime_drivers: ['host_local'],
-  host_paths: [],
-});
 
 const manifest = (graphId: string) =>
   JSON.stringify({

@@ -3,19 +3,7 @@ import { Coordinators } from '../../../src/runtime/coordinators.js';
 import { Jobs } from '../../../src/runtime/jobs.js';
 import { localPlanner } from '../../../src/runtime/local-planner.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
-
-const machine = (name: string) => ({
-  name,
-  status: 'healthy',
-  scheduling_eligible: true,
-  resources: { cpu_cores: 8, memory_mb: 8192, disk_mb: 10_000 },
-  devices: [],
-  attributes: {},
-  capabilities: [],
-  profiles: [],
-  runtime_drivers: ['host_local'],
-  host_paths: [],
-});
+import { machine } from '../../helpers/jobs.js';
 
 const wantsPort = (id: string) =>
   JSON.stringify({

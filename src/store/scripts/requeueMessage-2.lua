@@ -1,12 +1,13 @@
 --[[
-  Moves an inbox entry unchanged to another node's inbox (its agent runs there now).
+  Acknowledges an inbox entry and queues its message again: on the same inbox for another
+  attempt (a retry), or unchanged on another node's inbox (its agent moved there).
 
   Input:
-    KEYS[1] source inbox  KEYS[2] target inbox
+    KEYS[1] the entry's inbox   KEYS[2] the inbox to queue on (KEYS[1] for a retry)
     ARGV[1] consumer group  ARGV[2] entry id  ARGV[3] job id  ARGV[4] agent id
     ARGV[5] message id      ARGV[6] attempt   ARGV[7] not-before ms  ARGV[8] message text
 
-  Output: 1 when moved, 0 when the entry was no longer pending
+  Output: 1 when queued, 0 when the entry was no longer pending (settled by someone else)
 ]]
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
