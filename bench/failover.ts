@@ -9,9 +9,8 @@
  * runtime's own reaction (sweep, one re-plan per job, commit, hosting on the new machines).
  * Run: `npm run bench:failover [-- --agents 100,1000]` (needs redis-server on PATH).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { ApiClient } from '../src/cli/client.js';
-import { printTable, startDaemon, startRedis, type DaemonProcess } from './processes.js';
+import { runBench, startDaemon, type DaemonProcess } from './processes.js';
 
 const sizesArg = process.argv.indexOf('--agents');
 const SIZES = sizesArg > 0 ? process.argv[sizesArg + 1]!.split(',').map(Number) : [100, 1000];
@@ -65,20 +64,8 @@ async function scenario(redisUrl: string, agents: number) {
   }
 }
 
-async function main(): Promise<void> {
-  const redis = await startRedis();
-  try {
-    const rows = [];
-    for (const n of SIZES) rows.push(await scenario(redis.url, n));
-    printTable(rows);
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/failover.json', JSON.stringify({ node: process.version, at: new Date().toISOString(), settings: SETTINGS, rows }, null, 2));
-  } finally {
-    redis.stop();
-  }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
+runBench('failover', async (url) => {
+  const rows = [];
+  for (const n of SIZES) rows.push(await scenario(url, n));
+  return { rows, extra: { settings: SETTINGS } };
 });

@@ -8,10 +8,8 @@
  * agents/s and the peak RSS of each daemon.
  * Run: `npm run bench:fanout [-- --agents 10000]` (needs redis-server on PATH).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { ApiClient } from '../src/cli/client.js';
-import { printTable, startDaemon, startRedis, type DaemonProcess } from './processes.js';
+import { runBench, startDaemon, type DaemonProcess } from './processes.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -80,20 +78,7 @@ async function scenario(redisUrl: string, label: string, names: string[]) {
   }
 }
 
-async function main(): Promise<void> {
-  const redis = await startRedis();
-  try {
-    const rows = [await scenario(redis.url, 'one-node', ['solo@bench']), await scenario(redis.url, 'three-daemons', ['a@bench', 'b@bench', 'c@bench'])];
-    const out = { node: process.version, at: new Date().toISOString(), cores: os.availableParallelism(), executor_concurrency: CONCURRENCY, rows };
-    printTable(rows);
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/fanout.json', JSON.stringify(out, null, 2));
-  } finally {
-    redis.stop();
-  }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench('fanout', async (url) => ({
+  rows: [await scenario(url, 'one-node', ['solo@bench']), await scenario(url, 'three-daemons', ['a@bench', 'b@bench', 'c@bench'])],
+  extra: { executor_concurrency: CONCURRENCY },
+}));

@@ -3,7 +3,7 @@
  * processes (each in its own process group, so a kill takes its agents' processes too).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,4 +80,26 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>): void {
   const keys = Object.keys(rows[0] ?? {});
   console.log(`| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${keys.map((k) => (typeof r[k] === 'string' ? r[k] : JSON.stringify(r[k]))).join(' | ')} |`);
+}
+
+/**
+ * Runs a daemon benchmark against a private redis-server: prints its rows as a table and writes
+ * them, with `extra` facts, to `bench/results/<name>.json`.
+ */
+export function runBench(name: string, body: (redisUrl: string) => Promise<{ rows: Array<Record<string, unknown>>; extra?: Record<string, unknown> }>): void {
+  const main = async (): Promise<void> => {
+    const redis = await startRedis();
+    try {
+      const { rows, extra } = await body(redis.url);
+      printTable(rows);
+      mkdirSync('bench/results', { recursive: true });
+      writeFileSync(`bench/results/${name}.json`, JSON.stringify({ node: process.version, at: new Date().toISOString(), cores: os.availableParallelism(), ...extra, rows }, null, 2));
+    } finally {
+      redis.stop();
+    }
+  };
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

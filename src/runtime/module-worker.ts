@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { AgentAction, EmitOptions } from '../core/runtime/actions.js';
 import type { Message } from '../core/runtime/executor.js';
+import type { ModuleCall } from './module-runner.js';
 
 /** What the host gives every worker at start. */
 export interface ModuleWorkerInit {
@@ -23,13 +24,7 @@ export interface ModuleWorkerInit {
 }
 
 /** One call of a module's handler, as posted to a worker. */
-export interface ModuleTask {
-  modulePath: string;
-  jobId: string;
-  agentId: string;
-  config: Record<string, unknown>;
-  state: unknown;
-  message: Message;
+export interface ModuleTask extends Omit<ModuleCall, 'timeoutMs'> {
   /** The worker posts one message here when it picks the task up, so the host's timeout starts then. */
   started: MessagePort;
 }
