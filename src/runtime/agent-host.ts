@@ -96,6 +96,8 @@ interface HostedJob {
   modulesDir: string | null;
   /** The job's effective recovery mode, as its coordinator last recorded it. */
   recoveryMode: EffectiveRecoveryMode;
+  /** When this view was read (epoch ms). */
+  loadedAt: number;
 }
 
 /**
@@ -196,7 +198,8 @@ export class AgentHost {
       placements: new Map(plan.placements.map((p) => [p.agent_id, p])),
       local: previous?.local ?? new Map(),
       modulesDir: previous?.modulesDir ?? null,
-      recoveryMode: ((record.effective_policies as { recovery_mode?: EffectiveRecoveryMode }).recovery_mode ?? 'local_restart'),
+      recoveryMode: (record.effective_policies as { recovery_mode?: EffectiveRecoveryMode }).recovery_mode ?? 'local_restart',
+      loadedAt: this.now(),
     };
     // Agents that left this node stop here; their unsettled messages are forwarded when read again.
     for (const [id, local] of hosted.local) {
@@ -291,12 +294,16 @@ export class AgentHost {
     this.inflight.add(entry.id);
     let queued = false;
     try {
-      let hosted = this.jobs.get(entry.job_id) ?? (await this.load(entry.job_id));
+      let hosted = this.jobs.get(entry.job_id) ?? null;
+      // A message for an agent this view does not place here may mean the view is behind (the agent
+      // was just moved here): read the job again, at most once a second, before forwarding.
+      if (!hosted || (hosted.nodes.get(entry.agent_id) !== this.options.nodeName && this.now() - hosted.loadedAt > 1000)) {
+        hosted = await this.load(entry.job_id);
+      }
       if (!hosted) {
         await this.options.store.dropMessages([entry]);
         return;
       }
-      if (!hosted.nodes.has(entry.agent_id)) hosted = (await this.load(entry.job_id)) ?? hosted;
       const node = hosted.nodes.get(entry.agent_id);
       if (node === undefined) {
         await this.options.store.deadLetter(entry, `agent ${entry.agent_id} is not an agent of job ${entry.job_id}`);
