@@ -1,4 +1,4 @@
-import type { Job } from '../core/manifest/types.js';
+import type { Job, JobType } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
 import { agentsBySource } from '../core/runtime/routing.js';
@@ -14,6 +14,8 @@ export interface SupervisorOptions {
 
 /** Init messages sent per store call. */
 const SEED_CHUNK = 5000;
+/** Ticks between full checks of a job's agents. */
+const FULL_CHECK_TICKS = 20;
 
 /**
  * The coordinator's view of the jobs it owns while they run: it seeds each job's entrypoints
@@ -26,12 +28,16 @@ export class Supervisor {
   /** Jobs seeded by this incarnation (the record's `details.seeded` survives a takeover). */
   private readonly seeded = new Set<string>();
   private readonly deadSeen = new Map<string, number>();
+  /** Job types of the seeded jobs: quiescence and complete_job only end batch and sysbatch jobs. */
+  private readonly types = new Map<string, JobType>();
+  private ticks = 0;
 
   constructor(private readonly options: SupervisorOptions) {
     this.now = options.now ?? Date.now;
   }
 
   async tick(): Promise<void> {
+    this.ticks++;
     for (const jobId of this.options.coordinators.jobIds) {
       try {
         await this.supervise(jobId);
@@ -68,11 +74,16 @@ export class Supervisor {
         await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running', init_messages: inits.length } });
       }
       this.seeded.add(jobId);
+      this.types.set(jobId, (record.job as Job).policies.job_type);
     }
     const [counts, completion] = await Promise.all([store.messageCounts(jobId), store.getCompletion(jobId)]);
     const deadBefore = this.deadSeen.get(jobId) ?? 0;
-    if (completion === null && counts.outstanding > 0 && counts.dead_letters === deadBefore) return;
     this.deadSeen.set(jobId, counts.dead_letters);
+    const type = this.types.get(jobId);
+    const mayEnd = (type === 'batch' || type === 'sysbatch') && (completion !== null || counts.outstanding === 0);
+    // Agents are listed when the job may end, a message was dead-lettered (an agent may have
+    // failed), and every few seconds for failures that leave no dead letter.
+    if (!mayEnd && counts.dead_letters === deadBefore && this.ticks % FULL_CHECK_TICKS !== 0) return;
     const record = await store.getJob(jobId);
     if (!record || TERMINAL_JOB_STATUSES.has(record.status)) {
       this.forget(jobId);
@@ -112,5 +123,6 @@ export class Supervisor {
   private forget(jobId: string): void {
     this.seeded.delete(jobId);
     this.deadSeen.delete(jobId);
+    this.types.delete(jobId);
   }
 }
