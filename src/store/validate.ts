@@ -160,8 +160,10 @@ export function checkOutgoing(m: OutgoingMessage): void {
 }
 
 /**
- * Back-pressure (spec §2.3): refuses a batch of new messages that would take a job or one of
- * its agents past the pending limits. `outstanding` and `pending` read the current counts.
+ * Back-pressure (spec §2.3): refuses new messages for a job, or for an agent, that already has
+ * as many undelivered messages as its limit. A batch that starts under the limit is taken whole,
+ * so one handler's large fan-out (a router feeding 100,000 agents) never waits for itself; the
+ * next send waits until the backlog drains. `outstanding` and `pending` read the current counts.
  */
 export function checkLimits(
   fresh: readonly OutgoingMessage[],
@@ -169,24 +171,21 @@ export function checkLimits(
   outstanding: (jobId: string) => number,
   pending: (jobId: string, agentId: string) => number,
 ): void {
-  const perJob = new Map<string, number>();
-  const perAgent = new Map<string, number>();
-  for (const m of fresh) {
-    perJob.set(m.job_id, (perJob.get(m.job_id) ?? 0) + 1);
-    const k = `${m.job_id}\0${m.agent_id}`;
-    perAgent.set(k, (perAgent.get(k) ?? 0) + 1);
-  }
-  for (const [jobId, n] of perJob) {
-    if (outstanding(jobId) + n > limits.perJob) {
+  const jobs = new Set(fresh.map((m) => m.job_id));
+  for (const jobId of jobs) {
+    if (outstanding(jobId) >= limits.perJob) {
       throw new MnError('MN_E_RESOURCE_EXHAUSTED', `job ${jobId} has too many undelivered messages (limit ${limits.perJob})`, { retryable: true, details: { job_id: jobId, limit: limits.perJob } });
     }
   }
-  for (const [k, n] of perAgent) {
-    const [jobId, agentId] = k.split('\0') as [string, string];
-    if (pending(jobId, agentId) + n > limits.perAgent) {
-      throw new MnError('MN_E_RESOURCE_EXHAUSTED', `agent ${agentId} of job ${jobId} has too many undelivered messages (limit ${limits.perAgent})`, {
+  const seen = new Set<string>();
+  for (const m of fresh) {
+    const k = `${m.job_id}\0${m.agent_id}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (pending(m.job_id, m.agent_id) >= limits.perAgent) {
+      throw new MnError('MN_E_RESOURCE_EXHAUSTED', `agent ${m.agent_id} of job ${m.job_id} has too many undelivered messages (limit ${limits.perAgent})`, {
         retryable: true,
-        details: { job_id: jobId, agent_id: agentId, limit: limits.perAgent },
+        details: { job_id: m.job_id, agent_id: m.agent_id, limit: limits.perAgent },
       });
     }
   }

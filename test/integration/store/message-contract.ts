@@ -89,16 +89,20 @@ export function messageContract(name: string, create: () => Promise<StoreHarness
       expect((await store.listDeadLetters('j1')).length).toBe(1);
     });
 
-    it('applies back-pressure per agent and per job, all or nothing', async () => {
+    it('applies back-pressure per agent and per job: refused once a backlog reaches its limit, all or nothing', async () => {
       const limits = { perAgent: 2, perJob: 3 };
       await store.sendMessages([msg('a', 'm1'), msg('a', 'm2')], { limits });
       expect(await code(store.sendMessages([msg('a', 'm3')], { limits }))).toBe('MN_E_RESOURCE_EXHAUSTED');
-      expect(await code(store.sendMessages([msg('b', 'm4'), msg('b', 'm5')], { limits }))).toBe('MN_E_RESOURCE_EXHAUSTED');
-      expect(await store.messageCounts('j1')).toEqual({ outstanding: 2, dead_letters: 0 });
-      const [first] = (await read(store)) as [InboxEntry];
-      await store.settleMessage(first, { fence });
+      // A batch that starts under the job's limit is taken whole...
+      expect(await store.sendMessages([msg('b', 'm4'), msg('b', 'm5')], { limits })).toEqual({ accepted: 2, duplicates: 0 });
+      // ...and then the job is over it: nothing more, not even for an idle agent, and nothing of a refused batch.
+      expect(await code(store.sendMessages([msg('c', 'm6'), msg('a', 'm7')], { limits }))).toBe('MN_E_RESOURCE_EXHAUSTED');
+      expect(await store.messageCounts('j1')).toEqual({ outstanding: 4, dead_letters: 0 });
+      const entries = await read(store);
+      await store.settleMessage(entries[0]!, { fence });
+      await store.settleMessage(entries[2]!, { fence });
       await store.sendMessages([msg('a', 'm3')], { limits });
-      expect(await store.messageCounts('j1')).toEqual({ outstanding: 2, dead_letters: 0 });
+      expect(await store.messageCounts('j1')).toEqual({ outstanding: 3, dead_letters: 0 });
     });
 
     it('hands entries another consumer left unsettled to a new consumer after the idle time', async () => {

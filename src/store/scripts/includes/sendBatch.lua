@@ -6,7 +6,9 @@
     kIds      job hash: message id -> sha1 of the message text (idempotency)
     kCounts   job hash of counters: outstanding, dead_letters
     kPending  job hash: agent id -> messages sent to it and not settled
-    perAgent, perJob  back-pressure limits (0: none)
+    perAgent, perJob  back-pressure limits (0: none): refused when the job, or a target agent,
+              already has that many messages outstanding; a batch that starts under them is
+              taken whole
     lenient   '1': an id sent before with other content counts as a duplicate (resends of a
               redelivered handler); '0': it is a conflict
     n         number of messages; message i (0-based) takes ARGV[a + 5i .. a + 5i + 4]:
@@ -43,14 +45,14 @@ local function sendBatch(kIds, kCounts, kPending, perAgent, perJob, lenient, job
   end
   if perJob > 0 then
     local out = tonumber(redis.call('HGET', kCounts, 'outstanding') or '0')
-    if out + #fresh > perJob then
+    if #fresh > 0 and out >= perJob then
       return -9, 'job ' .. jobId, perJob
     end
   end
   if perAgent > 0 then
-    for agent, count in pairs(perAgentNew) do
+    for agent, _ in pairs(perAgentNew) do
       local pending = tonumber(redis.call('HGET', kPending, agent) or '0')
-      if pending + count > perAgent then
+      if pending >= perAgent then
         return -9, 'agent ' .. agent .. ' of job ' .. jobId, perAgent
       end
     end
