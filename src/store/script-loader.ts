@@ -77,5 +77,7 @@ export function runScript(client: Redis, name: string, keys: readonly string[], 
     return Promise.reject(new Error(`store script ${name} is not defined`));
   }
   const variadic = loadScripts().get(name)?.numberOfKeys === null;
-  return variadic ? fn.call(client, keys.length, ...keys, ...args) : fn.call(client, ...keys, ...args);
+  // One array argument (ioredis flattens it): a commit of 100,000 agents has close to a million
+  // arguments, more than a spread call can pass on the stack.
+  return fn.call(client, variadic ? [keys.length, ...keys, ...args] : [...keys, ...args]);
 }

@@ -63,6 +63,20 @@ describe('RedisStore on a private redis-server', () => {
     }
   });
 
+  it('commits a 100,000-agent job in one script call (about a million script arguments)', async () => {
+    const store = await open('huge');
+    try {
+      await store.createJob({ job_id: 'big', manifest: {}, job: {} });
+      const fence = { lease: 'job:big', token: (await store.acquireLease('job:big', 'daemon-1#42', 60_000))!.token };
+      const placements = Array.from({ length: 100_000 }, (_, i) => ({ agent_id: `w-${i}`, node: `n${i % 10}`, resources: { cpu_cores: 0, memory_mb: 1, disk_mb: 0, gpu_count: 0 } }));
+      await store.commitPlacements('big', { placements, status: 'scheduled' }, fence);
+      expect(await raw.hlen('huge:job:big:agents')).toBe(100_000);
+      expect(await raw.hget('huge:node:n3:usage', 'memory_mb')).toBe('10000');
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('stores the documented layout: job hash of JSON fields, lease value holder|token', async () => {
     const store = await open('layout');
     try {
