@@ -251,9 +251,19 @@ export class AgentHost {
     }
   }
 
+  /** The job ended (or left this daemon's view): its runs stop and its queued messages are dropped. */
   private unhost(hosted: HostedJob): void {
-    for (const a of hosted.local.values()) a.abort.abort();
     this.jobs.delete(hosted.jobId);
+    const queued: InboxEntry[] = [];
+    for (const a of hosted.local.values()) {
+      a.abort.abort();
+      queued.push(...a.queue.splice(0));
+    }
+    if (queued.length === 0) return;
+    void this.options.store
+      .dropMessages(queued)
+      .catch((error) => this.options.onError?.(error))
+      .finally(() => queued.forEach((e) => this.inflight.delete(e.id)));
   }
 
   /** Writes the module sources shipped with the job (`details.modules`) under its staging area. */

@@ -72,7 +72,7 @@ export function defineScripts(client: Redis): void {
 
 /** Runs a script defined by {@link defineScripts}. */
 export function runScript(client: Redis, name: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-  const fn = (client as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name];
+  const fn = (client as unknown as Record<string, (args: Array<string | number>) => Promise<unknown>>)[name];
   if (typeof fn !== 'function') {
     return Promise.reject(new Error(`store script ${name} is not defined`));
   }
