@@ -658,11 +658,13 @@ export class MemoryStore implements Store {
     let got = take();
     if (got.length > 0 || options.blockMs <= 0) return got;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, options.blockMs);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        box.waiters.delete(done);
+        this.closeWaiters.delete(done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, options.blockMs);
       box.waiters.add(done);
       this.closeWaiters.add(done);
     });
