@@ -128,11 +128,12 @@ function untilSignal(daemon: Daemon, store: Store): Promise<void> {
   });
 }
 
-/** Waits until a job reaches a terminal status, following its events. */
+/** Waits until a job reaches a terminal status (the embedded store answers at once: polling is cheap). */
 async function untilEnded(store: Store, jobId: string): Promise<JobRecord> {
   for (;;) {
     const record = await store.getJob(jobId);
-    if (!record || TERMINAL_JOB_STATUSES.has(record.status)) return record!;
+    if (!record) throw new CliError(`job ${jobId} was removed before it ended`, EXIT.invalid);
+    if (TERMINAL_JOB_STATUSES.has(record.status)) return record;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
