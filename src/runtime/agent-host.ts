@@ -620,7 +620,7 @@ export class AgentHost {
       agent_id: agentId,
       node: hosted.nodes.get(agentId) ?? this.options.nodeName,
       message_id: message.envelope.message_id,
-      message: JSON.stringify(message),
+      message: JSON.stringify(message, bytesAsBase64),
       ...(notBefore > 0 ? { not_before: notBefore } : {}),
     };
   }
@@ -637,6 +637,11 @@ export class AgentHost {
       await this.event(jobId, local.agentId, 'agent_log', { stream, line });
     }
   }
+}
+
+/** Byte bodies (`body_base64`, `application/octet-stream`) travel in the JSON envelope as base64 text. */
+function bytesAsBase64(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

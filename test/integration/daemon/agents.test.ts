@@ -278,6 +278,23 @@ describe('built-in agents and routing on the daemon', () => {
     expect(logs('bad2')).toEqual(['{"emit_messages": [{"body": 1}]}']);
   });
 
+  it('carries a body_base64 payload as base64 text in an octet-stream message', async () => {
+    const jobId = await submit(
+      manifest('bytes', {
+        entrypoints: ['blob'],
+        nodes: [
+          { node_id: 'blob', agent_type: 'executor', config: { command: nodeScript(`console.log(JSON.stringify({emit_messages: [{type: 'blob', body_base64: Buffer.from('hello').toString('base64')}]}))`) } },
+          { node_id: 'agg', agent_type: 'aggregator', config: { complete_after: 1 } },
+        ],
+        edges: [{ from_node: 'blob', to_node: 'agg', message_type: 'blob' }],
+      }),
+    );
+    const done = await finished(jobId);
+    expect(done.status).toBe('completed');
+    const result = done.details.result as { messages: unknown[] };
+    expect(result.messages).toEqual([Buffer.from('hello').toString('base64')]);
+  });
+
   it('runs a module agent whose source is shipped in SubmitJob payloads: ctx.emit, ctx.setState and ctx.completeJob', async () => {
     const bundle = path.join(ROOT, 'test', 'fixtures', 'agents', 'module-bundle');
     const jobId = await submit(readFileSync(path.join(bundle, 'manifest.json'), 'utf8'), { 'agents/m.mjs': readFileSync(path.join(bundle, 'agents', 'm.mjs')) });
