@@ -78,6 +78,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     leaseMs: config.jobLeaseMs,
     messages: config.messages,
     executorConcurrency: config.executorConcurrency,
+    executorPools: config.executorPools,
     modules,
     onError,
   });

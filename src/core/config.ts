@@ -29,8 +29,10 @@ export interface DaemonConfig {
   disconnectGraceMs: number;
   /** State root (MN_HOME, default `~/.mn`). */
   home: string;
-  /** Executor processes run at once on this node (MN_EXECUTOR_MAX_CONCURRENCY, default 4). */
+  /** Slots of the `default` executor pool on this node (MN_EXECUTOR_MAX_CONCURRENCY, default 4). */
   executorConcurrency: number;
+  /** Slots of named executor pools (MN_EXECUTOR_POOL_CAPACITIES, `pool=n,...`); others get the default's. */
+  executorPools: Record<string, number>;
   /** Message delivery settings (spec §2.3, §10.6). */
   messages: MessageSettings;
 }
@@ -89,6 +91,7 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
     disconnectGraceMs: int('MN_NODE_DISCONNECT_GRACE_MS', 30_000, 0),
     home: text('MN_HOME') ?? `${defaults.homeDir}/.mn`,
     executorConcurrency: int('MN_EXECUTOR_MAX_CONCURRENCY', 4, 1, 4096),
+    executorPools: poolCapacities(text('MN_EXECUTOR_POOL_CAPACITIES'), problems),
     messages: {
       maxPendingPerAgent: int('MN_MESSAGE_MAX_PENDING_PER_AGENT', 10_000, 1),
       maxPendingPerJob: int('MN_MESSAGE_MAX_PENDING_PER_JOB', 100_000, 1),
@@ -104,6 +107,21 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
     });
   }
   return { config, problems };
+}
+
+/** Parses `pool=n,pool2=m` (spec §10.7); problems name the variable and the entry. */
+function poolCapacities(raw: string | null, problems: ConfigProblem[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const m = /^([A-Za-z0-9_.-]+)=(\d+)$/.exec(entry);
+    const n = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isInteger(n) || n < 1 || n > 4096) {
+      problems.push({ variable: 'MN_EXECUTOR_POOL_CAPACITIES', message: `MN_EXECUTOR_POOL_CAPACITIES entries must look like pool=n with n between 1 and 4096, got ${JSON.stringify(entry)}` });
+      continue;
+    }
+    out[m[1]!] = n;
+  }
+  return out;
 }
 
 /** Resource limit percentages (spec §3.2): each of cpu, memory, disk, gpu is 25, 50, 75 or 100. */

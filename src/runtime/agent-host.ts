@@ -42,8 +42,10 @@ export interface AgentHostOptions {
   /** TTL of the host lease (the job lease duration). */
   leaseMs: number;
   messages: MessageSettings;
-  /** Executor processes at once on this node. */
+  /** Slots of the `default` executor pool (and of pools not in `executorPools`). */
   executorConcurrency: number;
+  /** Slots of named executor pools (`config.pool`). */
+  executorPools?: Readonly<Record<string, number>>;
   modules: ModuleRunner;
   onError?: (error: unknown) => void;
   /** Lines of stdout/stderr kept as events per agent (default 200). */
@@ -111,7 +113,8 @@ export class AgentHost {
   private readonly jobs = new Map<string, HostedJob>();
   private readonly inflight = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly slots: Slots;
+  /** Executor pools by name (`config.pool`, default `default`), created on first use. */
+  private readonly pools = new Map<string, Slots>();
   private readonly launcher = new Launcher();
   private readonly keeper: LeaseKeeper;
   private readonly now: () => number;
@@ -122,7 +125,6 @@ export class AgentHost {
   private loading = new Map<string, Promise<HostedJob | null>>();
 
   constructor(private readonly options: AgentHostOptions) {
-    this.slots = new Slots(options.executorConcurrency);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.maxLogLines = options.maxLogLines ?? 200;
@@ -493,7 +495,7 @@ export class AgentHost {
     const env = await this.environment(hosted, local.agentId);
     const cwd = path.join(this.options.home, 'jobs', hosted.jobId, local.agentId);
     for (let attempt = 1; ; attempt++) {
-      const release = await this.slots.acquire();
+      const release = await this.pool(local.config).acquire(positiveInt(local.config.pool_slots) ?? 1);
       let result;
       try {
         if (signal.aborted) return { ok: false, reason: 'aborted' };
@@ -515,6 +517,20 @@ export class AgentHost {
       await this.event(hosted.jobId, local.agentId, 'executor_retry_scheduled', { attempt, delay_ms: delay, reason });
       await sleep(delay, signal);
     }
+  }
+
+  /**
+   * The executor pool an agent's runs take their slots from (spec §2.4 `config.pool`): long-running
+   * executors in a pool of their own cannot starve the short runs of the `default` pool.
+   */
+  private pool(config: Record<string, unknown>): Slots {
+    const name = typeof config.pool === 'string' && config.pool !== '' ? config.pool : 'default';
+    let slots = this.pools.get(name);
+    if (!slots) {
+      slots = new Slots(name === 'default' ? this.options.executorConcurrency : (this.options.executorPools?.[name] ?? this.options.executorConcurrency));
+      this.pools.set(name, slots);
+    }
+    return slots;
   }
 
   private async environment(hosted: HostedJob, agentId: string): Promise<NodeJS.ProcessEnv> {
@@ -637,6 +653,10 @@ export class AgentHost {
       await this.event(jobId, local.agentId, 'agent_log', { stream, line });
     }
   }
+}
+
+function positiveInt(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
 /** Byte bodies (`body_base64`, `application/octet-stream`) travel in the JSON envelope as base64 text. */

@@ -1,20 +1,32 @@
-/** A counting semaphore: at most `limit` holders at once, FIFO. */
+/**
+ * A counting semaphore for executor slots: at most `limit` slots held at once; a request for
+ * several slots (`pool_slots`) waits until they are all free, first come first served.
+ */
 export class Slots {
   private used = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ n: number; grant: () => void }> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(readonly limit: number) {}
 
-  async acquire(): Promise<() => void> {
-    if (this.used >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.used++;
+  /** Takes `n` slots (at most the limit), waiting for them; returns the release function. */
+  async acquire(n = 1): Promise<() => void> {
+    const want = Math.max(1, Math.min(this.limit, Math.floor(n)));
+    if (this.waiting.length === 0 && this.used + want <= this.limit) this.used += want;
+    else await new Promise<void>((grant) => this.waiting.push({ n: want, grant }));
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.used--;
+      this.used -= want;
+      this.admit();
     };
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.used + this.waiting[0]!.n <= this.limit) {
+      const next = this.waiting.shift()!;
+      this.used += next.n;
+      next.grant();
+    }
   }
 }

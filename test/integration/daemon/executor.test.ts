@@ -32,7 +32,7 @@ describe('executor agents run on the daemon of their node', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    agent = await startAgent('exec@lab', { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'exec', MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-home-')) });
+    agent = await startAgent('exec@lab', { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'exec', MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-home-')), MN_EXECUTOR_MAX_CONCURRENCY: '2', MN_EXECUTOR_POOL_CAPACITIES: 'long=4' });
   }, 60_000);
 
   afterAll(async () => {
@@ -85,5 +85,26 @@ describe('executor agents run on the daemon of their node', () => {
     });
     expect((await finished(agent.target, timed.res!.job_id)).status).toBe('failed');
     expect(agent.proc.exitCode).toBeNull();
+  });
+
+  it('keeps long-running executors in their own pool from starving the default pool', async () => {
+    const long = await rawCall<{ job_id: string }>(agent.target, JOB_SERVICE, 'SubmitJob', {
+      manifest_json: JSON.stringify({
+        manifest_version: '1',
+        graph_id: 'long',
+        type: 'service',
+        entrypoints: ['srv'],
+        nodes: [{ node_id: 'srv', agent_type: 'executor', count: 3, config: { command: ['sleep', '600'], pool: 'long' }, resources: { cpu_cores: 0.01 } }],
+      }),
+    });
+    expect(long.code).toBe(grpc.status.OK);
+    // The default pool has 2 slots; three sleepers there would leave this job waiting forever.
+    const quick = await rawCall<{ job_id: string }>(agent.target, JOB_SERVICE, 'SubmitJob', {
+      manifest_json: job('quick', { node_id: 'q', agent_type: 'executor', count: 3, config: { command: ['true'] }, resources: { cpu_cores: 0.01 } }),
+    });
+    expect((await finished(agent.target, quick.res!.job_id)).status).toBe('completed');
+    const r = await rawCall<{ job_json: string }>(agent.target, JOB_SERVICE, 'GetJob', { job_id: long.res!.job_id });
+    expect(JSON.parse(r.res!.job_json).status).toBe('running');
+    await rawCall(agent.target, JOB_SERVICE, 'CancelJob', { job_id: long.res!.job_id });
   });
 });

@@ -21,7 +21,7 @@ describe('daemons across a redis-server restart', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ appendonly: true });
-    const env = { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'restart', MN_REDIS_RECONNECT_BACKOFF_MS: '50', MN_REDIS_RECONNECT_MAX_BACKOFF_MS: '200', MN_REDIS_RECONNECT_ATTEMPTS: '300' };
+    const env = { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'restart', MN_REDIS_RECONNECT_BACKOFF_MS: '50', MN_REDIS_RECONNECT_MAX_BACKOFF_MS: '200', MN_REDIS_RECONNECT_ATTEMPTS: '300', MN_MESSAGE_ACK_TIMEOUT_MS: '2000' };
     for (const name of ['one@lab', 'two@lab']) agents.push(await startAgent(name, env));
   }, 60_000);
 
@@ -62,6 +62,8 @@ describe('daemons across a redis-server restart', () => {
     }, 20_000);
     expect(after.res!.job_id).toMatch(/^after-/);
     for (const a of agents) expect(a.proc.exitCode).toBeNull();
+    // Their sleepers would hold the executor slots the next test needs.
+    for (const id of [before.res!.job_id, after.res!.job_id]) await rawCall(agents[0]!.target, JOB_SERVICE, 'CancelJob', { job_id: id });
   });
 
   it('resume a job that was mid-run when Redis restarted, and complete it with every result once', async () => {
