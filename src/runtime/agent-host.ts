@@ -225,9 +225,10 @@ export class AgentHost {
     if (hosted.modulesDir === null && hosted.job.nodes.some((n) => n.agent_type === 'module')) {
       hosted.modulesDir = await this.writeModules(hosted.jobId, details.modules);
     }
+    const specs = new Map(hosted.job.nodes.map((n) => [n.node_id, n]));
     for (const a of arriving) {
       const source = hosted.sourceOf.get(a.agent_id) ?? a.agent_id;
-      const spec = hosted.job.nodes.find((n) => n.node_id === source);
+      const spec = specs.get(source);
       if (!spec) continue;
       const index = spec.count > 1 ? Number(a.agent_id.slice(source.length + 1).split('@')[0]) : null;
       const raw = states[a.agent_id];
@@ -426,25 +427,37 @@ export class AgentHost {
   private async restartAfterExit(hosted: HostedJob, local: LocalAgent, message: Message): Promise<OutgoingMessage | 'failed' | null> {
     const type = hosted.job.policies.job_type;
     if ((type !== 'service' && type !== 'system') || local.spec.agent_type !== 'executor' || message.envelope.type !== 'init') return null;
+    const next = await this.restart(hosted, local, 'the process exited', {});
+    if ('exhausted' in next) {
+      await this.event(hosted.jobId, local.agentId, 'agent_failed', { reason: 'the process exited and its restart policy is exhausted', detail: next.exhausted });
+      return 'failed';
+    }
+    const again = childMessage({ parent: message, from: 'runtime', to: local.agentId, type: 'init', body: message.body, messageId: childMessageId(message.envelope.message_id, 'runtime', local.agentId, local.restarts), now: this.now() });
+    return this.outgoing(hosted, local.agentId, again, next.at);
+  }
+
+  /**
+   * The restart policy's answer for an agent whose run ended (spec §4.1, §4.5): when it runs
+   * again (an allowed attempt is recorded and counted; `delay` mode defers past the window), or
+   * why it may not.
+   */
+  private async restart(hosted: HostedJob, local: LocalAgent, reason: string, extra: Record<string, unknown>): Promise<{ at: number } | { exhausted: string }> {
     const now = this.now();
     const policy = restartPolicyFor(hosted.job.policies, local.spec, hosted.recoveryMode);
     const verdict = attemptDecision('restart', policy, local.history, now);
-    let at: number;
     if (verdict.decision === 'allowed') {
-      local.history = recordAttempt(local.history, { action: 'restart', reason: 'exited', at: now });
+      local.history = recordAttempt(local.history, { action: 'restart', reason, at: now });
       local.restarts++;
-      at = now + verdict.delay_ms;
       await this.options.store.updateAgent(hosted.jobId, local.agentId, { restarts: local.restarts }).catch(() => undefined);
-      await this.event(hosted.jobId, local.agentId, 'agent_restart_scheduled', { attempt: verdict.attempt, delay_ms: verdict.delay_ms, reason: 'the process exited' });
-    } else if (policy.enabled && policy.mode === 'delay') {
-      at = verdict.wait_until ?? now + policy.interval_ms;
-      await this.event(hosted.jobId, local.agentId, 'agent_restart_deferred', { reason: 'the process exited', next_eligible_at: at });
-    } else {
-      await this.event(hosted.jobId, local.agentId, 'agent_failed', { reason: 'the process exited and its restart policy is exhausted', detail: verdict.reason });
-      return 'failed';
+      await this.event(hosted.jobId, local.agentId, 'agent_restart_scheduled', { attempt: verdict.attempt, delay_ms: verdict.delay_ms, reason, ...extra });
+      return { at: now + verdict.delay_ms };
     }
-    const again = childMessage({ parent: message, from: 'runtime', to: local.agentId, type: 'init', body: message.body, messageId: childMessageId(message.envelope.message_id, 'runtime', local.agentId, local.restarts), now });
-    return this.outgoing(hosted, local.agentId, again, at);
+    if (policy.enabled && policy.mode === 'delay') {
+      const at = verdict.wait_until ?? now + policy.interval_ms;
+      await this.event(hosted.jobId, local.agentId, 'agent_restart_deferred', { reason, next_eligible_at: at });
+      return { at };
+    }
+    return { exhausted: verdict.reason };
   }
 
   private async run(hosted: HostedJob, local: LocalAgent, message: Message, signal: AbortSignal): Promise<Outcome> {
@@ -605,25 +618,15 @@ export class AgentHost {
   /** A failed handling: restart policy (spec §4.1, §4.5), then redelivery or a failed agent. */
   private async failed(hosted: HostedJob, local: LocalAgent, entry: InboxEntry, reason: string): Promise<void> {
     const { store, messages } = this.options;
-    const now = this.now();
-    const mode = hosted.recoveryMode;
-    const policy = restartPolicyFor(hosted.job.policies, local.spec, mode);
-    const verdict = attemptDecision('restart', policy, local.history, now);
-    if (verdict.decision === 'allowed' && entry.attempt < messages.maxAttempts) {
-      local.history = recordAttempt(local.history, { action: 'restart', reason, at: now });
-      local.restarts++;
-      await store.updateAgent(hosted.jobId, local.agentId, { restarts: local.restarts }).catch(() => undefined);
-      await this.event(hosted.jobId, local.agentId, 'agent_restart_scheduled', { attempt: verdict.attempt, delay_ms: verdict.delay_ms, reason, message_id: entry.message_id });
-      await store.retryMessage(entry, now + verdict.delay_ms);
-      return;
+    let why = `${reason} (delivery attempts exhausted: ${entry.attempt})`;
+    if (entry.attempt < messages.maxAttempts) {
+      const next = await this.restart(hosted, local, reason, { message_id: entry.message_id });
+      if ('at' in next) {
+        await store.retryMessage(entry, next.at);
+        return;
+      }
+      why = `${reason} (${next.exhausted})`;
     }
-    if (verdict.decision === 'exhausted' && policy.enabled && policy.mode === 'delay' && entry.attempt < messages.maxAttempts) {
-      const at = verdict.wait_until ?? now + policy.interval_ms;
-      await this.event(hosted.jobId, local.agentId, 'agent_restart_deferred', { reason, next_eligible_at: at });
-      await store.retryMessage(entry, at);
-      return;
-    }
-    const why = verdict.decision === 'exhausted' ? `${reason} (${verdict.reason})` : `${reason} (delivery attempts exhausted: ${entry.attempt})`;
     await store.updateAgent(hosted.jobId, local.agentId, { state: 'failed' }).catch(() => undefined);
     await this.event(hosted.jobId, local.agentId, 'agent_failed', { reason, detail: why });
     await store.deadLetter(entry, why);
