@@ -16,14 +16,15 @@ let eligP: usize = 0;
 let slotsP: usize = 0;
 let scoreP: usize = 0; // f64[n] scratch
 let heapP: usize = 0; // i32[n] scratch
-let invCapP: usize = 0; // f64[4n]: 1/cap where cap > 0, else 0 (pruning only)
-let invDimsP: usize = 0; // f64[n]: 1/(dimensions with cap > 0), or 0
+let invCapP: usize = 0; // f64[4n]: 1/cap where cap > 0, else 0
+// The f32 terms of the pass-1 bound (docs/placement-kernel.md, "Pruned scan"), per node, kept
+// current with free capacity by `refreshTerms`.
+let uColP: usize = 0; // f32[4n]: (cap - free) / cap per dimension (0 where cap <= 0)
+let wColP: usize = 0; // f32[4n]: 1 / cap (0 where cap <= 0)
+let invDimsP: usize = 0; // f32[n]: 1 / (dimensions with cap > 0), or 0
+let slackColP: usize = 0; // f32[n]: Σ|u| - Σu (Infinity when some u is out of f32 range or not finite)
+let reserveColP: usize = 0; // f32[n]: the GPU reserve of the node's state (for asks without GPU)
 
-/**
- * Tolerance of the pruning pass: the reciprocal-multiplied score differs from the exact score
- * by at most ~13 ulp of (1 + Σ|terms|); 2^-40 leaves a margin of several hundred.
- */
-const PRUNE_TOL: f64 = 9.094947017729282e-13;
 
 // The current call.
 let a0: f64 = 0;
@@ -48,15 +49,45 @@ let memP: usize = 0; // i32[n]: members of every group, ascending node index
 let gEndP: usize = 0; // i32[G]: end of group g's member range
 let gHeadP: usize = 0; // i32[G]: first member of group g that may still be in it
 let touchedP: usize = 0; // i32[n]: nodes that left their group
+// The detached nodes' columns, compacted in detach order (slot t holds node touched[t],
+// dimension-major with stride n): free capacity and the pass-1 terms as f32, refreshed whenever
+// the node's free capacity changes (docs/placement-kernel.md, "State groups").
+let dFreeP: usize = 0; // f32[4n]: free capacity rounded to f32
+let dSureP: usize = 0; // i32[n]: -1 when pass 1 decides the node in f32 (see `detach`), else 0
+let dUP: usize = 0; // f32[4n]: (cap - free) / cap per dimension (0 where cap <= 0)
+let dWP: usize = 0; // f32[4n]: 1 / cap (0 where cap <= 0)
+let dInvDimsP: usize = 0; // f32[n]: 1 / dimensions with cap > 0 (0 when none)
+let dSlackP: usize = 0; // f32[n]: Σ|u| - Σu (Infinity when some u is out of f32 range)
+let dReserveP: usize = 0; // f32[n]: the GPU reserve of the node's current state (asks without GPU)
 let groups: i32 = -2; // -2: not built, -1: not usable, else the group count
 let touchedCount: i32 = 0;
 
-export function bindIndex(grp: usize, mem: usize, end: usize, head: usize, touched: usize): void {
+export function bindIndex(
+  grp: usize,
+  mem: usize,
+  end: usize,
+  head: usize,
+  touched: usize,
+  dFree: usize,
+  dSure: usize,
+  dU: usize,
+  dW: usize,
+  dInvDims: usize,
+  dSlack: usize,
+  dReserve: usize,
+): void {
   grpP = grp;
   memP = mem;
   gEndP = end;
   gHeadP = head;
   touchedP = touched;
+  dFreeP = dFree;
+  dSureP = dSure;
+  dUP = dU;
+  dWP = dW;
+  dInvDimsP = dInvDims;
+  dSlackP = dSlack;
+  dReserveP = dReserve;
   groups = -2;
   touchedCount = 0;
 }
@@ -75,19 +106,74 @@ export function setIndex(count: i32): void {
   return load<i32>(memP + ((<usize>k) << 2));
 }
 
-/** Node i's free capacity changed: it leaves its group and is scored on its own from now on. */
+/** Largest |u| kept as a bounded f32 term; beyond it the node is always a pass-2 candidate. */
+const U_LIMIT: f64 = 1e30;
+
+/** Recomputes node i's pass-1 terms from its capacity and free capacity. */
+function refreshTerms(i: i32): void {
+  const o = (<usize>i) << 3;
+  const o4 = (<usize>i) << 2;
+  const nb4 = nb >> 1;
+  let uAbs: f64 = 0;
+  let slack: f64 = 0;
+  for (let d: i32 = 0; d < 4; d++) {
+    const k = <usize>d * nb;
+    const u = (load<f64>(capP + k + o) - load<f64>(freeP + k + o)) * load<f64>(invCapP + k + o);
+    store<f32>(uColP + <usize>d * nb4 + o4, <f32>u);
+    uAbs += abs(u);
+    if (u < 0) slack -= 2 * u;
+  }
+  store<f32>(slackColP + o4, uAbs <= U_LIMIT ? <f32>slack : Infinity);
+  const c = load<f64>(capP + 3 * nb + o);
+  const gpus = load<f64>(freeP + 3 * nb + o);
+  store<f32>(reserveColP + o4, c > 0 ? (gpus >= c ? <f32>GPU_RESERVE : gpus > 0 ? <f32>GPU_RESERVE_PARTIAL : 0) : 0);
+}
+
+/**
+ * Node i's free capacity changed (its terms are current): it leaves its group and is scored on
+ * its own from now on (grp[i] becomes -1 - t for its compact slot t); a detached node's compact
+ * copy is refreshed.
+ */
 function detach(i: i32): void {
   const p = grpP + ((<usize>i) << 2);
-  if (load<i32>(p) >= 0) {
-    store<i32>(p, -1);
-    store<i32>(touchedP + ((<usize>touchedCount) << 2), i);
-    touchedCount++;
+  const g = load<i32>(p);
+  const o = (<usize>i) << 3;
+  const o4 = (<usize>i) << 2;
+  const nb4 = nb >> 1;
+  let t: i32;
+  if (g >= 0) {
+    t = touchedCount++;
+    store<i32>(p, -1 - t);
+    store<i32>(touchedP + ((<usize>t) << 2), i);
+    const q4 = (<usize>t) << 2;
+    for (let d: i32 = 0; d < 4; d++) {
+      store<f32>(dWP + <usize>d * nb4 + q4, load<f32>(wColP + <usize>d * nb4 + o4));
+    }
+    store<f32>(dInvDimsP + q4, load<f32>(invDimsP + o4));
+  } else {
+    t = -1 - g;
   }
+  const q4 = (<usize>t) << 2;
+  // Sure: every free value is exact in f32 (so the f32 fit test is exact), and the terms are in
+  // range (|u| <= U_LIMIT via a finite slack, w <= W_LIMIT), so with asks <= ASK_LIMIT_F32 no
+  // pass-1 value overflows f32.
+  let sure = true;
+  for (let d: i32 = 0; d < 4; d++) {
+    const f = load<f64>(freeP + <usize>d * nb + o);
+    const f32v = <f32>f;
+    store<f32>(dFreeP + <usize>d * nb4 + q4, f32v);
+    sure = sure && <f64>f32v == f && load<f32>(dWP + <usize>d * nb4 + q4) <= W_LIMIT;
+    store<f32>(dUP + <usize>d * nb4 + q4, load<f32>(uColP + <usize>d * nb4 + o4));
+  }
+  const slack = load<f32>(slackColP + o4);
+  store<i32>(dSureP + q4, sure && slack < Infinity ? -1 : 0);
+  store<f32>(dSlackP + q4, slack);
+  store<f32>(dReserveP + q4, load<f32>(reserveColP + o4));
 }
 
 /** The caller changed node i's free capacity. */
 export function touch(i: i32): void {
-  if (groups >= 0) detach(i);
+  settle(i);
 }
 
 export function bind(
@@ -99,10 +185,18 @@ export function bind(
   score: usize,
   heap: usize,
   invCap: usize,
+  uCol: usize,
+  wCol: usize,
   invDims: usize,
+  slackCol: usize,
+  reserveCol: usize,
 ): void {
   invCapP = invCap;
+  uColP = uCol;
+  wColP = wCol;
   invDimsP = invDims;
+  slackColP = slackCol;
+  reserveColP = reserveCol;
   n = count;
   nb = (<usize>count) << 3;
   capP = cap;
@@ -113,19 +207,26 @@ export function bind(
   heapP = heap;
 }
 
-/** Derives the reciprocal columns from `cap`; call after the host wrote `cap`. */
+/** Derives the reciprocal columns and pass-1 terms; call after the host wrote `cap` and `free`. */
 export function prepare(): void {
+  const nb4 = nb >> 1;
   for (let i: i32 = 0; i < n; i++) {
     const o = (<usize>i) << 3;
+    const o4 = (<usize>i) << 2;
     let dims: i32 = 0;
     for (let d: i32 = 0; d < 4; d++) {
       const c = load<f64>(capP + <usize>d * nb + o);
       const pos = c > 0;
-      store<f64>(invCapP + <usize>d * nb + o, pos ? 1 / c : 0);
+      const inv: f64 = pos ? 1 / c : 0;
+      store<f64>(invCapP + <usize>d * nb + o, inv);
+      store<f32>(wColP + <usize>d * nb4 + o4, <f32>inv);
       if (pos) dims++;
     }
-    store<f64>(invDimsP + o, dims > 0 ? 1 / <f64>dims : 0);
+    store<f32>(invDimsP + o4, dims > 0 ? <f32>(1 / <f64>dims) : 0);
+    refreshTerms(i);
   }
+  // The sentinel node n of the detached pass never passes eligibility (the host writes n bytes).
+  memory.fill(eligP + <usize>n, 0, 4);
 }
 
 @inline function fits(i: i32): bool {
@@ -249,6 +350,10 @@ function refreshSpreadTerms(): void {
   return blocks > 0 ? base + boost(i) : base;
 }
 
+/**
+ * Places one agent on node i. The node's derived state (pass-1 terms, index slot) is brought up
+ * to date by `settle`, once per run of placements on the node.
+ */
 function commit(i: i32): void {
   const p = freeP + ((<usize>i) << 3);
   store<f64>(p, load<f64>(p) - a0);
@@ -272,6 +377,11 @@ function commit(i: i32): void {
       store<i32>(rp, load<i32>(rp) - 1);
     }
   }
+}
+
+/** Node i's free capacity changed: its pass-1 terms and its index slot follow. */
+function settle(i: i32): void {
+  refreshTerms(i);
   if (groups >= 0) detach(i);
 }
 
@@ -281,22 +391,14 @@ function commit(i: i32): void {
 }
 
 /**
- * The exhaustive scan over the state-group index: every detached node is scored exactly; every
- * group is scored once (its members share the exact score and resource fit) and contributes its
+ * The exhaustive scan over the state-group index: the detached nodes first (`bestDetached`), then
+ * every group scored once (its members share the exact score and resource fit), contributing its
  * lowest-index member that fits. Same result as the plain scan: highest score, lowest index.
  */
 function bestIndexed(): i32 {
-  let best: f64 = -Infinity;
-  let chosen: i32 = -1;
-  for (let t: i32 = 0; t < touchedCount; t++) {
-    const i = load<i32>(touchedP + ((<usize>t) << 2));
-    if (!fits(i)) continue;
-    const s = baseScore(i);
-    if (chosen < 0 || s > best || (s == best && i < chosen)) {
-      best = s;
-      chosen = i;
-    }
-  }
+  let chosen: i32 =
+    propValP != 0 ? bestDetached() : bestDetachedPruned();
+  let best: f64 = chosen >= 0 ? baseScore(chosen) : -Infinity;
   for (let g: i32 = 0; g < groups; g++) {
     const hp = gHeadP + ((<usize>g) << 2);
     let h = load<i32>(hp);
@@ -324,6 +426,248 @@ function bestIndexed(): i32 {
     }
   }
   return chosen;
+}
+
+@inline function touchedAt(t: i32): i32 {
+  return load<i32>(touchedP + ((<usize>t) << 2));
+}
+
+/** The best fitting detached node by exact score, ties to the lowest index; -1 when none. */
+function bestDetached(): i32 {
+  let best: f64 = -Infinity;
+  let chosen: i32 = -1;
+  for (let t: i32 = 0; t < touchedCount; t++) {
+    const i = touchedAt(t);
+    if (!fits(i)) continue;
+    const s = baseScore(i);
+    if (chosen < 0 || s > best || (s == best && i < chosen)) {
+      best = s;
+      chosen = i;
+    }
+  }
+  return chosen;
+}
+
+// Pass 2 of the pruned detached scan: the best so far.
+let dChosen: i32 = -1;
+let dBest: f64 = -Infinity;
+
+/**
+ * Pass 2 of the pruned detached scan: the exact fit test and score of slot t against the best so
+ * far (pass 1 leaves nodes whose f32 free capacity is inexact to this test).
+ */
+@inline function exactDetached(t: i32): void {
+  const i = touchedAt(t);
+  if (!fits(i)) return;
+  const s = baseScore(i);
+  if (dChosen < 0 || s > dBest || (s == dBest && i < dChosen)) {
+    dBest = s;
+    dChosen = i;
+  }
+}
+
+/**
+ * Tolerance of the f32 pass-1 bound over detached nodes: the f32 score differs from the exact one
+ * by at most ~10 f32 ulp of (1 + Σ|u| + Σ|a·w|); 2^-16 leaves a margin of about 25.
+ */
+const PRUNE_TOL_F32: f32 = 1.52587890625e-5;
+
+/** Asks above this (or negative, or not finite) skip the f32 bound. */
+const ASK_LIMIT: f64 = 1e29;
+
+/** Reciprocal capacities above this (capacity below 1e-8) leave a detached node to pass 2. */
+const W_LIMIT: f32 = 1e8;
+
+/**
+ * `bestDetached` without a property limit, in two passes over the compact columns. Pass 1 tests
+ * fit and bounds each fitting node's score in f32: the exact score lies in [a - e, a + e]. Pass 2
+ * tests fit and scores exactly only the nodes whose bound reaches the best lower bound: every
+ * other node is strictly worse, so the choice equals `bestDetached`'s.
+ */
+function bestDetachedPruned(): i32 {
+  if (!(a0 >= 0 && a0 <= ASK_LIMIT && a1 >= 0 && a1 <= ASK_LIMIT && a2 >= 0 && a2 <= ASK_LIMIT && a3 >= 0 && a3 <= ASK_LIMIT)) {
+    return bestDetached();
+  }
+  return ASC_FEATURE_SIMD ? boundDetachedSimd() : boundDetached();
+}
+
+/** Pass 2 over the pass-1 bounds in `scoreP` (f32 per slot); `lower` is the best lower bound. */
+function exactCandidates(lower: f32): i32 {
+  dChosen = -1;
+  dBest = -Infinity;
+  const count = touchedCount;
+  if (ASC_FEATURE_SIMD) {
+    // Four bounds per compare; lanes past the end hold -Infinity (see `boundDetachedSimd`).
+    const l = f32x4.splat(lower);
+    for (let t: i32 = 0; t < count; t += 4) {
+      const hit = f32x4.ge(v128.load(scoreP + ((<usize>t) << 2)), l);
+      if (!v128.any_true(hit)) continue;
+      if (i32x4.extract_lane(hit, 0) != 0) exactDetached(t);
+      if (i32x4.extract_lane(hit, 1) != 0) exactDetached(t + 1);
+      if (i32x4.extract_lane(hit, 2) != 0) exactDetached(t + 2);
+      if (i32x4.extract_lane(hit, 3) != 0) exactDetached(t + 3);
+    }
+  } else {
+    for (let t: i32 = 0; t < count; t++) {
+      if (load<f32>(scoreP + ((<usize>t) << 2)) >= lower) exactDetached(t);
+    }
+  }
+  return dChosen;
+}
+
+function boundDetached(): i32 {
+  let lower: f32 = -Infinity;
+  let anyFit = false;
+  const binpack = strategy == STRATEGY_BINPACK;
+  const nb4 = nb >> 1;
+  const b0 = <f32>a0;
+  const b1 = <f32>a1;
+  const b2 = <f32>a2;
+  const b3 = <f32>a3;
+  for (let t: i32 = 0; t < touchedCount; t++) {
+    const i = touchedAt(t);
+    const q4 = (<usize>t) << 2;
+    let hi: f32 = -Infinity;
+    if (fits(i)) {
+      anyFit = true;
+      const up = dUP + q4;
+      const wp = dWP + q4;
+      const w0 = load<f32>(wp);
+      const w1 = load<f32>(wp + nb4);
+      const w2 = load<f32>(wp + 2 * nb4);
+      const w3 = load<f32>(wp + 3 * nb4);
+      const t0 = load<f32>(up) + b0 * w0;
+      const t1 = load<f32>(up + nb4) + b1 * w1;
+      const t2 = load<f32>(up + 2 * nb4) + b2 * w2;
+      const t3 = load<f32>(up + 3 * nb4) + b3 * w3;
+      const sum = ((t0 + t1) + t2) + t3;
+      let a = sum * load<f32>(dInvDimsP + q4);
+      if (!binpack) a = 1 - a;
+      if (a3 == 0) a = a - load<f32>(dReserveP + q4);
+      const e = PRUNE_TOL_F32 * (1 + (load<f32>(dSlackP + q4) + sum));
+      const lo = a - e;
+      hi = a + e;
+      if (hi != hi) hi = Infinity;
+      if (lo > lower) lower = lo;
+    }
+    store<f32>(scoreP + q4, hi);
+  }
+  if (!anyFit) return -1;
+  if (lower == -Infinity) return bestDetached();
+  return exactCandidates(lower);
+}
+
+/** The smallest f32 not below a non-negative ask. */
+function askCeil32(a: f64): f32 {
+  let c = <f32>a;
+  if (<f64>c < a) c = reinterpret<f32>(reinterpret<u32>(c) + 1);
+  return c;
+}
+
+/**
+ * `boundDetached` four slots at a time, in f32x4 lanes; one loop per strategy and GPU ask, so
+ * that the loop keeps its constants in registers. Slots past the end hold the sentinel node n,
+ * whose eligibility byte is always 0 (see `prepare`), so their lanes are masked off; the columns
+ * have room for them (the index runs only while fewer than n/3 nodes are detached, and every
+ * region holds at least 16 nodes).
+ */
+function boundDetachedSimd(): i32 {
+  const binpack = strategy == STRATEGY_BINPACK;
+  if (a3 == 0) return binpack ? boundDetachedLoop(true, true) : boundDetachedLoop(false, true);
+  return binpack ? boundDetachedLoop(true, false) : boundDetachedLoop(false, false);
+}
+
+@inline function boundDetachedLoop(binpack: bool, noGpu: bool): i32 {
+  const one = f32x4.splat(1);
+  const tol = f32x4.splat(PRUNE_TOL_F32);
+  const ninf = f32x4.splat(-Infinity);
+  const pinf = f32x4.splat(Infinity);
+  // Fit against f32 free: an exact f32 value F is >= a exactly when F >= ceil32(a); an unasked
+  // dimension always fits (F is never NaN in a sure slot). The bound uses ceil32(a) as the ask.
+  const c0 = askCeil32(a0);
+  const c1 = askCeil32(a1);
+  const c2 = askCeil32(a2);
+  const c3 = askCeil32(a3);
+  const va0 = f32x4.splat(a0 == 0 ? -Infinity : c0);
+  const va1 = f32x4.splat(a1 == 0 ? -Infinity : c1);
+  const va2 = f32x4.splat(a2 == 0 ? -Infinity : c2);
+  const va3 = f32x4.splat(a3 == 0 ? -Infinity : c3);
+  const b0 = f32x4.splat(c0);
+  const b1 = f32x4.splat(c1);
+  const b2 = f32x4.splat(c2);
+  const b3 = f32x4.splat(c3);
+  let lowerV = ninf;
+  let anyV = i32x4.splat(0);
+  const count = touchedCount;
+  const tp = touchedP;
+  for (let k: i32 = 0; k < 4; k++) store<i32>(tp + ((<usize>(count + k)) << 2), n);
+  const s4 = nb >> 1;
+  const ep = eligP;
+  const slp = slotsP;
+  const df = dFreeP;
+  const dx = dSureP;
+  const du = dUP;
+  const dw = dWP;
+  const dd = dInvDimsP;
+  const dk = dSlackP;
+  const dr = dReserveP;
+  const hp = scoreP;
+  for (let t: i32 = 0; t < count; t += 4) {
+    const q4 = (<usize>t) << 2;
+    const ip = tp + q4;
+    const i0 = <usize>load<i32>(ip);
+    const i1 = <usize>load<i32>(ip, 4);
+    const i2 = <usize>load<i32>(ip, 8);
+    const i3 = <usize>load<i32>(ip, 12);
+    const e0 = <i32>(load<u8>(ep + i0) == 1);
+    const e1 = <i32>(load<u8>(ep + i1) == 1);
+    const e2 = <i32>(load<u8>(ep + i2) == 1);
+    const e3 = <i32>(load<u8>(ep + i3) == 1);
+    // No node of the four passes eligibility (common for selective constraints): no arithmetic.
+    if ((e0 | e1 | e2 | e3) == 0) {
+      v128.store(hp + q4, ninf);
+      continue;
+    }
+    const ok0 = e0 & <i32>(load<i32>(slp + (i0 << 2)) != 0);
+    const ok1 = e1 & <i32>(load<i32>(slp + (i1 << 2)) != 0);
+    const ok2 = e2 & <i32>(load<i32>(slp + (i2 << 2)) != 0);
+    const ok3 = e3 & <i32>(load<i32>(slp + (i3 << 2)) != 0);
+    let m = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(-ok0), 1, -ok1), 2, -ok2), 3, -ok3);
+    // Sure slots decide fit and bound here; other eligible lanes are left to pass 2 (`unsure`).
+    const fp = df + q4;
+    const fit = v128.and(
+      v128.and(f32x4.ge(v128.load(fp), va0), f32x4.ge(v128.load(fp + s4), va1)),
+      v128.and(f32x4.ge(v128.load(fp + 2 * s4), va2), f32x4.ge(v128.load(fp + 3 * s4), va3)),
+    );
+    const sure = v128.load(dx + q4);
+    const unsure = v128.andnot(m, sure);
+    m = v128.and(m, v128.and(fit, sure));
+    const up = du + q4;
+    const wp = dw + q4;
+    const t0 = f32x4.add(v128.load(up), f32x4.mul(b0, v128.load(wp)));
+    const t1 = f32x4.add(v128.load(up + s4), f32x4.mul(b1, v128.load(wp + s4)));
+    const t2 = f32x4.add(v128.load(up + 2 * s4), f32x4.mul(b2, v128.load(wp + 2 * s4)));
+    const t3 = f32x4.add(v128.load(up + 3 * s4), f32x4.mul(b3, v128.load(wp + 3 * s4)));
+    const sum = f32x4.add(f32x4.add(f32x4.add(t0, t1), t2), t3);
+    let a = f32x4.mul(sum, v128.load(dd + q4));
+    if (!binpack) a = f32x4.sub(one, a);
+    if (noGpu) a = f32x4.sub(a, v128.load(dr + q4));
+    // e ≈ tol × (1 + slack + sum): finite in a sure slot (see `detach`), so hi is never NaN.
+    const e = f32x4.add(tol, f32x4.mul(tol, f32x4.add(v128.load(dk + q4), sum)));
+    const lo = f32x4.sub(a, e);
+    const hi = f32x4.add(a, e);
+    v128.store(hp + q4, v128.bitselect(pinf, v128.bitselect(hi, ninf, m), unsure));
+    lowerV = v128.bitselect(lo, lowerV, v128.and(m, f32x4.gt(lo, lowerV)));
+    anyV = v128.or(anyV, v128.or(m, unsure));
+  }
+  if (!v128.any_true(anyV)) return -1;
+  const lower = max(
+    max(f32x4.extract_lane(lowerV, 0), f32x4.extract_lane(lowerV, 1)),
+    max(f32x4.extract_lane(lowerV, 2), f32x4.extract_lane(lowerV, 3)),
+  );
+  // No node surely fits (pass 1 found only unsure ones): the exact scan.
+  if (lower == -Infinity) return bestDetached();
+  return exactCandidates(lower);
 }
 
 /** The exhaustive scan without spread blocks: the hot loop of single-agent calls. */
@@ -362,56 +706,70 @@ function bestPlain(): i32 {
 }
 
 /**
- * The exhaustive scan without spread blocks or property limits, in two passes. Pass 1 scores every
- * fitting node with reciprocals (no division) and an error bound e: the exact score lies in
+ * The exhaustive scan without spread blocks or property limits, in two passes. Pass 1 tests fit
+ * exactly and bounds every fitting node's score from its f32 terms: the exact score lies in
  * [a - e, a + e]; L = max(a - e) is a lower bound of the best exact score. Pass 2 computes the
  * exact score only for nodes with a + e >= L: every other node is strictly worse than the best,
  * so the choice (and its tie-break) equals the plain scan's.
  */
 function bestPruned(): i32 {
-  let lower: f64 = -Infinity;
-  let anyFit = false;
-  const binpack = strategy == STRATEGY_BINPACK;
-  const n4 = n & ~3;
-  for (let i: i32 = 0; i < n; i++) {
-    const o = (<usize>i) << 3;
-    // Four ineligible nodes in a row (common for selective constraints): skip them whole.
-    if ((i & 3) == 0 && i < n4 && load<u32>(eligP + <usize>i) == 0) {
-      store<f64>(scoreP + o, -Infinity);
-      store<f64>(scoreP + o, -Infinity, 8);
-      store<f64>(scoreP + o, -Infinity, 16);
-      store<f64>(scoreP + o, -Infinity, 24);
-      i += 3;
-      continue;
-    }
-    let hi: f64 = -Infinity;
-    if (fits(i)) {
-      anyFit = true;
-      const cp = capP + o;
-      const fp = freeP + o;
-      const ip = invCapP + o;
-      const t0 = (load<f64>(cp) - load<f64>(fp) + a0) * load<f64>(ip);
-      const t1 = (load<f64>(cp + nb) - load<f64>(fp + nb) + a1) * load<f64>(ip + nb);
-      const t2 = (load<f64>(cp + 2 * nb) - load<f64>(fp + 2 * nb) + a2) * load<f64>(ip + 2 * nb);
-      const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
-      let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
-      if (!binpack) a = 1 - a;
-      const r = reserve(i);
-      if (r != 0) a = a - r;
-      const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
-      const lo = a - e;
-      hi = a + e;
-      if (hi != hi) hi = Infinity;
-      if (lo > lower) lower = lo;
-    }
-    store<f64>(scoreP + o, hi);
+  if (!(a0 >= 0 && a0 <= ASK_LIMIT && a1 >= 0 && a1 <= ASK_LIMIT && a2 >= 0 && a2 <= ASK_LIMIT && a3 >= 0 && a3 <= ASK_LIMIT)) {
+    return bestPlain();
   }
-  if (!anyFit) return -1;
-  if (lower == -Infinity) return bestPlain();
+  return ASC_FEATURE_SIMD ? boundScanSimd() : boundScan();
+}
+
+/** The best lower bound of pass 1 of the scan. */
+let scanLower: f32 = -Infinity;
+
+/**
+ * A run of ineligible nodes starting at i that both passes of the scan skip without reading or
+ * writing their bounds: sixteen nodes (one v128) in the SIMD build, four (one u32) otherwise.
+ */
+@inline function ineligibleRun(i: i32, n4: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    if ((i & 15) == 0 && i + 16 <= n4 && !v128.any_true(v128.load(eligP + <usize>i))) return 16;
+  } else {
+    if ((i & 3) == 0 && i + 4 <= n4 && load<u32>(eligP + <usize>i) == 0) return 4;
+  }
+  return 0;
+}
+
+/** Pass-1 bound of node i (it fits); updates `scanLower`. */
+
+@inline function boundNode(i: i32, b0: f32, b1: f32, b2: f32, b3: f32, binpack: bool): f32 {
+  const o4 = (<usize>i) << 2;
+  const nb4 = nb >> 1;
+  const up = uColP + o4;
+  const wp = wColP + o4;
+  const t0 = load<f32>(up) + b0 * load<f32>(wp);
+  const t1 = load<f32>(up + nb4) + b1 * load<f32>(wp + nb4);
+  const t2 = load<f32>(up + 2 * nb4) + b2 * load<f32>(wp + 2 * nb4);
+  const t3 = load<f32>(up + 3 * nb4) + b3 * load<f32>(wp + 3 * nb4);
+  const sum = ((t0 + t1) + t2) + t3;
+  let a = sum * load<f32>(invDimsP + o4);
+  if (!binpack) a = 1 - a;
+  if (a3 == 0) a = a - load<f32>(reserveColP + o4);
+  const e = PRUNE_TOL_F32 * (1 + (load<f32>(slackColP + o4) + sum));
+  const lo = a - e;
+  let hi = a + e;
+  if (hi != hi) hi = Infinity;
+  if (lo > scanLower) scanLower = lo;
+  return hi;
+}
+
+/** Pass 2 of the scan: exact scores of the nodes whose bound in `scoreP` (f32) reaches `lower`. */
+function exactScan(lower: f32): i32 {
   let best: f64 = -Infinity;
   let chosen: i32 = -1;
+  const n4 = n & ~3;
   for (let i: i32 = 0; i < n; i++) {
-    if (load<f64>(scoreP + ((<usize>i) << 3)) >= lower) {
+    const run = ineligibleRun(i, n4);
+    if (run > 0) {
+      i += run - 1;
+      continue;
+    }
+    if (load<f32>(scoreP + ((<usize>i) << 2)) >= lower) {
       if (chosen >= 0 && sameAs(i, chosen)) continue;
       const s = baseScore(i);
       if (chosen < 0 || s > best) {
@@ -423,15 +781,44 @@ function bestPruned(): i32 {
   return chosen;
 }
 
-/** `bestPruned` two nodes at a time (f64x2); pass 2 touches lanes only when a candidate is present. */
-function bestPrunedSimd(): i32 {
-  const zero = f64x2.splat(0);
-  const one = f64x2.splat(1);
-  const reserveV = f64x2.splat(GPU_RESERVE);
-  const partialV = f64x2.splat(GPU_RESERVE_PARTIAL);
-  const tol = f64x2.splat(PRUNE_TOL);
-  const ninf = f64x2.splat(-Infinity);
-  const pinf = f64x2.splat(Infinity);
+function boundScan(): i32 {
+  scanLower = -Infinity;
+  let anyFit = false;
+  const binpack = strategy == STRATEGY_BINPACK;
+  const b0 = <f32>a0;
+  const b1 = <f32>a1;
+  const b2 = <f32>a2;
+  const b3 = <f32>a3;
+  const n4 = n & ~3;
+  for (let i: i32 = 0; i < n; i++) {
+    const run = ineligibleRun(i, n4);
+    if (run > 0) {
+      i += run - 1;
+      continue;
+    }
+    let hi: f32 = -Infinity;
+    if (fits(i)) {
+      anyFit = true;
+      hi = boundNode(i, b0, b1, b2, b3, binpack);
+    }
+    store<f32>(scoreP + ((<usize>i) << 2), hi);
+  }
+  if (!anyFit) return -1;
+  if (scanLower == -Infinity) return bestPlain();
+  return exactScan(scanLower);
+}
+
+/**
+ * `boundScan` four nodes at a time: eligibility and slots as i32x4 lanes, the exact fit test as
+ * two f64x2 pairs, the bound in f32x4; the last n % 4 nodes run scalar.
+ */
+function boundScanSimd(): i32 {
+  const one = f32x4.splat(1);
+  const tol = f32x4.splat(PRUNE_TOL_F32);
+  const ninf = f32x4.splat(-Infinity);
+  const pinf = f32x4.splat(Infinity);
+  const oneI = i32x4.splat(1);
+  const zeroI = i32x4.splat(0);
   const va0 = f64x2.splat(a0);
   const va1 = f64x2.splat(a1);
   const va2 = f64x2.splat(a2);
@@ -440,120 +827,88 @@ function bestPrunedSimd(): i32 {
   const z1 = i64x2.splat(a1 == 0 ? -1 : 0);
   const z2 = i64x2.splat(a2 == 0 ? -1 : 0);
   const z3 = i64x2.splat(a3 == 0 ? -1 : 0);
-  const spreadMask = i64x2.splat(strategy == STRATEGY_BINPACK ? 0 : -1);
+  const b0 = f32x4.splat(<f32>a0);
+  const b1 = f32x4.splat(<f32>a1);
+  const b2 = f32x4.splat(<f32>a2);
+  const b3 = f32x4.splat(<f32>a3);
+  const noGpu = i32x4.splat(a3 == 0 ? -1 : 0);
+  const spreadMask = i32x4.splat(strategy == STRATEGY_BINPACK ? 0 : -1);
   let lowerV = ninf;
-  let anyV = i64x2.splat(0);
-  const n2 = n & ~1;
-  const nb2 = nb << 1;
-  const nb3 = nb2 + nb;
-  for (let i: i32 = 0; i < n2; i += 2) {
+  let anyV = i32x4.splat(0);
+  const s8 = nb;
+  const s4 = nb >> 1;
+  const ep = eligP;
+  const slp = slotsP;
+  const fr = freeP;
+  const uc = uColP;
+  const wc = wColP;
+  const dd = invDimsP;
+  const sk = slackColP;
+  const rs = reserveColP;
+  const hp = scoreP;
+  const n4 = n & ~3;
+  for (let i: i32 = 0; i < n4; i += 4) {
     // Sixteen ineligible nodes in a row (common for selective constraints): skip them whole.
-    // Pass 2 skips the same blocks, so their score slots are never read.
-    if ((i & 15) == 0 && i + 16 <= n2 && !v128.any_true(v128.load(eligP + <usize>i))) {
-      i += 14;
+    // Pass 2 skips the same blocks, so their bound slots are never read.
+    if (ineligibleRun(i, n4) > 0) {
+      i += 12;
       continue;
     }
-    const o = (<usize>i) << 3;
-    const fp = freeP + o;
-    const cp = capP + o;
-    const ip = invCapP + o;
-    const f0 = v128.load(fp);
-    const f1 = v128.load(fp + nb);
-    const f2 = v128.load(fp + nb2);
-    const f3 = v128.load(fp + nb3);
-    const e8 = <i32>load<u16>(eligP + <usize>i);
-    const sp = slotsP + ((<usize>i) << 2);
-    const ok0 = <i64>(<i32>((e8 & 0xff) == 1) & <i32>(load<i32>(sp) != 0));
-    const ok1 = <i64>(<i32>((e8 >> 8) == 1) & <i32>(load<i32>(sp, 4) != 0));
-    let m = i64x2.replace_lane(i64x2.splat(-ok0), 1, -ok1);
-    m = v128.and(m, v128.or(f64x2.ge(f0, va0), z0));
-    m = v128.and(m, v128.or(f64x2.ge(f1, va1), z1));
-    m = v128.and(m, v128.or(f64x2.ge(f2, va2), z2));
-    m = v128.and(m, v128.or(f64x2.ge(f3, va3), z3));
-    const t0 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp), f0), va0), v128.load(ip));
-    const t1 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb), f1), va1), v128.load(ip + nb));
-    const t2 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb2), f2), va2), v128.load(ip + nb2));
-    const t3 = f64x2.mul(f64x2.add(f64x2.sub(v128.load(cp + nb3), f3), va3), v128.load(ip + nb3));
-    let a = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(t0, t1), t2), t3), v128.load(invDimsP + o));
-    a = v128.bitselect(f64x2.sub(one, a), a, spreadMask);
-    // GPU reserve lanes (no GPU asked, GPU capacity): all GPUs free, or some. Lanes without a
-    // reserve keep `a` itself (not a - 0), like the scalar code.
-    const c3 = v128.load(cp + nb3);
-    const gpuLane = v128.and(z3, f64x2.gt(c3, zero));
-    const allFree = f64x2.ge(f3, c3);
-    const someFree = v128.and(gpuLane, v128.or(allFree, f64x2.gt(f3, zero)));
-    const r = v128.bitselect(reserveV, partialV, allFree);
-    a = v128.bitselect(f64x2.sub(a, r), a, someFree);
-    const absSum = f64x2.add(f64x2.add(f64x2.add(f64x2.abs(t0), f64x2.abs(t1)), f64x2.abs(t2)), f64x2.abs(t3));
-    const e = f64x2.mul(tol, f64x2.add(one, absSum));
-    const lo = f64x2.sub(a, e);
-    let hi = f64x2.add(a, e);
-    hi = v128.bitselect(pinf, hi, f64x2.ne(hi, hi));
-    hi = v128.bitselect(hi, ninf, m);
-    v128.store(scoreP + o, hi);
-    lowerV = v128.bitselect(lo, lowerV, v128.and(m, f64x2.gt(lo, lowerV)));
+    const o4 = (<usize>i) << 2;
+    const eb = load<u32>(ep + <usize>i);
+    if (eb == 0) {
+      v128.store(hp + o4, ninf);
+      continue;
+    }
+    const e32 = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(i32x4.splat(eb)));
+    let m = v128.and(i32x4.eq(e32, oneI), i32x4.ne(v128.load(slp + o4), zeroI));
+    // Exact fit: free >= ask in every asked dimension, two f64 lanes at a time.
+    const fp = fr + ((<usize>i) << 3);
+    const fa = v128.and(
+      v128.and(v128.or(f64x2.ge(v128.load(fp), va0), z0), v128.or(f64x2.ge(v128.load(fp + s8), va1), z1)),
+      v128.and(v128.or(f64x2.ge(v128.load(fp + 2 * s8), va2), z2), v128.or(f64x2.ge(v128.load(fp + 3 * s8), va3), z3)),
+    );
+    const fb = v128.and(
+      v128.and(v128.or(f64x2.ge(v128.load(fp, 16), va0), z0), v128.or(f64x2.ge(v128.load(fp + s8, 16), va1), z1)),
+      v128.and(v128.or(f64x2.ge(v128.load(fp + 2 * s8, 16), va2), z2), v128.or(f64x2.ge(v128.load(fp + 3 * s8, 16), va3), z3)),
+    );
+    m = v128.and(m, v128.shuffle<i32>(fa, fb, 0, 2, 4, 6));
+    // The bound, four lanes of f32.
+    const up = uc + o4;
+    const wp = wc + o4;
+    const t0 = f32x4.add(v128.load(up), f32x4.mul(b0, v128.load(wp)));
+    const t1 = f32x4.add(v128.load(up + s4), f32x4.mul(b1, v128.load(wp + s4)));
+    const t2 = f32x4.add(v128.load(up + 2 * s4), f32x4.mul(b2, v128.load(wp + 2 * s4)));
+    const t3 = f32x4.add(v128.load(up + 3 * s4), f32x4.mul(b3, v128.load(wp + 3 * s4)));
+    const sum = f32x4.add(f32x4.add(f32x4.add(t0, t1), t2), t3);
+    let a = f32x4.mul(sum, v128.load(dd + o4));
+    a = v128.bitselect(f32x4.sub(one, a), a, spreadMask);
+    a = f32x4.sub(a, v128.and(v128.load(rs + o4), noGpu));
+    const e = f32x4.mul(tol, f32x4.add(one, f32x4.add(v128.load(sk + o4), sum)));
+    const lo = f32x4.sub(a, e);
+    let hi = f32x4.add(a, e);
+    hi = v128.bitselect(pinf, hi, f32x4.ne(hi, hi));
+    v128.store(hp + o4, v128.bitselect(hi, ninf, m));
+    lowerV = v128.bitselect(lo, lowerV, v128.and(m, f32x4.gt(lo, lowerV)));
     anyV = v128.or(anyV, m);
   }
+  scanLower = max(
+    max(f32x4.extract_lane(lowerV, 0), f32x4.extract_lane(lowerV, 1)),
+    max(f32x4.extract_lane(lowerV, 2), f32x4.extract_lane(lowerV, 3)),
+  );
   let anyFit = v128.any_true(anyV);
-  let lower = max(f64x2.extract_lane(lowerV, 0), f64x2.extract_lane(lowerV, 1));
-  if (n2 < n) {
-    // The odd last node, scalar.
-    const i = n2;
-    let hi: f64 = -Infinity;
+  const binpack = strategy == STRATEGY_BINPACK;
+  for (let i = n4; i < n; i++) {
+    let hi: f32 = -Infinity;
     if (fits(i)) {
       anyFit = true;
-      const o = (<usize>i) << 3;
-      const cp = capP + o;
-      const fp = freeP + o;
-      const ip = invCapP + o;
-      const t0 = (load<f64>(cp) - load<f64>(fp) + a0) * load<f64>(ip);
-      const t1 = (load<f64>(cp + nb) - load<f64>(fp + nb) + a1) * load<f64>(ip + nb);
-      const t2 = (load<f64>(cp + 2 * nb) - load<f64>(fp + 2 * nb) + a2) * load<f64>(ip + 2 * nb);
-      const t3 = (load<f64>(cp + 3 * nb) - load<f64>(fp + 3 * nb) + a3) * load<f64>(ip + 3 * nb);
-      let a = (((t0 + t1) + t2) + t3) * load<f64>(invDimsP + o);
-      if (strategy != STRATEGY_BINPACK) a = 1 - a;
-      const r = reserve(i);
-      if (r != 0) a = a - r;
-      const e = PRUNE_TOL * (1 + (((abs(t0) + abs(t1)) + abs(t2)) + abs(t3)));
-      const lo = a - e;
-      hi = a + e;
-      if (hi != hi) hi = Infinity;
-      if (lo > lower) lower = lo;
+      hi = boundNode(i, <f32>a0, <f32>a1, <f32>a2, <f32>a3, binpack);
     }
-    store<f64>(scoreP + ((<usize>i) << 3), hi);
+    store<f32>(hp + ((<usize>i) << 2), hi);
   }
   if (!anyFit) return -1;
-  if (lower == -Infinity) return bestPlain();
-  const lowerS = f64x2.splat(lower);
-  let best: f64 = -Infinity;
-  let chosen: i32 = -1;
-  for (let i: i32 = 0; i < n2; i += 2) {
-    if ((i & 15) == 0 && i + 16 <= n2 && !v128.any_true(v128.load(eligP + <usize>i))) {
-      i += 14;
-      continue;
-    }
-    const hit = f64x2.ge(v128.load(scoreP + ((<usize>i) << 3)), lowerS);
-    if (!v128.any_true(hit)) continue;
-    if (i64x2.extract_lane(hit, 0) != 0 && !(chosen >= 0 && sameAs(i, chosen))) {
-      const s = baseScore(i);
-      if (chosen < 0 || s > best) {
-        best = s;
-        chosen = i;
-      }
-    }
-    if (i64x2.extract_lane(hit, 1) != 0 && !(chosen >= 0 && sameAs(i + 1, chosen))) {
-      const s = baseScore(i + 1);
-      if (chosen < 0 || s > best) {
-        best = s;
-        chosen = i + 1;
-      }
-    }
-  }
-  if (n2 < n && load<f64>(scoreP + ((<usize>n2) << 3)) >= lower && !(chosen >= 0 && sameAs(n2, chosen))) {
-    const s = baseScore(n2);
-    if (chosen < 0 || s > best) chosen = n2;
-  }
-  return chosen;
+  if (scanLower == -Infinity) return bestPlain();
+  return exactScan(scanLower);
 }
 
 function bestWithSpread(): i32 {
@@ -581,7 +936,7 @@ function placeScan(outP: usize, count: i32): i32 {
     } else if (indexWorth()) {
       chosen = bestIndexed();
     } else {
-      chosen = propValP != 0 ? bestPlain() : ASC_FEATURE_SIMD ? bestPrunedSimd() : bestPruned();
+      chosen = propValP != 0 ? bestPlain() : bestPruned();
     }
     if (chosen < 0) break;
     do {
@@ -589,6 +944,7 @@ function placeScan(outP: usize, count: i32): i32 {
       store<i32>(outP + ((<usize>j) << 2), chosen);
       j++;
     } while (fill && j < count && fits(chosen));
+    settle(chosen);
   }
   return j;
 }
@@ -655,11 +1011,13 @@ function placeHeap(outP: usize, count: i32): i32 {
         store<i32>(outP + ((<usize>j) << 2), top);
         j++;
       } while (j < count && fits(top));
+      settle(top);
       size--;
       store<i32>(heapP, heapAt(size));
       siftDown(0, size);
     } else {
       commit(top);
+      settle(top);
       store<i32>(outP + ((<usize>j) << 2), top);
       j++;
       if (fits(top)) {
@@ -698,6 +1056,7 @@ function placeSampled(outP: usize, count: i32, k: i32, seed: u32): i32 {
     cursor = i;
     if (chosen < 0) break;
     commit(chosen);
+    settle(chosen);
     store<i32>(outP + ((<usize>j) << 2), chosen);
     j++;
   }

@@ -12,6 +12,8 @@
  * in `load`, so capacity changes go through `load`.
  */
 import {
+  checkKernelColumns,
+  checkKernelTouch,
   DIMENSIONS,
   type KernelOptions,
   type KernelPlaceOptions,
@@ -27,9 +29,36 @@ interface PlacementExports {
   reset(): void;
   top(): number;
   release(mark: number): void;
-  bind(n: number, cap: number, free: number, elig: number, slots: number, score: number, heap: number, invCap: number, invDims: number): void;
+  bind(
+    n: number,
+    cap: number,
+    free: number,
+    elig: number,
+    slots: number,
+    score: number,
+    heap: number,
+    invCap: number,
+    uCol: number,
+    wCol: number,
+    invDims: number,
+    slackCol: number,
+    reserveCol: number,
+  ): void;
   prepare(): void;
-  bindIndex(grp: number, mem: number, end: number, head: number, touched: number): void;
+  bindIndex(
+    grp: number,
+    mem: number,
+    end: number,
+    head: number,
+    touched: number,
+    dFree: number,
+    dSure: number,
+    dU: number,
+    dW: number,
+    dInvDims: number,
+    dSlack: number,
+    dReserve: number,
+  ): void;
   setIndex(groups: number): void;
   touch(i: number): void;
   place(
@@ -75,9 +104,12 @@ export class WasmKernel implements PlacementKernel {
   private slotsPtr = 0;
   private askPtr = 0;
   private invCapPtr = 0;
-  private invDimsPtr = 0;
+  /** Pass-1 terms per node: u, w (f32 × 4 each), 1/dims, slack, reserve (f32). */
+  private termsPtr = 0;
   /** State-group index regions (i32 per node each): grp, mem, start, end, head, touched. */
   private indexPtr = 0;
+  /** The detached nodes' compact columns (see `detachedRegions`). */
+  private detachedPtr = 0;
   /** Group count of the built index; -2 = not built since the last load, -1 = not usable. */
   private indexGroups = -2;
   private mark = 0;
@@ -111,20 +143,22 @@ export class WasmKernel implements PlacementKernel {
   }
 
   load(cap: Float64Array, free: Float64Array, n: number): void {
+    checkKernelColumns(cap, free, n);
     const len = DIMENSIONS * n;
-    if (cap.length < len || free.length < len) {
-      throw new RangeError(`kernel load: cap and free need ${len} values for ${n} nodes`);
-    }
     if (n > this.capacity) this.layout(Math.max(n, this.capacity * 2, 16));
     this.n = n;
     const w = this.wasm;
-    w.bind(n, this.capPtr, this.freePtr, this.eligPtr, this.slotsPtr, this.scorePtr(), this.heapPtr(), this.invCapPtr, this.invDimsPtr);
-    w.bindIndex(this.indexRegion(0), this.indexRegion(1), this.indexRegion(3), this.indexRegion(4), this.indexRegion(5));
+    const t = this.termsPtr;
+    const f32Cols = align(DIMENSIONS * this.capacity * 4);
+    const f32Node = align(this.capacity * 4);
+    w.bind(n, this.capPtr, this.freePtr, this.eligPtr, this.slotsPtr, this.scorePtr(), this.heapPtr(), this.invCapPtr, t, t + f32Cols, t + 2 * f32Cols, t + 2 * f32Cols + f32Node, t + 2 * f32Cols + 2 * f32Node);
+    const d = this.detachedRegions();
+    w.bindIndex(this.indexRegion(0), this.indexRegion(1), this.indexRegion(3), this.indexRegion(4), this.indexRegion(5), d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, d[6]!);
     this.indexGroups = -2;
     this.refresh(true);
     this.capView.set(cap.subarray(0, len));
-    w.prepare();
     this.freeView.set(free.subarray(0, len));
+    w.prepare();
     this.eligView.fill(0);
     this.slotsView.fill(-1);
   }
@@ -146,6 +180,7 @@ export class WasmKernel implements PlacementKernel {
   }
 
   touch(i: number): void {
+    checkKernelTouch(this.freeView, this.n, i);
     this.wasm.touch(i);
   }
 
@@ -271,6 +306,21 @@ export class WasmKernel implements PlacementKernel {
     return this.indexPtr + k * align(this.capacity * 4);
   }
 
+  /**
+   * The detached nodes' compact columns: free, u and w (f32 × 4 per node each), then per node the
+   * sure flag, 1/dims, slack and GPU reserve (4 bytes each).
+   */
+  private detachedRegions(): number[] {
+    const f32Cols = align(DIMENSIONS * this.capacity * 4);
+    const node = align(this.capacity * 4);
+    const free = this.detachedPtr;
+    const sure = free + f32Cols;
+    const u = sure + node;
+    const w = u + f32Cols;
+    const invDims = w + f32Cols;
+    return [free, sure, u, w, invDims, invDims + node, invDims + 2 * node];
+  }
+
   private scorePtr(): number {
     return this.slotsPtr + align(this.capacity * 4);
   }
@@ -283,19 +333,29 @@ export class WasmKernel implements PlacementKernel {
   private layout(capacity: number): void {
     const w = this.wasm;
     w.reset();
-    const colBytes = align(DIMENSIONS * capacity * 8);
-    const bytes = 3 * colBytes + align(capacity) + align(capacity * 4) + 2 * align(capacity * 8) + align(capacity * 4) + 32 + 6 * align(capacity * 4);
+    const f64Cols = align(DIMENSIONS * capacity * 8);
+    const f32Cols = align(DIMENSIONS * capacity * 4);
+    const i32Node = align(capacity * 4);
+    const f64Node = align(capacity * 8);
+    // cap, free | elig (with room past the last node for the sentinel of the detached pass) |
+    // slots | score | heap | ask | invCap | terms (u, w, 1/dims, slack, reserve) | index (6 × i32) |
+    // detached columns (free, sure, u, w, 1/dims, slack, reserve).
+    const eligBytes = align(capacity + 16);
+    const termsBytes = 2 * f32Cols + 3 * i32Node;
+    const detachedBytes = 3 * f32Cols + 4 * i32Node;
+    const bytes = 2 * f64Cols + eligBytes + i32Node + f64Node + i32Node + 32 + f64Cols + termsBytes + 6 * i32Node + detachedBytes;
     const base = w.alloc(bytes);
     if (base === 0) throw new RangeError(`placement core out of memory for ${capacity} nodes`);
     this.capacity = capacity;
     this.capPtr = base;
-    this.freePtr = base + colBytes;
-    this.eligPtr = this.freePtr + colBytes;
-    this.slotsPtr = this.eligPtr + align(capacity);
-    this.askPtr = this.heapPtr() + align(capacity * 4);
+    this.freePtr = base + f64Cols;
+    this.eligPtr = this.freePtr + f64Cols;
+    this.slotsPtr = this.eligPtr + eligBytes;
+    this.askPtr = this.heapPtr() + i32Node;
     this.invCapPtr = this.askPtr + 32;
-    this.invDimsPtr = this.invCapPtr + colBytes;
-    this.indexPtr = this.invDimsPtr + align(capacity * 8);
+    this.termsPtr = this.invCapPtr + f64Cols;
+    this.indexPtr = this.termsPtr + termsBytes;
+    this.detachedPtr = this.indexPtr + 6 * i32Node;
     this.mark = w.top();
     this.callPtr = 0;
     this.callBytes = 0;

@@ -53,7 +53,10 @@ export interface KernelPlaceOptions {
 export interface PlacementKernel {
   /** Engine name reported in plan stats (`wasm` or `js`). */
   readonly engine: 'wasm' | 'js';
-  /** Copies `cap` and `free` (`f64[4*n]`, dimension-major) into the kernel. */
+  /**
+   * Copies `cap` and `free` (`f64[4*n]`, dimension-major) into the kernel. Throws a RangeError
+   * when they are short or hold a value that is not finite.
+   */
   load(cap: Float64Array, free: Float64Array, n: number): void;
   /** Node count of the loaded columns. */
   readonly nodeCount: number;
@@ -72,7 +75,8 @@ export interface PlacementKernel {
   place(options: KernelPlaceOptions): { placed: number; out: Int32Array };
   /**
    * Tells the kernel that the caller changed node i's free capacity by writing to `free()` (the
-   * kernel keeps an index over free capacity; see docs/placement-kernel.md).
+   * kernel keeps an index and terms derived from free capacity; see docs/placement-kernel.md).
+   * Throws a RangeError when a written value is not finite.
    */
   touch(i: number): void;
   /** Score of node i for `ask` under `strategy` (no spread boost), for explanations and tests. */
@@ -87,4 +91,36 @@ export interface KernelOptions {
    * and check the scan on its own.
    */
   stateIndex?: boolean;
+}
+
+const DIMENSION_NAMES = ['cpu', 'memory', 'disk', 'gpu'] as const;
+
+/**
+ * The checks every kernel's `load` makes: `cap` and `free` hold `4*n` values and every value is
+ * finite (the exact-score shortcuts of both kernels rely on it; a snapshot never holds anything
+ * else, so a non-finite value is a caller's bug, reported instead of placed around).
+ */
+export function checkKernelColumns(cap: Float64Array, free: Float64Array, n: number): void {
+  const len = DIMENSIONS * n;
+  if (cap.length < len || free.length < len) {
+    throw new RangeError(`kernel load: cap and free need ${len} values for ${n} nodes`);
+  }
+  for (let k = 0; k < len; k++) {
+    if (!Number.isFinite(cap[k]!) || !Number.isFinite(free[k]!)) {
+      const column = Number.isFinite(cap[k]!) ? 'free' : 'cap';
+      const value = column === 'cap' ? cap[k]! : free[k]!;
+      throw new RangeError(`kernel load: ${column} ${DIMENSION_NAMES[Math.floor(k / n)]} of node ${k % n} is ${value}, not a finite number`);
+    }
+  }
+}
+
+/** The check of `touch(i)`: node i's free capacity, as the caller wrote it, is finite. */
+export function checkKernelTouch(free: Float64Array, n: number, i: number): void {
+  if (!(i >= 0 && i < n && Number.isInteger(i))) throw new RangeError(`kernel touch: node ${i} is not in 0..${n - 1}`);
+  for (let d = 0; d < DIMENSIONS; d++) {
+    const value = free[d * n + i]!;
+    if (!Number.isFinite(value)) {
+      throw new RangeError(`kernel touch: free ${DIMENSION_NAMES[d]} of node ${i} is ${value}, not a finite number`);
+    }
+  }
 }

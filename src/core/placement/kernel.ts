@@ -9,6 +9,8 @@
  * `load`, so capacity changes go through `load`.
  */
 import {
+  checkKernelColumns,
+  checkKernelTouch,
   DIMENSIONS,
   STRATEGY_BINPACK,
   type KernelOptions,
@@ -115,10 +117,8 @@ export class JsKernel implements PlacementKernel {
   }
 
   load(cap: Float64Array, free: Float64Array, n: number): void {
+    checkKernelColumns(cap, free, n);
     const len = DIMENSIONS * n;
-    if (cap.length < len || free.length < len) {
-      throw new RangeError(`kernel load: cap and free need ${len} values for ${n} nodes`);
-    }
     if (this.capBuf.length < len) {
       const size = grown(this.capBuf.length, len);
       this.capBuf = new Float64Array(size);
@@ -178,6 +178,7 @@ export class JsKernel implements PlacementKernel {
   }
 
   touch(i: number): void {
+    checkKernelTouch(this.freeBuf, this.n, i);
     if (this.groups >= 0) this.detach(i);
   }
 

@@ -89,6 +89,70 @@ function stream(seed: number): Stream {
   return { n, cap, free, calls };
 }
 
+/**
+ * Streams whose values defeat the WebAssembly kernel's f32 pass 1: capacities and free values that
+ * are not exact in f32 (0.1, 2^24 + 1, 1/3), tiny capacities (huge reciprocals), values near and
+ * past the f32 range, asks past its limits, near-ties a few f64 ulp apart, and caller writes that
+ * over-commit a node or make its free capacity infinite or NaN. Every engine must still return
+ * the literal greedy's choices.
+ */
+function hostileStream(seed: number): Stream {
+  const r = rng(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
+  const n = int(12, 120);
+  const shapes = [
+    [0.1, 0.3, 1 / 3, 0],
+    [2 ** 24 + 1, 2 ** 25 + 3, 7, 0],
+    [1e-9, 64, 200, 0],
+    [16, 64, 1e35, 4],
+    [16, 64, 200, 8],
+    [16 + 2 ** -40, 64, 200, 8],
+  ].slice(0, int(2, 6));
+  const cap = new Float64Array(4 * n);
+  const free = new Float64Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const sh = pick(shapes);
+    const used = r() < 0.3 ? pick([0.1, 1, 2 ** -30, 3]) : 0;
+    for (let d = 0; d < 4; d++) {
+      cap[d * n + i] = sh[d]!;
+      free[d * n + i] = sh[d]! > 0 ? sh[d]! - used * sh[d]! * 0.01 : 0;
+    }
+  }
+  const asks = [
+    [0.1, 0.1, 0, 0],
+    [1 / 3, 1, 1e-7, 0],
+    [1, 2 ** 24 + 1, 0, 0],
+    [2, 16, 50, 1],
+    [0, 0, 0, 0],
+    [1e-10, 0, 0, 0],
+    [1e30, 0, 0, 0],
+    [0.25, 0.5, 1e34, 0],
+    [1, 1, 0, 2],
+  ];
+  const calls: Stream['calls'] = [];
+  const callCount = int(30, 150);
+  for (let c = 0; c < callCount; c++) {
+    const density = pick([1, 0.6, 0.2]);
+    const elig = new Uint8Array(n);
+    for (let i = 0; i < n; i++) elig[i] = r() < density ? 1 : 0;
+    const slots = new Int32Array(n).fill(-1);
+    if (r() < 0.2) for (let i = 0; i < n; i++) slots[i] = r() < 0.5 ? -1 : int(0, 1);
+    const options: KernelPlaceOptions = {
+      ask: Float64Array.from(pick(asks)),
+      strategy: r() < 0.7 ? 0 : 1,
+      count: r() < 0.9 ? int(1, 2) : int(3, 10),
+      sampleK: 0,
+      seed: int(0, 1e6),
+      spread: null,
+      property: null,
+    };
+    const write = r() < 0.08 ? { i: int(0, n - 1), delta: pick([[1, 2, 0, 0], [100, 0, 0, 0], [0.1, 0, 0, 0]]) } : undefined;
+    calls.push({ elig, slots, options, write });
+  }
+  return { n, cap, free, calls };
+}
+
 function runStream(kernel: PlacementKernel | null, s: Stream): Array<{ out: number[]; free: number[] }> {
   const state: NaiveState = { n: s.n, cap: s.cap.slice(), free: s.free.slice(), elig: new Uint8Array(s.n), slots: new Int32Array(s.n) };
   kernel?.load(s.cap, s.free, s.n);
@@ -158,5 +222,49 @@ describe('state-group index', () => {
       }
     }
     expect(placed).toBeGreaterThan(5_000);
+  });
+
+  it('stays exact where f32 is not: inexact, tiny, huge and non-finite values (every engine, index on and off)', () => {
+    const kernels: Array<[string, PlacementKernel]> = [
+      ['js', new JsKernel()],
+      ['simd', new WasmKernel(compilePlacementBuild('simd'))],
+      ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
+      ['simd, no index', new WasmKernel(compilePlacementBuild('simd'), { stateIndex: false })],
+      ['scalar, no index', new WasmKernel(compilePlacementBuild('scalar'), { stateIndex: false })],
+    ];
+    let placed = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const s = hostileStream(seed * 7919);
+      const want = runStream(null, s);
+      placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
+      for (const [name, kernel] of kernels) {
+        const got = runStream(kernel, s);
+        for (let c = 0; c < want.length; c++) {
+          if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
+            expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
+          }
+        }
+      }
+    }
+    expect(placed).toBeGreaterThan(2_000);
+  });
+
+  it('refuses capacity that is not a finite number, in load and in touch, naming the node and dimension', () => {
+    const n = 3;
+    const cap = new Float64Array(4 * n).fill(8);
+    for (const kernel of [new JsKernel(), new WasmKernel(compilePlacementBuild('simd')), new WasmKernel(compilePlacementBuild('scalar'))]) {
+      const free = cap.slice();
+      free[2 * n + 1] = Infinity;
+      expect(() => kernel.load(cap, free, n)).toThrow('kernel load: free disk of node 1 is Infinity, not a finite number');
+      const bad = cap.slice();
+      bad[2] = NaN;
+      expect(() => kernel.load(bad, cap, n)).toThrow('kernel load: cap cpu of node 2 is NaN, not a finite number');
+      kernel.load(cap, cap, n);
+      kernel.elig().fill(1);
+      expect(kernel.place({ ask: Float64Array.from([1, 1, 0, 0]), strategy: 0, count: 1, sampleK: 0, seed: 0 }).placed).toBe(1);
+      kernel.free()[3 * n] = NaN;
+      expect(() => kernel.touch(0)).toThrow('kernel touch: free gpu of node 0 is NaN, not a finite number');
+      expect(() => kernel.touch(3)).toThrow('kernel touch: node 3 is not in 0..2');
+    }
   });
 });
