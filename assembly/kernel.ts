@@ -19,7 +19,7 @@ let heapP: usize = 0; // i32[n] scratch
 let invCapP: usize = 0; // f64[4n]: 1/cap where cap > 0, else 0
 // The f32 terms of the pass-1 bound (docs/placement-kernel.md, "Pruned scan"), per node, kept
 // current with free capacity by `refreshTerms`.
-let uColP: usize = 0; // f32[4n]: (cap - free) / cap per dimension (0 where cap <= 0)
+let uColP: usize = 0; // f32[n]: Σu, u = (cap - free) / cap per dimension (0 where cap <= 0)
 let wColP: usize = 0; // f32[4n]: 1 / cap (0 where cap <= 0)
 let invDimsP: usize = 0; // f32[n]: 1 / (dimensions with cap > 0), or 0
 let slackColP: usize = 0; // f32[n]: Σ|u| - Σu (Infinity when some u is out of f32 range or not finite)
@@ -51,10 +51,9 @@ let gHeadP: usize = 0; // i32[G]: first member of group g that may still be in i
 let touchedP: usize = 0; // i32[n]: nodes that left their group
 // The detached nodes' columns, compacted in detach order (slot t holds node touched[t],
 // dimension-major with stride n): free capacity and the pass-1 terms as f32, refreshed whenever
-// the node's free capacity changes (docs/placement-kernel.md, "State groups").
+// the node's free capacity changes (see `detach`; docs/placement-kernel.md, "Detached nodes").
 let dFreeP: usize = 0; // f32[4n]: free capacity rounded to f32
-let dSureP: usize = 0; // i32[n]: -1 when pass 1 decides the node in f32 (see `detach`), else 0
-let dUP: usize = 0; // f32[4n]: (cap - free) / cap per dimension (0 where cap <= 0)
+let dUP: usize = 0; // f32[n]: Σu
 let dWP: usize = 0; // f32[4n]: 1 / cap (0 where cap <= 0)
 let dInvDimsP: usize = 0; // f32[n]: 1 / dimensions with cap > 0 (0 when none)
 let dSlackP: usize = 0; // f32[n]: Σ|u| - Σu (Infinity when some u is out of f32 range)
@@ -69,7 +68,6 @@ export function bindIndex(
   head: usize,
   touched: usize,
   dFree: usize,
-  dSure: usize,
   dU: usize,
   dW: usize,
   dInvDims: usize,
@@ -82,7 +80,6 @@ export function bindIndex(
   gHeadP = head;
   touchedP = touched;
   dFreeP = dFree;
-  dSureP = dSure;
   dUP = dU;
   dWP = dW;
   dInvDimsP = dInvDims;
@@ -115,14 +112,16 @@ function refreshTerms(i: i32): void {
   const o4 = (<usize>i) << 2;
   const nb4 = nb >> 1;
   let uAbs: f64 = 0;
+  let uSum: f64 = 0;
   let slack: f64 = 0;
   for (let d: i32 = 0; d < 4; d++) {
     const k = <usize>d * nb;
     const u = (load<f64>(capP + k + o) - load<f64>(freeP + k + o)) * load<f64>(invCapP + k + o);
-    store<f32>(uColP + <usize>d * nb4 + o4, <f32>u);
+    uSum += u;
     uAbs += abs(u);
     if (u < 0) slack -= 2 * u;
   }
+  store<f32>(uColP + o4, <f32>uSum);
   store<f32>(slackColP + o4, uAbs <= U_LIMIT ? <f32>slack : Infinity);
   const c = load<f64>(capP + 3 * nb + o);
   const gpus = load<f64>(freeP + 3 * nb + o);
@@ -133,6 +132,12 @@ function refreshTerms(i: i32): void {
  * Node i's free capacity changed (its terms are current): it leaves its group and is scored on
  * its own from now on (grp[i] becomes -1 - t for its compact slot t); a detached node's compact
  * copy is refreshed.
+ *
+ * A slot is *sure* when every free value is exact in f32 (so the f32 fit test is exact) and its
+ * terms are in range (|u| <= U_LIMIT via a finite slack, w <= W_LIMIT), so that with asks up to
+ * ASK_LIMIT no pass-1 value overflows f32. Any other slot is written so that pass 1 always makes
+ * it a candidate and never takes the lower bound from it: free +Infinity (it "fits"), terms 0 and
+ * slack +Infinity (bound [-Infinity, +Infinity]); pass 2 then tests fit and scores it exactly.
  */
 function detach(i: i32): void {
   const p = grpP + ((<usize>i) << 2);
@@ -145,30 +150,25 @@ function detach(i: i32): void {
     t = touchedCount++;
     store<i32>(p, -1 - t);
     store<i32>(touchedP + ((<usize>t) << 2), i);
-    const q4 = (<usize>t) << 2;
-    for (let d: i32 = 0; d < 4; d++) {
-      store<f32>(dWP + <usize>d * nb4 + q4, load<f32>(wColP + <usize>d * nb4 + o4));
-    }
-    store<f32>(dInvDimsP + q4, load<f32>(invDimsP + o4));
   } else {
     t = -1 - g;
   }
   const q4 = (<usize>t) << 2;
-  // Sure: every free value is exact in f32 (so the f32 fit test is exact), and the terms are in
-  // range (|u| <= U_LIMIT via a finite slack, w <= W_LIMIT), so with asks <= ASK_LIMIT_F32 no
-  // pass-1 value overflows f32.
-  let sure = true;
-  for (let d: i32 = 0; d < 4; d++) {
-    const f = load<f64>(freeP + <usize>d * nb + o);
-    const f32v = <f32>f;
-    store<f32>(dFreeP + <usize>d * nb4 + q4, f32v);
-    sure = sure && <f64>f32v == f && load<f32>(dWP + <usize>d * nb4 + q4) <= W_LIMIT;
-    store<f32>(dUP + <usize>d * nb4 + q4, load<f32>(uColP + <usize>d * nb4 + o4));
-  }
   const slack = load<f32>(slackColP + o4);
-  store<i32>(dSureP + q4, sure && slack < Infinity ? -1 : 0);
-  store<f32>(dSlackP + q4, slack);
-  store<f32>(dReserveP + q4, load<f32>(reserveColP + o4));
+  let sure = slack < Infinity;
+  for (let d: i32 = 0; d < 4 && sure; d++) {
+    const f = load<f64>(freeP + <usize>d * nb + o);
+    sure = <f64>(<f32>f) == f && load<f32>(wColP + <usize>d * nb4 + o4) <= W_LIMIT;
+  }
+  for (let d: i32 = 0; d < 4; d++) {
+    const k4 = <usize>d * nb4;
+    store<f32>(dFreeP + k4 + q4, sure ? <f32>load<f64>(freeP + <usize>d * nb + o) : Infinity);
+    store<f32>(dWP + k4 + q4, sure ? load<f32>(wColP + k4 + o4) : 0);
+  }
+  store<f32>(dUP + q4, sure ? load<f32>(uColP + o4) : 0);
+  store<f32>(dInvDimsP + q4, sure ? load<f32>(invDimsP + o4) : 0);
+  store<f32>(dSlackP + q4, sure ? slack : Infinity);
+  store<f32>(dReserveP + q4, sure ? load<f32>(reserveColP + o4) : 0);
 }
 
 /** The caller changed node i's free capacity. */
@@ -530,17 +530,8 @@ function boundDetached(): i32 {
     let hi: f32 = -Infinity;
     if (fits(i)) {
       anyFit = true;
-      const up = dUP + q4;
       const wp = dWP + q4;
-      const w0 = load<f32>(wp);
-      const w1 = load<f32>(wp + nb4);
-      const w2 = load<f32>(wp + 2 * nb4);
-      const w3 = load<f32>(wp + 3 * nb4);
-      const t0 = load<f32>(up) + b0 * w0;
-      const t1 = load<f32>(up + nb4) + b1 * w1;
-      const t2 = load<f32>(up + 2 * nb4) + b2 * w2;
-      const t3 = load<f32>(up + 3 * nb4) + b3 * w3;
-      const sum = ((t0 + t1) + t2) + t3;
+      const sum = load<f32>(dUP + q4) + (((b0 * load<f32>(wp) + b1 * load<f32>(wp + nb4)) + b2 * load<f32>(wp + 2 * nb4)) + b3 * load<f32>(wp + 3 * nb4));
       let a = sum * load<f32>(dInvDimsP + q4);
       if (!binpack) a = 1 - a;
       if (a3 == 0) a = a - load<f32>(dReserveP + q4);
@@ -572,12 +563,22 @@ function askCeil32(a: f64): f32 {
  * region holds at least 16 nodes).
  */
 function boundDetachedSimd(): i32 {
+  // First without reading slots: the lower bound is then taken from a node whose slots are not
+  // checked, so it stands only when that node has a slot left (pass 2 tests fit, slots included,
+  // for every candidate). Otherwise the pass runs again with the slots test.
   const binpack = strategy == STRATEGY_BINPACK;
-  if (a3 == 0) return binpack ? boundDetachedLoop(true, true) : boundDetachedLoop(false, true);
-  return binpack ? boundDetachedLoop(true, false) : boundDetachedLoop(false, false);
+  let r: i32;
+  if (a3 == 0) r = binpack ? boundDetachedLoop(true, true, false) : boundDetachedLoop(false, true, false);
+  else r = binpack ? boundDetachedLoop(true, false, false) : boundDetachedLoop(false, false, false);
+  if (r != SLOT_TAKEN) return r;
+  if (a3 == 0) return binpack ? boundDetachedLoop(true, true, true) : boundDetachedLoop(false, true, true);
+  return binpack ? boundDetachedLoop(true, false, true) : boundDetachedLoop(false, false, true);
 }
 
-@inline function boundDetachedLoop(binpack: bool, noGpu: bool): i32 {
+/** `boundDetachedLoop` without the slots test found its lower bound on a node with no slot left. */
+const SLOT_TAKEN: i32 = -2;
+
+@inline function boundDetachedLoop(binpack: bool, noGpu: bool, checkSlots: bool): i32 {
   const one = f32x4.splat(1);
   const tol = f32x4.splat(PRUNE_TOL_F32);
   const ninf = f32x4.splat(-Infinity);
@@ -598,6 +599,10 @@ function boundDetachedSimd(): i32 {
   const b3 = f32x4.splat(c3);
   let lowerV = ninf;
   let anyV = i32x4.splat(0);
+  // Slot of each lane's lower bound (without the slots test).
+  let lowerT = i32x4.splat(0);
+  let slotV = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4);
   const count = touchedCount;
   const tp = touchedP;
   for (let k: i32 = 0; k < 4; k++) store<i32>(tp + ((<usize>(count + k)) << 2), n);
@@ -605,7 +610,6 @@ function boundDetachedSimd(): i32 {
   const ep = eligP;
   const slp = slotsP;
   const df = dFreeP;
-  const dx = dSureP;
   const du = dUP;
   const dw = dWP;
   const dd = dInvDimsP;
@@ -626,47 +630,60 @@ function boundDetachedSimd(): i32 {
     // No node of the four passes eligibility (common for selective constraints): no arithmetic.
     if ((e0 | e1 | e2 | e3) == 0) {
       v128.store(hp + q4, ninf);
+      if (!checkSlots) slotV = i32x4.add(slotV, four);
       continue;
     }
-    const ok0 = e0 & <i32>(load<i32>(slp + (i0 << 2)) != 0);
-    const ok1 = e1 & <i32>(load<i32>(slp + (i1 << 2)) != 0);
-    const ok2 = e2 & <i32>(load<i32>(slp + (i2 << 2)) != 0);
-    const ok3 = e3 & <i32>(load<i32>(slp + (i3 << 2)) != 0);
+    let ok0 = e0;
+    let ok1 = e1;
+    let ok2 = e2;
+    let ok3 = e3;
+    if (checkSlots) {
+      ok0 &= <i32>(load<i32>(slp + (i0 << 2)) != 0);
+      ok1 &= <i32>(load<i32>(slp + (i1 << 2)) != 0);
+      ok2 &= <i32>(load<i32>(slp + (i2 << 2)) != 0);
+      ok3 &= <i32>(load<i32>(slp + (i3 << 2)) != 0);
+    }
     let m = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(-ok0), 1, -ok1), 2, -ok2), 3, -ok3);
-    // Sure slots decide fit and bound here; other eligible lanes are left to pass 2 (`unsure`).
+    // Fit (a slot that is not sure always "fits" here, with the bound [-Infinity, +Infinity]).
+    // Without a GPU ask the GPU dimension always fits and adds 0 × w = 0: both are left out.
     const fp = df + q4;
-    const fit = v128.and(
-      v128.and(f32x4.ge(v128.load(fp), va0), f32x4.ge(v128.load(fp + s4), va1)),
-      v128.and(f32x4.ge(v128.load(fp + 2 * s4), va2), f32x4.ge(v128.load(fp + 3 * s4), va3)),
-    );
-    const sure = v128.load(dx + q4);
-    const unsure = v128.andnot(m, sure);
-    m = v128.and(m, v128.and(fit, sure));
-    const up = du + q4;
+    let fit = v128.and(v128.and(f32x4.ge(v128.load(fp), va0), f32x4.ge(v128.load(fp + s4), va1)), f32x4.ge(v128.load(fp + 2 * s4), va2));
+    if (!noGpu) fit = v128.and(fit, f32x4.ge(v128.load(fp + 3 * s4), va3));
+    m = v128.and(m, fit);
     const wp = dw + q4;
-    const t0 = f32x4.add(v128.load(up), f32x4.mul(b0, v128.load(wp)));
-    const t1 = f32x4.add(v128.load(up + s4), f32x4.mul(b1, v128.load(wp + s4)));
-    const t2 = f32x4.add(v128.load(up + 2 * s4), f32x4.mul(b2, v128.load(wp + 2 * s4)));
-    const t3 = f32x4.add(v128.load(up + 3 * s4), f32x4.mul(b3, v128.load(wp + 3 * s4)));
-    const sum = f32x4.add(f32x4.add(f32x4.add(t0, t1), t2), t3);
+    let aw = f32x4.add(f32x4.add(f32x4.mul(b0, v128.load(wp)), f32x4.mul(b1, v128.load(wp + s4))), f32x4.mul(b2, v128.load(wp + 2 * s4)));
+    if (!noGpu) aw = f32x4.add(aw, f32x4.mul(b3, v128.load(wp + 3 * s4)));
+    const sum = f32x4.add(v128.load(du + q4), aw);
     let a = f32x4.mul(sum, v128.load(dd + q4));
     if (!binpack) a = f32x4.sub(one, a);
     if (noGpu) a = f32x4.sub(a, v128.load(dr + q4));
-    // e ≈ tol × (1 + slack + sum): finite in a sure slot (see `detach`), so hi is never NaN.
+    // e ≈ tol × (1 + slack + sum): finite in a sure slot, +Infinity in any other (see `detach`);
+    // a is finite either way, so hi and lo are never NaN.
     const e = f32x4.add(tol, f32x4.mul(tol, f32x4.add(v128.load(dk + q4), sum)));
     const lo = f32x4.sub(a, e);
     const hi = f32x4.add(a, e);
-    v128.store(hp + q4, v128.bitselect(pinf, v128.bitselect(hi, ninf, m), unsure));
-    lowerV = v128.bitselect(lo, lowerV, v128.and(m, f32x4.gt(lo, lowerV)));
-    anyV = v128.or(anyV, v128.or(m, unsure));
+    v128.store(hp + q4, v128.bitselect(hi, ninf, m));
+    const better = v128.and(m, f32x4.gt(lo, lowerV));
+    lowerV = v128.bitselect(lo, lowerV, better);
+    if (!checkSlots) {
+      lowerT = v128.bitselect(slotV, lowerT, better);
+      slotV = i32x4.add(slotV, four);
+    }
+    anyV = v128.or(anyV, m);
   }
   if (!v128.any_true(anyV)) return -1;
-  const lower = max(
-    max(f32x4.extract_lane(lowerV, 0), f32x4.extract_lane(lowerV, 1)),
-    max(f32x4.extract_lane(lowerV, 2), f32x4.extract_lane(lowerV, 3)),
-  );
-  // No node surely fits (pass 1 found only unsure ones): the exact scan.
+  const l0 = f32x4.extract_lane(lowerV, 0);
+  const l1 = f32x4.extract_lane(lowerV, 1);
+  const l2 = f32x4.extract_lane(lowerV, 2);
+  const l3 = f32x4.extract_lane(lowerV, 3);
+  const lower = max(max(l0, l1), max(l2, l3));
+  // No bound below came from a sure slot (only slots left to pass 2 fit): the exact scan.
   if (lower == -Infinity) return bestDetached();
+  if (!checkSlots) {
+    const lane = l0 == lower ? 0 : l1 == lower ? 1 : l2 == lower ? 2 : 3;
+    const t = lane == 0 ? i32x4.extract_lane(lowerT, 0) : lane == 1 ? i32x4.extract_lane(lowerT, 1) : lane == 2 ? i32x4.extract_lane(lowerT, 2) : i32x4.extract_lane(lowerT, 3);
+    if (load<i32>(slp + ((<usize>touchedAt(t)) << 2)) == 0) return SLOT_TAKEN;
+  }
   return exactCandidates(lower);
 }
 
@@ -740,13 +757,8 @@ let scanLower: f32 = -Infinity;
 @inline function boundNode(i: i32, b0: f32, b1: f32, b2: f32, b3: f32, binpack: bool): f32 {
   const o4 = (<usize>i) << 2;
   const nb4 = nb >> 1;
-  const up = uColP + o4;
   const wp = wColP + o4;
-  const t0 = load<f32>(up) + b0 * load<f32>(wp);
-  const t1 = load<f32>(up + nb4) + b1 * load<f32>(wp + nb4);
-  const t2 = load<f32>(up + 2 * nb4) + b2 * load<f32>(wp + 2 * nb4);
-  const t3 = load<f32>(up + 3 * nb4) + b3 * load<f32>(wp + 3 * nb4);
-  const sum = ((t0 + t1) + t2) + t3;
+  const sum = load<f32>(uColP + o4) + (((b0 * load<f32>(wp) + b1 * load<f32>(wp + nb4)) + b2 * load<f32>(wp + 2 * nb4)) + b3 * load<f32>(wp + 3 * nb4));
   let a = sum * load<f32>(invDimsP + o4);
   if (!binpack) a = 1 - a;
   if (a3 == 0) a = a - load<f32>(reserveColP + o4);
@@ -874,13 +886,12 @@ function boundScanSimd(): i32 {
     );
     m = v128.and(m, v128.shuffle<i32>(fa, fb, 0, 2, 4, 6));
     // The bound, four lanes of f32.
-    const up = uc + o4;
     const wp = wc + o4;
-    const t0 = f32x4.add(v128.load(up), f32x4.mul(b0, v128.load(wp)));
-    const t1 = f32x4.add(v128.load(up + s4), f32x4.mul(b1, v128.load(wp + s4)));
-    const t2 = f32x4.add(v128.load(up + 2 * s4), f32x4.mul(b2, v128.load(wp + 2 * s4)));
-    const t3 = f32x4.add(v128.load(up + 3 * s4), f32x4.mul(b3, v128.load(wp + 3 * s4)));
-    const sum = f32x4.add(f32x4.add(f32x4.add(t0, t1), t2), t3);
+    const aw = f32x4.add(
+      f32x4.add(f32x4.mul(b0, v128.load(wp)), f32x4.mul(b1, v128.load(wp + s4))),
+      f32x4.add(f32x4.mul(b2, v128.load(wp + 2 * s4)), f32x4.mul(b3, v128.load(wp + 3 * s4))),
+    );
+    const sum = f32x4.add(v128.load(uc + o4), aw);
     let a = f32x4.mul(sum, v128.load(dd + o4));
     a = v128.bitselect(f32x4.sub(one, a), a, spreadMask);
     a = f32x4.sub(a, v128.and(v128.load(rs + o4), noGpu));

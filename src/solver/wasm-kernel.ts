@@ -52,7 +52,6 @@ interface PlacementExports {
     head: number,
     touched: number,
     dFree: number,
-    dSure: number,
     dU: number,
     dW: number,
     dInvDims: number,
@@ -104,7 +103,7 @@ export class WasmKernel implements PlacementKernel {
   private slotsPtr = 0;
   private askPtr = 0;
   private invCapPtr = 0;
-  /** Pass-1 terms per node: u, w (f32 × 4 each), 1/dims, slack, reserve (f32). */
+  /** Pass-1 terms per node: w (f32 × 4), Σu, 1/dims, slack, reserve (f32). */
   private termsPtr = 0;
   /** State-group index regions (i32 per node each): grp, mem, start, end, head, touched. */
   private indexPtr = 0;
@@ -151,9 +150,10 @@ export class WasmKernel implements PlacementKernel {
     const t = this.termsPtr;
     const f32Cols = align(DIMENSIONS * this.capacity * 4);
     const f32Node = align(this.capacity * 4);
-    w.bind(n, this.capPtr, this.freePtr, this.eligPtr, this.slotsPtr, this.scorePtr(), this.heapPtr(), this.invCapPtr, t, t + f32Cols, t + 2 * f32Cols, t + 2 * f32Cols + f32Node, t + 2 * f32Cols + 2 * f32Node);
+    // terms: w (f32 × 4 per node) | Σu | 1/dims | slack | reserve (f32 per node)
+    w.bind(n, this.capPtr, this.freePtr, this.eligPtr, this.slotsPtr, this.scorePtr(), this.heapPtr(), this.invCapPtr, t + f32Cols, t, t + f32Cols + f32Node, t + f32Cols + 2 * f32Node, t + f32Cols + 3 * f32Node);
     const d = this.detachedRegions();
-    w.bindIndex(this.indexRegion(0), this.indexRegion(1), this.indexRegion(3), this.indexRegion(4), this.indexRegion(5), d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, d[6]!);
+    w.bindIndex(this.indexRegion(0), this.indexRegion(1), this.indexRegion(3), this.indexRegion(4), this.indexRegion(5), d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!);
     this.indexGroups = -2;
     this.refresh(true);
     this.capView.set(cap.subarray(0, len));
@@ -307,18 +307,16 @@ export class WasmKernel implements PlacementKernel {
   }
 
   /**
-   * The detached nodes' compact columns: free, u and w (f32 × 4 per node each), then per node the
-   * sure flag, 1/dims, slack and GPU reserve (4 bytes each).
+   * The detached nodes' compact columns: free and w (f32 × 4 per node each), then per node Σu,
+   * 1/dims, slack and GPU reserve (f32 each).
    */
   private detachedRegions(): number[] {
     const f32Cols = align(DIMENSIONS * this.capacity * 4);
     const node = align(this.capacity * 4);
     const free = this.detachedPtr;
-    const sure = free + f32Cols;
-    const u = sure + node;
-    const w = u + f32Cols;
-    const invDims = w + f32Cols;
-    return [free, sure, u, w, invDims, invDims + node, invDims + 2 * node];
+    const w = free + f32Cols;
+    const u = w + f32Cols;
+    return [free, u, w, u + node, u + 2 * node, u + 3 * node];
   }
 
   private scorePtr(): number {
@@ -338,11 +336,11 @@ export class WasmKernel implements PlacementKernel {
     const i32Node = align(capacity * 4);
     const f64Node = align(capacity * 8);
     // cap, free | elig (with room past the last node for the sentinel of the detached pass) |
-    // slots | score | heap | ask | invCap | terms (u, w, 1/dims, slack, reserve) | index (6 × i32) |
-    // detached columns (free, sure, u, w, 1/dims, slack, reserve).
+    // slots | score | heap | ask | invCap | terms (w, Σu, 1/dims, slack, reserve) | index (6 × i32) |
+    // detached columns (free, w, Σu, 1/dims, slack, reserve).
     const eligBytes = align(capacity + 16);
-    const termsBytes = 2 * f32Cols + 3 * i32Node;
-    const detachedBytes = 3 * f32Cols + 4 * i32Node;
+    const termsBytes = f32Cols + 4 * i32Node;
+    const detachedBytes = 2 * f32Cols + 4 * i32Node;
     const bytes = 2 * f64Cols + eligBytes + i32Node + f64Node + i32Node + 32 + f64Cols + termsBytes + 6 * i32Node + detachedBytes;
     const base = w.alloc(bytes);
     if (base === 0) throw new RangeError(`placement core out of memory for ${capacity} nodes`);
