@@ -1,8 +1,9 @@
 /**
- * The placement kernel over linear-memory columns (docs/placement-kernel.md). It mirrors the JS
- * reference in src/core/placement/kernel.ts operation for operation, so both produce bit-identical
- * scores and identical choices. The state of one `place` call lives in module globals; nothing is
- * allocated while placing.
+ * The placement kernel over linear-memory columns (docs/placement-kernel.md). Its exact scores are
+ * the JS reference's (src/core/placement/kernel.ts) operation for operation, so both produce
+ * bit-identical scores and identical choices; the pruning passes that decide which nodes get an
+ * exact score are this engine's own (f32 bounds, four nodes per instruction in the SIMD build).
+ * The state of one `place` call lives in module globals; nothing is allocated while placing.
  */
 
 const STRATEGY_BINPACK: i32 = 0;
@@ -454,7 +455,7 @@ let dBest: f64 = -Infinity;
 
 /**
  * Pass 2 of the pruned detached scan: the exact fit test and score of slot t against the best so
- * far (pass 1 leaves nodes whose f32 free capacity is inexact to this test).
+ * far (pass 1 leaves slots that are not sure, and possibly the slots test, to it).
  */
 @inline function exactDetached(t: i32): void {
   const i = touchedAt(t);
@@ -467,8 +468,8 @@ let dBest: f64 = -Infinity;
 }
 
 /**
- * Tolerance of the f32 pass-1 bound over detached nodes: the f32 score differs from the exact one
- * by at most ~10 f32 ulp of (1 + Σ|u| + Σ|a·w|); 2^-16 leaves a margin of about 25.
+ * Tolerance of the f32 pass-1 bounds: the f32 score differs from the exact one by at most ~12 f32
+ * ulp of (1 + Σ|u| + Σask·w); 2^-16 leaves a margin of about 20.
  */
 const PRUNE_TOL_F32: f32 = 1.52587890625e-5;
 

@@ -1,6 +1,6 @@
 /**
  * Locates and compiles the placement core once per thread. Two builds exist: `placement.simd.wasm`
- * (f64x2 scan, used when present and the runtime validates it) and `placement.wasm` (no SIMD, the
+ * (f32x4 pruning passes, used when present and the runtime validates it) and `placement.wasm` (no SIMD, the
  * fallback). Files are found relative to this module, so the same code works from `src/` (tests)
  * and from `dist/src/` (the built package).
  */
