@@ -476,6 +476,11 @@ const PRUNE_TOL_F32: f32 = 1.52587890625e-5;
 /** Asks above this (or negative, or not finite) skip the f32 bound. */
 const ASK_LIMIT: f64 = 1e29;
 
+/** The ask is in the range of the f32 bounds (else the exact paths run). */
+@inline function askBounded(): bool {
+  return a0 >= 0 && a0 <= ASK_LIMIT && a1 >= 0 && a1 <= ASK_LIMIT && a2 >= 0 && a2 <= ASK_LIMIT && a3 >= 0 && a3 <= ASK_LIMIT;
+}
+
 /** Reciprocal capacities above this (capacity below 1e-8) leave a detached node to pass 2. */
 const W_LIMIT: f32 = 1e8;
 
@@ -486,7 +491,7 @@ const W_LIMIT: f32 = 1e8;
  * other node is strictly worse, so the choice equals `bestDetached`'s.
  */
 function bestDetachedPruned(): i32 {
-  if (!(a0 >= 0 && a0 <= ASK_LIMIT && a1 >= 0 && a1 <= ASK_LIMIT && a2 >= 0 && a2 <= ASK_LIMIT && a3 >= 0 && a3 <= ASK_LIMIT)) {
+  if (!askBounded()) {
     return bestDetached();
   }
   return ASC_FEATURE_SIMD ? boundDetachedSimd() : boundDetached();
@@ -731,7 +736,7 @@ function bestPlain(): i32 {
  * so the choice (and its tie-break) equals the plain scan's.
  */
 function bestPruned(): i32 {
-  if (!(a0 >= 0 && a0 <= ASK_LIMIT && a1 >= 0 && a1 <= ASK_LIMIT && a2 >= 0 && a2 <= ASK_LIMIT && a3 >= 0 && a3 <= ASK_LIMIT)) {
+  if (!askBounded()) {
     return bestPlain();
   }
   return ASC_FEATURE_SIMD ? boundScanSimd() : boundScan();

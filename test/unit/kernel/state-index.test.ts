@@ -142,7 +142,7 @@ function hostileStream(seed: number): Stream {
       ask: Float64Array.from(pick(asks)),
       strategy: r() < 0.7 ? 0 : 1,
       count: r() < 0.9 ? int(1, 2) : int(3, 10),
-      sampleK: 0,
+      sampleK: r() < 0.2 ? int(1, 5) : 0,
       seed: int(0, 1e6),
       spread: null,
       property: null,
