@@ -1058,8 +1058,20 @@ function placeSampled(outP: usize, count: i32, k: i32, seed: u32): i32 {
     let chosen: i32 = -1;
     let found: i32 = 0;
     let i = cursor;
-    for (let visited: i32 = 0; visited < n; visited++) {
-      if (fits(i)) {
+    for (let visited: i32 = 0; visited < n; ) {
+      if (load<u8>(eligP + <usize>i) != 1) {
+        // A run of ineligible nodes (selective constraints) is passed over whole: sixteen (one
+        // v128, SIMD build) or four (one u32). Visit order and the lap limit are unchanged.
+        let run: i32 = 0;
+        if (ASC_FEATURE_SIMD && i + 16 <= n && visited + 16 <= n && !v128.any_true(v128.load(eligP + <usize>i))) run = 16;
+        else if (i + 4 <= n && visited + 4 <= n && load<u32>(eligP + <usize>i) == 0) run = 4;
+        if (run > 0) {
+          i += run;
+          visited += run;
+          if (i == n) i = 0;
+          continue;
+        }
+      } else if (fits(i)) {
         const s = finalScore(i);
         if (chosen < 0 || s > best) {
           best = s;
@@ -1067,6 +1079,7 @@ function placeSampled(outP: usize, count: i32, k: i32, seed: u32): i32 {
         }
         found++;
       }
+      visited++;
       i = i + 1 == n ? 0 : i + 1;
       if (found == k) break;
     }

@@ -686,6 +686,8 @@ export class JsKernel implements PlacementKernel {
   /** Nomad-style sampling: score the first k fitting nodes from a moving cursor. */
   private placeSampled(out: Int32Array, count: number, k: number, seed: number): number {
     const n = this.n;
+    const elig = this.eligBuf;
+    const elig32 = this.elig32;
     let cursor = seed % n;
     let j = 0;
     while (j < count) {
@@ -694,8 +696,16 @@ export class JsKernel implements PlacementKernel {
       let chosen = -1;
       let found = 0;
       let i = cursor;
-      for (let visited = 0; visited < n; visited++) {
-        if (this.fits(i)) {
+      for (let visited = 0; visited < n; ) {
+        if (elig[i] !== 1) {
+          // Four ineligible nodes in a row (one aligned word) are passed over whole.
+          if ((i & 3) === 0 && i + 4 <= n && visited + 4 <= n && elig32[i >> 2] === 0) {
+            i += 4;
+            visited += 4;
+            if (i === n) i = 0;
+            continue;
+          }
+        } else if (this.fits(i)) {
           const s = this.finalScore(i);
           if (chosen < 0 || s > best) {
             best = s;
@@ -703,6 +713,7 @@ export class JsKernel implements PlacementKernel {
           }
           found++;
         }
+        visited++;
         i = i + 1 === n ? 0 : i + 1;
         if (found === k) break;
       }

@@ -249,6 +249,48 @@ describe('state-group index', () => {
     expect(placed).toBeGreaterThan(2_000);
   });
 
+  it('samples in visit order past runs of ineligible nodes, wrapping and stopping after one lap', () => {
+    const kernels: Array<[string, PlacementKernel]> = [
+      ['js', new JsKernel()],
+      ['simd', new WasmKernel(compilePlacementBuild('simd'))],
+      ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
+    ];
+    let placed = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const r = rng(seed * 31337);
+      const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+      const n = int(5, 300);
+      const cap = new Float64Array(4 * n);
+      for (let i = 0; i < n; i++) for (let d = 0; d < 3; d++) cap[d * n + i] = [8, 32, 100][d]! * (1 + (i % 3));
+      const calls: Stream['calls'] = [];
+      for (let c = 0; c < 40; c++) {
+        const density = [0, 0.01, 0.05, 0.2, 1][int(0, 4)]!;
+        const elig = new Uint8Array(n);
+        // Eligible nodes in clusters and alone, so that runs of every length occur.
+        for (let i = 0; i < n; i++) elig[i] = r() < density ? 1 : 0;
+        if (r() < 0.5) elig.fill(1, int(0, n - 1), int(0, n));
+        const slots = new Int32Array(n).fill(-1);
+        calls.push({
+          elig,
+          slots,
+          options: { ask: Float64Array.from([int(1, 4), int(1, 8), 0, 0]), strategy: r() < 0.7 ? 0 : 1, count: int(1, 5), sampleK: int(1, 20), seed: int(0, 1e6), spread: null, property: null },
+        });
+      }
+      const st: Stream = { n, cap, free: cap.slice(), calls };
+      const want = runStream(null, st);
+      placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
+      for (const [name, kernel] of kernels) {
+        const got = runStream(kernel, st);
+        for (let c = 0; c < want.length; c++) {
+          if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
+            expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
+          }
+        }
+      }
+    }
+    expect(placed).toBeGreaterThan(1_000);
+  });
+
   it('refuses capacity that is not a finite number, in load and in touch, naming the node and dimension', () => {
     const n = 3;
     const cap = new Float64Array(4 * n).fill(8);
