@@ -21,7 +21,7 @@ import { checkPlacements, runStream, runStreams, type Columns } from './kernel-w
 import { runPlannerBench } from './planner-workloads.js';
 
 const quick = process.argv.includes('--quick') || process.env.MN_BENCH_QUICK === '1';
-/** `--only=distinct,j6` runs just those sections (snapshot, identical, distinct, j6, spread, pool, planner). */
+/** `--only=distinct,j6` runs just those sections (snapshot, identical, distinct, scaling, j6, spread, pool, planner). */
 const only = new Set(
   (process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter((x) => x !== ''),
 );
@@ -229,6 +229,48 @@ async function distinctBench(): Promise<void> {
   );
 }
 
+// --- Distinct agents across cluster sizes --------------------------------------------------
+async function scalingBench(): Promise<void> {
+  const sizes = quick ? [100, 1_000] : [100, 1_000, 5_000, 10_000];
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  // One pair of kernels for every size, warmed up on the largest one, then a pause so V8's
+  // background tier-up (Liftoff → TurboFan) finishes before any timing.
+  const kernels = [new WasmKernel(compilePlacementBuild('simd')), new JsKernel()];
+  {
+    const n = sizes[sizes.length - 1]!;
+    const cluster = makeCluster('hetero-ai', n, 7);
+    const cols = snapshotCapacity(toSnapshot(cluster, 1));
+    const classes = distinctClasses(cluster, Math.min(n, 2_000), 5);
+    for (const k of [0, 2, Math.ceil(Math.log2(n))]) runStreams(kernels, cols, classes, 0, k);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (const n of sizes) {
+    const cluster = makeCluster('hetero-ai', n, 7);
+    const cols = snapshotCapacity(toSnapshot(cluster, 1));
+    // One agent per node (J3+J5 mix), so every size ends with the same fill.
+    const classes = distinctClasses(cluster, n, 5);
+    const logK = Math.max(1, Math.ceil(Math.log2(n)));
+    for (const [mode, k] of [['exhaustive', 0], [`sampled k=${logK}`, logK], ['sampled k=2', 2]] as Array<[string, number]>) {
+      const rates = kernels.map(() => [] as number[]);
+      let violations = 0;
+      for (let round = 0; round < 5; round++) {
+        const results = runStreams(kernels, cols, classes, 0, k);
+        results.forEach((r, e) => {
+          rates[e]!.push(r.placementsPerSec);
+          violations += checkPlacements(cols, classes, r.nodes).violations;
+        });
+      }
+      sampleMemory();
+      const [wasm, js] = rates.map(median) as [number, number];
+      out[`${n}/${mode}`] = { n, agents: n, wasmSimdPlacementsPerSec: wasm, jsPlacementsPerSec: js, violations };
+      rows.push([n.toLocaleString('en-US'), mode, `${fmt(wasm / 1000, 1)}k`, `${fmt(js / 1000, 1)}k`, `${fmt(wasm / js, 2)}×`, violations]);
+    }
+  }
+  results.scaling = out;
+  table('Distinct agents (J3+J5 mix, one per node), binpack, by cluster size (median of 5 rounds)', ['N', 'mode', 'wasm-simd placements/s', 'js placements/s', 'wasm-simd / js', 'violations'], rows);
+}
+
 // --- J6 binpack stress quality -------------------------------------------------------------
 function j6Bench(): void {
   const n = quick ? 1_000 : 5_000;
@@ -357,6 +399,8 @@ async function main(): Promise<void> {
   if (wanted('identical')) await identicalBench();
   gc();
   if (wanted('distinct')) await distinctBench();
+  gc();
+  if (wanted('scaling')) await scalingBench();
   gc();
   if (wanted('j6')) j6Bench();
   gc();
