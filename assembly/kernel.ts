@@ -522,36 +522,25 @@ function exactCandidates(lower: f32): i32 {
 }
 
 function boundDetached(): i32 {
-  let lower: f32 = -Infinity;
+  scanLower = -Infinity;
   let anyFit = false;
   const binpack = strategy == STRATEGY_BINPACK;
-  const nb4 = nb >> 1;
   const b0 = <f32>a0;
   const b1 = <f32>a1;
   const b2 = <f32>a2;
   const b3 = <f32>a3;
   for (let t: i32 = 0; t < touchedCount; t++) {
-    const i = touchedAt(t);
     const q4 = (<usize>t) << 2;
     let hi: f32 = -Infinity;
-    if (fits(i)) {
+    if (fits(touchedAt(t))) {
       anyFit = true;
-      const wp = dWP + q4;
-      const sum = load<f32>(dUP + q4) + (((b0 * load<f32>(wp) + b1 * load<f32>(wp + nb4)) + b2 * load<f32>(wp + 2 * nb4)) + b3 * load<f32>(wp + 3 * nb4));
-      let a = sum * load<f32>(dInvDimsP + q4);
-      if (!binpack) a = 1 - a;
-      if (a3 == 0) a = a - load<f32>(dReserveP + q4);
-      const e = PRUNE_TOL_F32 * (1 + (load<f32>(dSlackP + q4) + sum));
-      const lo = a - e;
-      hi = a + e;
-      if (hi != hi) hi = Infinity;
-      if (lo > lower) lower = lo;
+      hi = boundTerms(q4, dUP, dWP, dInvDimsP, dSlackP, dReserveP, b0, b1, b2, b3, binpack);
     }
     store<f32>(scoreP + q4, hi);
   }
   if (!anyFit) return -1;
-  if (lower == -Infinity) return bestDetached();
-  return exactCandidates(lower);
+  if (scanLower == -Infinity) return bestDetached();
+  return exactCandidates(scanLower);
 }
 
 /** The smallest f32 not below a non-negative ask. */
@@ -742,7 +731,7 @@ function bestPruned(): i32 {
   return ASC_FEATURE_SIMD ? boundScanSimd() : boundScan();
 }
 
-/** The best lower bound of pass 1 of the scan. */
+/** The best lower bound found by the current scalar pass 1 (scan or detached list). */
 let scanLower: f32 = -Infinity;
 
 /**
@@ -758,22 +747,29 @@ let scanLower: f32 = -Infinity;
   return 0;
 }
 
-/** Pass-1 bound of node i (it fits); updates `scanLower`. */
-
-@inline function boundNode(i: i32, b0: f32, b1: f32, b2: f32, b3: f32, binpack: bool): f32 {
-  const o4 = (<usize>i) << 2;
+/**
+ * The scalar pass-1 bound at offset o4 (4 × node or slot) of a set of term columns (Σu, w per
+ * dimension with stride n, 1/dims, slack, reserve): returns the upper bound and raises
+ * `scanLower` to the lower one.
+ */
+@inline function boundTerms(o4: usize, u: usize, w: usize, dims: usize, slack: usize, reserve: usize, b0: f32, b1: f32, b2: f32, b3: f32, binpack: bool): f32 {
   const nb4 = nb >> 1;
-  const wp = wColP + o4;
-  const sum = load<f32>(uColP + o4) + (((b0 * load<f32>(wp) + b1 * load<f32>(wp + nb4)) + b2 * load<f32>(wp + 2 * nb4)) + b3 * load<f32>(wp + 3 * nb4));
-  let a = sum * load<f32>(invDimsP + o4);
+  const wp = w + o4;
+  const sum = load<f32>(u + o4) + (((b0 * load<f32>(wp) + b1 * load<f32>(wp + nb4)) + b2 * load<f32>(wp + 2 * nb4)) + b3 * load<f32>(wp + 3 * nb4));
+  let a = sum * load<f32>(dims + o4);
   if (!binpack) a = 1 - a;
-  if (a3 == 0) a = a - load<f32>(reserveColP + o4);
-  const e = PRUNE_TOL_F32 * (1 + (load<f32>(slackColP + o4) + sum));
+  if (a3 == 0) a = a - load<f32>(reserve + o4);
+  const e = PRUNE_TOL_F32 * (1 + (load<f32>(slack + o4) + sum));
   const lo = a - e;
   let hi = a + e;
   if (hi != hi) hi = Infinity;
   if (lo > scanLower) scanLower = lo;
   return hi;
+}
+
+/** Pass-1 bound of node i (it fits) from the per-node terms; updates `scanLower`. */
+@inline function boundNode(i: i32, b0: f32, b1: f32, b2: f32, b3: f32, binpack: bool): f32 {
+  return boundTerms((<usize>i) << 2, uColP, wColP, invDimsP, slackColP, reserveColP, b0, b1, b2, b3, binpack);
 }
 
 /** Pass 2 of the scan: exact scores of the nodes whose bound in `scoreP` (f32) reaches `lower`. */
