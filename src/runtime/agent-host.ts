@@ -24,7 +24,7 @@ import {
   type SensorState,
 } from '../core/runtime/builtins.js';
 import { executorCommand } from '../core/runtime/executor.js';
-import { childMessage, childMessageId, normaliseMessage, type Message } from '../core/runtime/message.js';
+import { childMessage, childMessageId, normaliseMessage, positiveInt, type Message } from '../core/runtime/message.js';
 import { agentsBySource, routeActions, type RoutedAgent } from '../core/runtime/routing.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
 import type { AgentRecord, InboxEntry, JobStatus, OutgoingMessage, Store } from '../store/store.js';
@@ -656,10 +656,6 @@ export class AgentHost {
       await this.event(jobId, local.agentId, 'agent_log', { stream, line });
     }
   }
-}
-
-function positiveInt(value: unknown): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
 /** Byte bodies (`body_base64`, `application/octet-stream`) travel in the JSON envelope as base64 text. */

@@ -5,7 +5,7 @@
  * never throw on bad config: a value of the wrong type falls back to its documented default.
  */
 import type { AgentAction, EmitOptions } from './actions.js';
-import type { Message } from './message.js';
+import { positiveInt, type Message } from './message.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -13,10 +13,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function nonEmptyString(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
-}
-
-function positiveInt(v: unknown): number | null {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null;
 }
 
 /**

@@ -90,7 +90,8 @@ function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-function positiveInt(v: unknown): number | null {
+/** A positive integer, or null for anything else (config and envelope fields). */
+export function positiveInt(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null;
 }
 
