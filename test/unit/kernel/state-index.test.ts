@@ -181,6 +181,66 @@ function runStream(kernel: PlacementKernel | null, s: Stream): Array<{ out: numb
   return trace;
 }
 
+/** The JS reference and both WebAssembly builds, index on. */
+function engines(): Array<[string, PlacementKernel]> {
+  return [
+    ['js', new JsKernel()],
+    ['simd', new WasmKernel(compilePlacementBuild('simd'))],
+    ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
+  ];
+}
+
+function wasmWithoutIndex(): Array<[string, PlacementKernel]> {
+  return [
+    ['simd, no index', new WasmKernel(compilePlacementBuild('simd'), { stateIndex: false })],
+    ['scalar, no index', new WasmKernel(compilePlacementBuild('scalar'), { stateIndex: false })],
+  ];
+}
+
+/**
+ * Runs streams 1..seeds on every kernel and checks every call (out and free) against the literal
+ * greedy; returns how many agents the greedy placed, so a test can show its streams do place.
+ */
+function placedLikeGreedy(kernels: Array<[string, PlacementKernel]>, seeds: number, make: (seed: number) => Stream): number {
+  let placed = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const s = make(seed);
+    const want = runStream(null, s);
+    placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
+    for (const [name, kernel] of kernels) {
+      const got = runStream(kernel, s);
+      for (let c = 0; c < want.length; c++) {
+        if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
+          expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
+        }
+      }
+    }
+  }
+  return placed;
+}
+
+/** Sampled calls over eligibility in clusters and alone, so that runs of every length occur. */
+function sparseSamplingStream(seed: number): Stream {
+  const r = rng(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const n = int(5, 300);
+  const cap = new Float64Array(4 * n);
+  for (let i = 0; i < n; i++) for (let d = 0; d < 3; d++) cap[d * n + i] = [8, 32, 100][d]! * (1 + (i % 3));
+  const calls: Stream['calls'] = [];
+  for (let c = 0; c < 40; c++) {
+    const density = [0, 0.01, 0.05, 0.2, 1][int(0, 4)]!;
+    const elig = new Uint8Array(n);
+    for (let i = 0; i < n; i++) elig[i] = r() < density ? 1 : 0;
+    if (r() < 0.5) elig.fill(1, int(0, n - 1), int(0, n));
+    calls.push({
+      elig,
+      slots: new Int32Array(n).fill(-1),
+      options: { ask: Float64Array.from([int(1, 4), int(1, 8), 0, 0]), strategy: r() < 0.7 ? 0 : 1, count: int(1, 5), sampleK: int(1, 20), seed: int(0, 1e6), spread: null, property: null },
+    });
+  }
+  return { n, cap, free: cap.slice(), calls };
+}
+
 describe('state-group index', () => {
   it('groups bit-identical nodes in order of their first member', () => {
     const n = 5;
@@ -199,96 +259,21 @@ describe('state-group index', () => {
 
   it('gives the literal greedy on streams over fleets of identical nodes (JS and both WebAssembly builds, index on and off)', () => {
     const kernels: Array<[string, PlacementKernel]> = [
-      ['js', new JsKernel()],
-      ['simd', new WasmKernel(compilePlacementBuild('simd'))],
-      ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
+      ...engines(),
       // Index disabled (the bench's plain exhaustive scan): the same greedy.
       ['js, no index', new JsKernel({ stateIndex: false })],
-      ['simd, no index', new WasmKernel(compilePlacementBuild('simd'), { stateIndex: false })],
-      ['scalar, no index', new WasmKernel(compilePlacementBuild('scalar'), { stateIndex: false })],
+      ...wasmWithoutIndex(),
     ];
-    let placed = 0;
-    for (let seed = 1; seed <= 60; seed++) {
-      const s = stream(seed * 104729);
-      const want = runStream(null, s);
-      placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
-      for (const [name, kernel] of kernels) {
-        const got = runStream(kernel, s);
-        for (let c = 0; c < want.length; c++) {
-          if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
-            expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
-          }
-        }
-      }
-    }
-    expect(placed).toBeGreaterThan(5_000);
+    expect(placedLikeGreedy(kernels, 60, (seed) => stream(seed * 104729))).toBeGreaterThan(5_000);
   });
 
-  it('stays exact where f32 is not: inexact, tiny, huge and non-finite values (every engine, index on and off)', () => {
-    const kernels: Array<[string, PlacementKernel]> = [
-      ['js', new JsKernel()],
-      ['simd', new WasmKernel(compilePlacementBuild('simd'))],
-      ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
-      ['simd, no index', new WasmKernel(compilePlacementBuild('simd'), { stateIndex: false })],
-      ['scalar, no index', new WasmKernel(compilePlacementBuild('scalar'), { stateIndex: false })],
-    ];
-    let placed = 0;
-    for (let seed = 1; seed <= 80; seed++) {
-      const s = hostileStream(seed * 7919);
-      const want = runStream(null, s);
-      placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
-      for (const [name, kernel] of kernels) {
-        const got = runStream(kernel, s);
-        for (let c = 0; c < want.length; c++) {
-          if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
-            expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
-          }
-        }
-      }
-    }
-    expect(placed).toBeGreaterThan(2_000);
+  it('stays exact where f32 is not: inexact, tiny and huge values (every engine, index on and off)', () => {
+    const kernels = [...engines(), ...wasmWithoutIndex()];
+    expect(placedLikeGreedy(kernels, 80, (seed) => hostileStream(seed * 7919))).toBeGreaterThan(2_000);
   });
 
   it('samples in visit order past runs of ineligible nodes, wrapping and stopping after one lap', () => {
-    const kernels: Array<[string, PlacementKernel]> = [
-      ['js', new JsKernel()],
-      ['simd', new WasmKernel(compilePlacementBuild('simd'))],
-      ['scalar', new WasmKernel(compilePlacementBuild('scalar'))],
-    ];
-    let placed = 0;
-    for (let seed = 1; seed <= 60; seed++) {
-      const r = rng(seed * 31337);
-      const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-      const n = int(5, 300);
-      const cap = new Float64Array(4 * n);
-      for (let i = 0; i < n; i++) for (let d = 0; d < 3; d++) cap[d * n + i] = [8, 32, 100][d]! * (1 + (i % 3));
-      const calls: Stream['calls'] = [];
-      for (let c = 0; c < 40; c++) {
-        const density = [0, 0.01, 0.05, 0.2, 1][int(0, 4)]!;
-        const elig = new Uint8Array(n);
-        // Eligible nodes in clusters and alone, so that runs of every length occur.
-        for (let i = 0; i < n; i++) elig[i] = r() < density ? 1 : 0;
-        if (r() < 0.5) elig.fill(1, int(0, n - 1), int(0, n));
-        const slots = new Int32Array(n).fill(-1);
-        calls.push({
-          elig,
-          slots,
-          options: { ask: Float64Array.from([int(1, 4), int(1, 8), 0, 0]), strategy: r() < 0.7 ? 0 : 1, count: int(1, 5), sampleK: int(1, 20), seed: int(0, 1e6), spread: null, property: null },
-        });
-      }
-      const st: Stream = { n, cap, free: cap.slice(), calls };
-      const want = runStream(null, st);
-      placed += want.reduce((a, t) => a + t.out.filter((x) => x >= 0).length, 0);
-      for (const [name, kernel] of kernels) {
-        const got = runStream(kernel, st);
-        for (let c = 0; c < want.length; c++) {
-          if (JSON.stringify(got[c]) !== JSON.stringify(want[c])) {
-            expect({ name, seed, call: c, ...got[c] }).toEqual({ name, seed, call: c, ...want[c] });
-          }
-        }
-      }
-    }
-    expect(placed).toBeGreaterThan(1_000);
+    expect(placedLikeGreedy(engines(), 60, (seed) => sparseSamplingStream(seed * 31337))).toBeGreaterThan(1_000);
   });
 
   it('refuses capacity that is not a finite number, in load and in touch, naming the node and dimension', () => {
