@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_SERVICE } from '../../src/api/protos.js';
-import type { DaemonConfig } from '../../src/core/config.js';
+import { daemonConfigFromEnv, type DaemonConfig } from '../../src/core/config.js';
 import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { localPlanner } from '../../src/runtime/local-planner.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -63,10 +63,9 @@ describe('mn job result, logs and dead-letters against a real daemon', () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'mn-cli-job-'));
     store = new MemoryStore();
     const config: DaemonConfig = {
+      ...daemonConfigFromEnv({}, { hostname: 'test', homeDir: home }).config,
       host: '127.0.0.1',
       port: 0,
-      authToken: null,
-      adminToken: null,
       nodeName: DAEMON_NODE,
       jobLeaseMs: 60_000,
       jobLeaseRenewMs: 10_000,

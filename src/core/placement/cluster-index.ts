@@ -124,10 +124,10 @@ export class ClusterIndex {
       if (ignore.has(a.job_id)) continue;
       const i = this.nodeIndex.get(a.node);
       if (i === undefined) continue;
-      this.baseFree[i] -= a.resources.cpu_cores;
-      this.baseFree[n + i] -= a.resources.memory_mb;
-      this.baseFree[2 * n + i] -= a.resources.disk_mb;
-      this.baseFree[3 * n + i] -= a.resources.gpu_count;
+      this.baseFree[i]! -= a.resources.cpu_cores;
+      this.baseFree[n + i]! -= a.resources.memory_mb;
+      this.baseFree[2 * n + i]! -= a.resources.disk_mb;
+      this.baseFree[3 * n + i]! -= a.resources.gpu_count;
       if (a.ports.length > 0) {
         const set = (this.basePorts[i] ??= new Set());
         for (const p of a.ports) set.add(portKey(p.port, p.protocol));

@@ -522,7 +522,7 @@ class Planner {
     const masks = groups.map((g) => this.staticMask(g));
     const strategy = this.strategyOf(job);
     const totalAsk = new Float64Array(DIMENSIONS);
-    for (const g of groups) for (let d = 0; d < DIMENSIONS; d++) totalAsk[d] += g.ask[d]! * g.size;
+    for (const g of groups) for (let d = 0; d < DIMENSIONS; d++) totalAsk[d]! += g.ask[d]! * g.size;
     const keys: string[] = [];
     for (const g of groups) for (let c = 0; c < g.size; c++) keys.push(...g.portKeys);
     const selfConflict = new Set(keys).size !== keys.length;
@@ -548,7 +548,7 @@ class Planner {
         for (let c = 0; c < g.size; c++) {
           const idx = indexAt(g, c);
           const score = scoreBefore(index.cap, free, n, i, g.ask, 0, strategy);
-          for (let d = 0; d < DIMENSIONS; d++) free[d * n + i] -= g.ask[d]!;
+          for (let d = 0; d < DIMENSIONS; d++) free[d * n + i]! -= g.ask[d]!;
           this.kernel.touch(i);
           for (const key of g.portKeys) state.addPort(i, key);
           const devices = picks[a++]!;

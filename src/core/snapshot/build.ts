@@ -272,10 +272,10 @@ export function snapshotCapacity(s: ClusterSnapshot): { n: number; cap: Float64A
   for (let k = 0; k < a.node.length; k++) {
     const i = a.node[k]!;
     if (i >= n) continue;
-    free[i] -= columnValue(a.cpu, k);
-    free[n + i] -= columnValue(a.memory, k);
-    free[2 * n + i] -= columnValue(a.disk, k);
-    free[3 * n + i] -= columnValue(a.gpu, k);
+    free[i]! -= columnValue(a.cpu, k);
+    free[n + i]! -= columnValue(a.memory, k);
+    free[2 * n + i]! -= columnValue(a.disk, k);
+    free[3 * n + i]! -= columnValue(a.gpu, k);
   }
   return { n, cap, free };
 }

@@ -166,7 +166,7 @@ function runStream(kernel: PlacementKernel | null, s: Stream): Array<{ out: numb
       out = Array.from(kernel.place(o).out);
       if (call.write) {
         const free = kernel.free();
-        for (let d = 0; d < 4; d++) free[d * s.n + call.write.i] -= call.write.delta[d]!;
+        for (let d = 0; d < 4; d++) free[d * s.n + call.write.i]! -= call.write.delta[d]!;
         kernel.touch(call.write.i);
       }
       trace.push({ out, free: Array.from(kernel.free()) });
@@ -174,7 +174,7 @@ function runStream(kernel: PlacementKernel | null, s: Stream): Array<{ out: numb
       state.elig.set(call.elig);
       state.slots.set(call.slots);
       out = Array.from(naivePlace(state, o).out);
-      if (call.write) for (let d = 0; d < 4; d++) state.free[d * s.n + call.write.i] -= call.write.delta[d]!;
+      if (call.write) for (let d = 0; d < 4; d++) state.free[d * s.n + call.write.i]! -= call.write.delta[d]!;
       trace.push({ out, free: Array.from(state.free) });
     }
   }

@@ -156,7 +156,7 @@ describe('distinct_hosts and distinct_property', () => {
     ]);
     const p = plan({ nodes: zoned }, [m]);
     expect(p.placements).toHaveLength(2);
-    const zones = p.placements.map((x) => zoned.find((z) => z.name === x.node)!.attributes.zone);
+    const zones = p.placements.map((x) => zoned[nodes.findIndex((z) => z.name === x.node)]?.attributes.zone);
     expect(new Set(zones).size).toBe(2);
   });
 
