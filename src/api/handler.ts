@@ -25,9 +25,9 @@ export function unary<Req, Res>(
     promise.then(
       (res) => callback(null, res),
       (error: unknown) => {
-        const mapped = toGrpcError(error);
-        if (mapped.details.startsWith('MN_E_INTERNAL')) onInternal?.(rpc, error);
-        callback(mapped as grpc.ServiceError, null);
+        const { internal, ...status } = toGrpcError(error);
+        if (internal) onInternal?.(rpc, error);
+        callback(status, null);
       },
     );
   };

@@ -53,7 +53,10 @@ export function observabilityServiceHandlers(ctx: ApiContext): grpc.UntypedServi
       };
       run()
         .catch((error: unknown) => {
-          if (!controller.signal.aborted) call.emit('error', toGrpcError(error));
+          if (controller.signal.aborted) return;
+          const mapped = toGrpcError(error);
+          if (mapped.internal) ctx.onInternal?.('StreamEvents', error);
+          call.emit('error', mapped);
         })
         .finally(() => {
           if (heartbeat) clearInterval(heartbeat);

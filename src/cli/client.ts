@@ -1,10 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { CLUSTER_SERVICE, JOB_SERVICE, OBSERVABILITY_SERVICE, serviceConstructor } from '../api/protos.js';
+import { STATUS_BY_CODE, errorCodeOf } from '../api/status-map.js';
+import type { MnErrorCode } from '../core/errors.js';
 import { EXIT } from './output.js';
 
 /** An error that ends a CLI command with a message and an exit code (DESIGN §4.1). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    /** The daemon's error code when the daemon answered the call. */
+    readonly code: MnErrorCode | null = null,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -79,9 +86,10 @@ export class ApiClient {
 
   private translate(err: grpc.ServiceError): CliError {
     const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '');
-    // A runtime error answered by the daemon itself carries its code; it was reached.
-    if (/^MN_E_[A-Z_]+: /.test(details)) {
-      return new CliError(details, err.code === grpc.status.RESOURCE_EXHAUSTED ? EXIT.unplaced : EXIT.invalid);
+    // A runtime error answered by the daemon itself carries its code in metadata; it was reached.
+    const code = errorCodeOf(err.metadata);
+    if (code !== null) {
+      return new CliError(details, STATUS_BY_CODE[code] === grpc.status.RESOURCE_EXHAUSTED ? EXIT.unplaced : EXIT.invalid, code);
     }
     switch (err.code) {
       case grpc.status.UNAVAILABLE:

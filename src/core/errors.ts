@@ -31,7 +31,82 @@ export type MnErrorCode =
   /** The placement workers could not answer (a crashed or overloaded pool); retry. */
   | 'MN_E_SOLVER_UNAVAILABLE'
   /** Back-pressure: too many undelivered messages for an agent or a job (spec §2.3); retry later. */
-  | 'MN_E_RESOURCE_EXHAUSTED';
+  | 'MN_E_RESOURCE_EXHAUSTED'
+  /** A manifest given to `simulatePlan` does not validate; `details.issues` lists its errors. */
+  | 'MN_E_INVALID_MANIFEST'
+  /** A cluster file does not validate; `details.issues` lists every finding by JSON path. */
+  | 'MN_E_CLUSTER_FILE'
+  /** A snapshot's bytes are not a snapshot of this format (a bug or a version mismatch). */
+  | 'MN_E_SNAPSHOT_DECODE'
+  /** A placement worker died while running a task; the pool replaces it. */
+  | 'MN_E_WORKER_EXITED'
+  /** A placement task failed inside its worker (an error the planner raised). */
+  | 'MN_E_TASK_FAILED'
+  /** A task named a snapshot generation its worker no longer (or never) had. */
+  | 'MN_E_UNKNOWN_GENERATION'
+  /** A task the worker does not understand. */
+  | 'MN_E_BAD_TASK'
+  /** The placement pool was closed. */
+  | 'MN_E_POOL_CLOSED'
+  /** A bug: anything that is not one of the above. Its details stay in the daemon's log. */
+  | 'MN_E_INTERNAL';
+
+/** Every {@link MnErrorCode}, for exhaustive tables and for reading a code back from the wire. */
+export const MN_ERROR_CODES: readonly MnErrorCode[] = [
+  'MN_E_LEASE_LOST',
+  'MN_E_FENCED',
+  'MN_E_NOT_FOUND',
+  'MN_E_CONFLICT',
+  'MN_E_STORE_UNAVAILABLE',
+  'MN_E_INVALID_ARGUMENT',
+  'MN_E_UNAUTHENTICATED',
+  'MN_E_PERMISSION_DENIED',
+  'MN_E_PLACEMENT_FAILED',
+  'MN_E_FAILED_PRECONDITION',
+  'MN_E_SOLVER_UNAVAILABLE',
+  'MN_E_RESOURCE_EXHAUSTED',
+  'MN_E_INVALID_MANIFEST',
+  'MN_E_CLUSTER_FILE',
+  'MN_E_SNAPSHOT_DECODE',
+  'MN_E_WORKER_EXITED',
+  'MN_E_TASK_FAILED',
+  'MN_E_UNKNOWN_GENERATION',
+  'MN_E_BAD_TASK',
+  'MN_E_POOL_CLOSED',
+  'MN_E_INTERNAL',
+];
+
+/** True when `value` is one of the runtime's error codes. */
+export function isMnErrorCode(value: unknown): value is MnErrorCode {
+  return typeof value === 'string' && (MN_ERROR_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * Which conflict an `MN_E_CONFLICT` is (`details.reason`). Callers match on the reason, never on
+ * the shape of the other details.
+ */
+export type ConflictReason =
+  /** The object exists already (create). */
+  | 'exists'
+  /** An optimistic write's `expectedVersion` is not the record's version. */
+  | 'version'
+  /** A placement commit would exceed a node's capacity (`details.node`, `details.dimension`). */
+  | 'capacity'
+  /** A placement commit needs an exclusive resource another agent holds (`details.node`, `details.hold`). */
+  | 'hold'
+  /** The agent is no longer placed on the writing node (`details.node` is where it is now). */
+  | 'agent_moved'
+  /** A message id was sent before with other content (`details.message_id`). */
+  | 'message'
+  /** The object is not in a state that allows the write (e.g. removing a job that still runs). */
+  | 'state'
+  /** Another daemon took over the object first (e.g. adopted a job before its first commit). */
+  | 'taken';
+
+/** True when `error` is an `MN_E_CONFLICT` for `reason`. */
+export function isConflict(error: unknown, reason: ConflictReason): error is MnError<{ reason: ConflictReason } & Record<string, unknown>> {
+  return isMnError(error, 'MN_E_CONFLICT') && (error.details as { reason?: unknown }).reason === reason;
+}
 
 const kMnError = Symbol.for('mn-runtime.error');
 

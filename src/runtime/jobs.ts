@@ -165,7 +165,7 @@ export class Jobs {
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
     }
     const fence = await coordinators.adopt(jobId);
-    if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true });
+    if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true, details: { reason: 'taken', job_id: jobId } });
     await store.commitPlacements(
       jobId,
       { plan, status: 'scheduled', placements: toAgentPlacements(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },

@@ -2,6 +2,7 @@
  * Messages between the placement pool host (`pool.ts`) and its workers (`worker.ts`). Only plain
  * data crosses the thread boundary: results, never exceptions.
  */
+import type { MnErrorCode } from '../core/errors.js';
 import type { PlannerOptions } from '../core/placement/planner.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { CompiledModule } from './wasm-api.js';
@@ -75,14 +76,12 @@ export type PlanTaskValue = Plan;
 
 export type PoolTask = KernelTask | PlanTask;
 
-/** Pool codes, or the `code` of an error the planner raised (e.g. `MN_E_INVALID_MANIFEST`). */
-export type TaskErrorCode =
-  | 'MN_E_WORKER_EXITED'
-  | 'MN_E_TASK_FAILED'
-  | 'MN_E_UNKNOWN_GENERATION'
-  | 'MN_E_BAD_TASK'
-  | 'MN_E_POOL_CLOSED'
-  | (string & {});
+/**
+ * Why a task failed: a pool code (`MN_E_WORKER_EXITED`, `MN_E_TASK_FAILED`,
+ * `MN_E_UNKNOWN_GENERATION`, `MN_E_BAD_TASK`, `MN_E_POOL_CLOSED`) or the code of a runtime error
+ * the planner raised (e.g. `MN_E_INVALID_MANIFEST`).
+ */
+export type TaskErrorCode = MnErrorCode;
 
 export type TaskResult<T> =
   | { ok: true; generation: number; value: T }

@@ -9,6 +9,7 @@ import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { JsKernel } from '../core/placement/kernel.js';
 import type { PlacementKernel } from '../core/placement/kernel-types.js';
 import type { ClusterState } from '../core/cluster/types.js';
+import { isMnErrorCode } from '../core/errors.js';
 import { decodeSnapshot } from '../core/snapshot/codec.js';
 import { fromSnapshot, schedulableMask, snapshotCapacity } from '../core/snapshot/build.js';
 import { simulatePlan } from '../core/placement/simulate.js';
@@ -150,7 +151,7 @@ export default async function placementTask(task: PoolTask): Promise<TaskResult<
     const code = (error as { code?: unknown } | null)?.code;
     return {
       ok: false,
-      code: typeof code === 'string' && code.startsWith('MN_E_') ? code : 'MN_E_TASK_FAILED',
+      code: isMnErrorCode(code) ? code : 'MN_E_TASK_FAILED',
       message: error instanceof Error ? error.message : String(error),
     };
   }

@@ -550,7 +550,7 @@ export class MemoryStore implements Store {
     if (!job) return false;
     if (!TERMINAL_JOB_STATUSES.has(job.status)) {
       throw new MnError('MN_E_CONFLICT', `job ${jobId} is ${job.status}; only completed, failed or cancelled jobs can be removed`, {
-        details: { job_id: jobId, status: job.status },
+        details: { reason: 'state', job_id: jobId, status: job.status },
       });
     }
     this.jobs.delete(jobId);
@@ -607,7 +607,7 @@ export class MemoryStore implements Store {
       const key = `${m.job_id}\0${m.message_id}`;
       if (known !== undefined || seen.has(key)) {
         if (known !== undefined && known !== m.message && !lenient) {
-          throw new MnError('MN_E_CONFLICT', `message ${m.message_id} of job ${m.job_id} was already sent with other content`, { details: { job_id: m.job_id, message_id: m.message_id } });
+          throw scriptError(ScriptCode.MessageConflict, { object: `job "${m.job_id}"` }, [m.message_id]);
         }
         duplicates++;
         continue;

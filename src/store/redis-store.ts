@@ -541,7 +541,7 @@ export class RedisStore implements Store {
     const status = job.status;
     if (!TERMINAL_JOB_STATUSES.has(status)) {
       throw new MnError('MN_E_CONFLICT', `job ${jobId} is ${status}; only completed, failed or cancelled jobs can be removed`, {
-        details: { job_id: jobId, status },
+        details: { reason: 'state', job_id: jobId, status },
       });
     }
     const keys = await this.jobKeys(jobId);

@@ -58,7 +58,7 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
       return new MnError(
         'MN_E_CONFLICT',
         `${context.object} is at version ${currentVersion}, not ${context.expectedVersion}`,
-        { retryable: true, details: { object: context.object, expectedVersion: context.expectedVersion, currentVersion } },
+        { retryable: true, details: { reason: 'version', object: context.object, expectedVersion: context.expectedVersion, currentVersion } },
       );
     }
     case ScriptCode.CapacityExceeded: {
@@ -66,7 +66,7 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
       const dimension = String(extra[1]);
       return new MnError('MN_E_CONFLICT', `placements for ${context.object} exceed the ${dimension} capacity of node "${node}"`, {
         retryable: true,
-        details: { object: context.object, node, dimension },
+        details: { reason: 'capacity', object: context.object, node, dimension },
       });
     }
     case ScriptCode.HoldConflict: {
@@ -74,12 +74,12 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
       const hold = String(extra[1]);
       return new MnError('MN_E_CONFLICT', `placements for ${context.object} need ${hold} on node "${node}", which another agent holds`, {
         retryable: true,
-        details: { object: context.object, node, hold },
+        details: { reason: 'hold', object: context.object, node, hold },
       });
     }
     case ScriptCode.AgentMoved:
       return new MnError('MN_E_CONFLICT', `${context.object}: its agent now runs on node "${String(extra[0])}"`, {
-        details: { object: context.object, node: String(extra[0]) },
+        details: { reason: 'agent_moved', object: context.object, node: String(extra[0]) },
       });
     case ScriptCode.Overloaded:
       return new MnError('MN_E_RESOURCE_EXHAUSTED', `${String(extra[0])} has too many undelivered messages (limit ${String(extra[1])})`, {
@@ -88,10 +88,10 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
       });
     case ScriptCode.MessageConflict:
       return new MnError('MN_E_CONFLICT', `message ${String(extra[0])} of ${context.object} was already sent with other content`, {
-        details: { object: context.object, message_id: String(extra[0]) },
+        details: { reason: 'message', object: context.object, message_id: String(extra[0]) },
       });
     case ScriptCode.AlreadyExists:
-      return new MnError('MN_E_CONFLICT', `${context.object} already exists`, { details: { object: context.object } });
+      return new MnError('MN_E_CONFLICT', `${context.object} already exists`, { details: { reason: 'exists', object: context.object } });
     default:
       return new MnError('MN_E_STORE_UNAVAILABLE', `unexpected store script reply ${code} for ${context.object}`, {
         details: { object: context.object, code },

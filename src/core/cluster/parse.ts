@@ -2,6 +2,7 @@
  * Parses and validates a cluster file (DESIGN §4.2) from a plain JS value into a `ClusterState`.
  * Every problem is collected with its JSON path so one run reports them all.
  */
+import { MnError } from '../errors.js';
 import { type JsonObject, ValidationContext, describeType, isObject, joinPath } from '../manifest/context.js';
 import type { ValidationIssue } from '../manifest/types.js';
 import {
@@ -18,15 +19,15 @@ import {
 } from './types.js';
 
 /** Thrown by `parseClusterFile` for invalid input; `issues` lists every finding by JSON path. */
-export class ClusterFileError extends Error {
-  readonly code = 'MN_E_CLUSTER_FILE';
-  readonly retryable = false;
+export class ClusterFileError extends MnError<{ issues: ValidationIssue[] }> {
   constructor(readonly issues: ValidationIssue[]) {
     super(
+      'MN_E_CLUSTER_FILE',
       `invalid cluster file: ${issues
         .slice(0, 5)
         .map((i) => i.message)
         .join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`,
+      { details: { issues } },
     );
     this.name = 'ClusterFileError';
   }

@@ -3,6 +3,7 @@
  * no I/O; the caller passes the clock used for `stats.elapsed_ms`.
  */
 import { isClusterState, parseClusterFile } from '../cluster/parse.js';
+import { MnError } from '../errors.js';
 import type { ClusterState } from '../cluster/types.js';
 import type { Job, ValidationIssue } from '../manifest/types.js';
 import { validateManifest } from '../manifest/validate.js';
@@ -13,18 +14,18 @@ import type { Plan } from './plan-types.js';
 import { type PlannerOptions, planJobs } from './planner.js';
 
 /** Thrown by `simulatePlan` when a raw manifest does not validate; `issues` lists its errors. */
-export class InvalidManifestError extends Error {
-  readonly code = 'MN_E_INVALID_MANIFEST';
-  readonly retryable = false;
+export class InvalidManifestError extends MnError<{ job_index: number; issues: ValidationIssue[] }> {
   constructor(
     readonly jobIndex: number,
     readonly issues: ValidationIssue[],
   ) {
     super(
+      'MN_E_INVALID_MANIFEST',
       `manifest ${jobIndex} is invalid: ${issues
         .slice(0, 5)
         .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
         .join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`,
+      { details: { job_index: jobIndex, issues } },
     );
     this.name = 'InvalidManifestError';
   }

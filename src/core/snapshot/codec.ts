@@ -3,6 +3,7 @@
  * extensions (`moreTypes`) and come back as typed arrays, ready to copy into kernel memory.
  */
 import { Packr } from 'msgpackr';
+import { MnError } from '../errors.js';
 import { SNAPSHOT_FORMAT, type ClusterSnapshot, type PackedColumn } from './layout.js';
 
 const packr = new Packr({ moreTypes: true, useRecords: true, int64AsType: 'number', useToJSON: false });
@@ -11,8 +12,12 @@ export function encodeSnapshot(snapshot: ClusterSnapshot): Uint8Array {
   return packr.pack(snapshot);
 }
 
-export class SnapshotDecodeError extends Error {
-  readonly code = 'MN_E_SNAPSHOT_DECODE';
+/** The bytes are not a snapshot of this format (`MN_E_SNAPSHOT_DECODE`). */
+export class SnapshotDecodeError extends MnError {
+  constructor(message: string) {
+    super('MN_E_SNAPSHOT_DECODE', message);
+    this.name = 'SnapshotDecodeError';
+  }
 }
 
 export function decodeSnapshot(bytes: Uint8Array): ClusterSnapshot {
