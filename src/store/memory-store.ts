@@ -8,7 +8,8 @@
  * trimmed exactly to their bound instead of approximately.
  */
 import { MnError } from '../core/errors.js';
-import { scriptError, ScriptCode } from './script-codes.js';
+import { contextOf, newJobRecord } from './records.js';
+import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
   CompletionRecord,
   DeadLetter,
@@ -20,6 +21,7 @@ import type {
   SettleOptions,
   AgentPatch,
   AgentPlacement,
+  AgentWriteGuard,
   AgentRecord,
   Fence,
   FollowEventsOptions,
@@ -166,20 +168,7 @@ export class MemoryStore implements Store {
     this.open();
     checkNewJob(input);
     if (this.jobs.has(input.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${input.job_id}"` });
-    const now = this.clock();
-    const record: JobRecord = copy({
-      job_id: input.job_id,
-      manifest: input.manifest ?? null,
-      job: input.job ?? null,
-      plan: input.plan ?? null,
-      status: input.status ?? 'pending',
-      requested_policies: input.requested_policies ?? {},
-      effective_policies: input.effective_policies ?? {},
-      details: input.details ?? {},
-      created_at: now,
-      updated_at: now,
-      version: 1,
-    });
+    const record: JobRecord = copy(newJobRecord(input, this.clock()));
     this.jobs.set(record.job_id, record);
     return copy(record);
   }
@@ -218,7 +207,7 @@ export class MemoryStore implements Store {
     return copy([...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)));
   }
 
-  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: Pick<WriteGuard, 'fence'> = {}): Promise<AgentRecord> {
+  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: AgentWriteGuard = {}): Promise<AgentRecord> {
     this.open();
     checkName(jobId, 'job id');
     checkAgentPatch(patch);
@@ -227,6 +216,7 @@ export class MemoryStore implements Store {
     const agent = this.agents.get(jobId)?.get(agentId);
     if (!agent) throw scriptError(ScriptCode.NotFound, context);
     this.enforceGuard(guard, context, 0);
+    if (guard.node !== undefined && agent.node !== guard.node) throw scriptError(ScriptCode.AgentMoved, context, [agent.node]);
     Object.assign(agent, copy(definedOnly(patch)), { updated_at: this.clock() });
     return copy(agent);
   }
@@ -534,17 +524,20 @@ export class MemoryStore implements Store {
   }
 
   async getSetting(name: string): Promise<unknown> {
+    this.open();
     checkName(name, 'setting name', true);
     const raw = this.settings.get(name);
     return raw === undefined ? null : JSON.parse(raw);
   }
 
   async putSetting(name: string, value: unknown): Promise<void> {
+    this.open();
     checkName(name, 'setting name', true);
     this.settings.set(name, JSON.stringify(value));
   }
 
   async deleteJob(jobId: string): Promise<boolean> {
+    this.open();
     checkName(jobId, 'job id');
     const job = this.jobs.get(jobId);
     if (!job) return false;
@@ -709,27 +702,31 @@ export class MemoryStore implements Store {
     return result;
   }
 
-  async retryMessage(entry: InboxEntry, notBefore: number): Promise<void> {
+  async retryMessage(entry: InboxEntry, notBefore: number, fence?: Fence): Promise<void> {
     this.open();
+    this.enforceEntryFence(entry, fence);
     if (!this.ack(entry)) return;
     this.enqueue({ node: entry.node, job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempt: entry.attempt + 1, not_before: notBefore, message: entry.message });
   }
 
-  async deadLetter(entry: InboxEntry, reason: string): Promise<void> {
+  async deadLetter(entry: InboxEntry, reason: string, fence?: Fence): Promise<void> {
     this.open();
+    this.enforceEntryFence(entry, fence);
     if (!this.ack(entry)) return;
     this.settled(entry, { job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempts: entry.attempt, reason, message: entry.message, at: this.clock() });
   }
 
-  async forwardMessage(entry: InboxEntry, toNode: string): Promise<void> {
+  async forwardMessage(entry: InboxEntry, toNode: string, fence?: Fence): Promise<void> {
     this.open();
     checkName(toNode, 'node name', true);
+    this.enforceEntryFence(entry, fence);
     if (!this.ack(entry)) return;
     this.enqueue({ ...entry, node: toNode });
   }
 
-  async dropMessages(entries: InboxEntry[]): Promise<void> {
+  async dropMessages(entries: InboxEntry[], fence?: Fence): Promise<void> {
     this.open();
+    for (const entry of entries) this.enforceEntryFence(entry, fence);
     for (const entry of entries) if (this.ack(entry)) this.settled(entry, null);
   }
 
@@ -784,8 +781,15 @@ export class MemoryStore implements Store {
     if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
   }
 
+  /** The fence check of the entry-settling scripts (requeue, dead letter). */
+  private enforceEntryFence(entry: InboxEntry, fence: Fence | undefined): void {
+    if (!fence) return;
+    checkFence(fence);
+    this.enforceGuard({ fence }, { object: `message ${entry.message_id} of job "${entry.job_id}"`, lease: fence.lease, token: fence.token }, 0);
+  }
+
   /** The fence and version checks of the Lua scripts, in the same order. */
-  private enforceGuard(guard: WriteGuard, context: ReturnType<typeof contextOf>, version: number): void {
+  private enforceGuard(guard: WriteGuard, context: ScriptContext, version: number): void {
     if (guard.fence) {
       const lease = this.live(guard.fence.lease);
       if (!lease) throw scriptError(ScriptCode.LeaseNotHeld, context);
@@ -799,12 +803,4 @@ export class MemoryStore implements Store {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function contextOf(object: string, guard: WriteGuard) {
-  return {
-    object,
-    ...(guard.fence ? { lease: guard.fence.lease, token: guard.fence.token } : {}),
-    ...(guard.expectedVersion !== undefined ? { expectedVersion: guard.expectedVersion } : {}),
-  };
 }

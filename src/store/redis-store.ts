@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { MnError } from '../core/errors.js';
 import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
 import { StoreKeys } from './keys.js';
+import { contextOf, decodeJobRecord, newJobRecord } from './records.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
@@ -22,6 +23,7 @@ import {
   type AgentPatch,
   type AgentPlacement,
   type AgentRecord,
+  type AgentWriteGuard,
   type Fence,
   type FollowEventsOptions,
   type JobPatch,
@@ -133,20 +135,7 @@ export class RedisStore implements Store {
 
   async createJob(input: NewJob): Promise<JobRecord> {
     checkNewJob(input);
-    const now = this.clock();
-    const record: JobRecord = {
-      job_id: input.job_id,
-      manifest: input.manifest ?? null,
-      job: input.job ?? null,
-      plan: input.plan ?? null,
-      status: input.status ?? 'pending',
-      requested_policies: input.requested_policies ?? {},
-      effective_policies: input.effective_policies ?? {},
-      details: input.details ?? {},
-      created_at: now,
-      updated_at: now,
-      version: 1,
-    };
+    const record = newJobRecord(input, this.clock());
     const args: string[] = [record.job_id];
     for (const field of JOB_FIELDS) args.push(field, JSON.stringify(record[field]));
     await this.script(this.client, 'createJob', [this.keys.job(record.job_id), this.keys.jobs()], args, { object: `job "${record.job_id}"` });
@@ -240,7 +229,7 @@ export class RedisStore implements Store {
       .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
   }
 
-  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: Pick<WriteGuard, 'fence'> = {}): Promise<AgentRecord> {
+  async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: AgentWriteGuard = {}): Promise<AgentRecord> {
     checkName(jobId, 'job id');
     checkAgentPatch(patch);
     if (guard.fence) checkFence(guard.fence);
@@ -256,6 +245,7 @@ export class RedisStore implements Store {
         patch.state ?? '',
         patch.restarts === undefined ? '' : String(patch.restarts),
         patch.attempt === undefined ? '' : String(patch.attempt),
+        guard.node ?? '',
       ],
       contextOf(`agent "${agentId}" of job "${jobId}"`, guard),
     );
@@ -674,45 +664,47 @@ export class RedisStore implements Store {
     return { accepted: Number(reply[0]), duplicates: Number(reply[1]) };
   }
 
-  async retryMessage(entry: InboxEntry, notBefore: number): Promise<void> {
-    await this.requeue(entry, entry.node, entry.attempt + 1, Math.max(0, Math.round(notBefore)));
+  async retryMessage(entry: InboxEntry, notBefore: number, fence?: Fence): Promise<void> {
+    await this.requeue(entry, entry.node, entry.attempt + 1, Math.max(0, Math.round(notBefore)), fence);
   }
 
-  private async requeue(entry: InboxEntry, toNode: string, attempt: number, notBefore: number): Promise<void> {
-    await this.call(() =>
-      runScript(
-        this.client,
-        'requeueMessage',
-        [this.keys.inbox(entry.node), this.keys.inbox(toNode)],
-        [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(attempt), String(notBefore), entry.message],
-      ),
+  private async requeue(entry: InboxEntry, toNode: string, attempt: number, notBefore: number, fence: Fence | undefined): Promise<void> {
+    if (fence) checkFence(fence);
+    const inbox = this.keys.inbox(entry.node);
+    await this.script(
+      this.client,
+      'requeueMessage',
+      [inbox, this.keys.inbox(toNode), fence ? this.keys.lease(fence.lease) : inbox],
+      [INBOX_GROUP, entry.id, entry.job_id, entry.agent_id, entry.message_id, String(attempt), String(notBefore), entry.message, fence ? String(fence.token) : ''],
+      entryContext(entry, fence),
     );
   }
 
-  async deadLetter(entry: InboxEntry, reason: string): Promise<void> {
+  async deadLetter(entry: InboxEntry, reason: string, fence?: Fence): Promise<void> {
     const dead: DeadLetter = { job_id: entry.job_id, agent_id: entry.agent_id, message_id: entry.message_id, attempts: entry.attempt, reason, message: entry.message, at: this.clock() };
-    await this.settleOnly(entry, JSON.stringify(dead));
+    await this.settleOnly(entry, JSON.stringify(dead), fence);
   }
 
-  async dropMessages(entries: InboxEntry[]): Promise<void> {
-    for (const entry of entries) await this.settleOnly(entry, '');
+  async dropMessages(entries: InboxEntry[], fence?: Fence): Promise<void> {
+    for (const entry of entries) await this.settleOnly(entry, '', fence);
   }
 
-  private async settleOnly(entry: InboxEntry, dead: string): Promise<void> {
+  private async settleOnly(entry: InboxEntry, dead: string, fence: Fence | undefined): Promise<void> {
+    if (fence) checkFence(fence);
     const jobId = entry.job_id;
-    await this.call(() =>
-      runScript(
-        this.client,
-        'deadLetter',
-        [this.keys.inbox(entry.node), this.keys.jobDeadLetters(jobId), this.keys.jobMessageCounts(jobId), this.keys.jobPendingByAgent(jobId)],
-        [INBOX_GROUP, entry.id, entry.agent_id, dead],
-      ),
+    const inbox = this.keys.inbox(entry.node);
+    await this.script(
+      this.client,
+      'deadLetter',
+      [inbox, this.keys.jobDeadLetters(jobId), this.keys.jobMessageCounts(jobId), this.keys.jobPendingByAgent(jobId), fence ? this.keys.lease(fence.lease) : inbox],
+      [INBOX_GROUP, entry.id, entry.agent_id, dead, fence ? String(fence.token) : ''],
+      entryContext(entry, fence),
     );
   }
 
-  async forwardMessage(entry: InboxEntry, toNode: string): Promise<void> {
+  async forwardMessage(entry: InboxEntry, toNode: string, fence?: Fence): Promise<void> {
     checkName(toNode, 'node name', true);
-    await this.requeue(entry, toNode, entry.attempt, entry.not_before);
+    await this.requeue(entry, toNode, entry.attempt, entry.not_before, fence);
   }
 
   async listDeadLetters(jobId: string, options: { limit?: number } = {}): Promise<DeadLetter[]> {
@@ -781,12 +773,9 @@ function decodeInbox(node: string, [id, fields]: [string, string[]]): InboxEntry
   return { id, node, job_id: f.j ?? '', agent_id: f.a ?? '', message_id: f.m ?? '', attempt: Number(f.n ?? 1), not_before: Number(f.t ?? 0), message: f.b ?? '' };
 }
 
-function contextOf(object: string, guard: WriteGuard): ScriptContext {
-  return {
-    object,
-    ...(guard.fence ? { lease: guard.fence.lease, token: guard.fence.token } : {}),
-    ...(guard.expectedVersion !== undefined ? { expectedVersion: guard.expectedVersion } : {}),
-  };
+/** What an error of an entry-settling script names. */
+function entryContext(entry: InboxEntry, fence: Fence | undefined): ScriptContext {
+  return contextOf(`message ${entry.message_id} of job "${entry.job_id}"`, fence ? { fence } : {});
 }
 
 function pairs(flat: readonly unknown[]): Hash {
@@ -796,20 +785,7 @@ function pairs(flat: readonly unknown[]): Hash {
 }
 
 function decodeJob(hash: Hash): JobRecord {
-  const v = (f: string): unknown => (hash[f] === undefined ? null : JSON.parse(hash[f]!));
-  return {
-    job_id: v('job_id') as string,
-    manifest: v('manifest'),
-    job: v('job'),
-    plan: v('plan'),
-    status: v('status') as JobRecord['status'],
-    requested_policies: (v('requested_policies') ?? {}) as Record<string, unknown>,
-    effective_policies: (v('effective_policies') ?? {}) as Record<string, unknown>,
-    details: (v('details') ?? {}) as Record<string, unknown>,
-    created_at: Number(hash['created_at']),
-    updated_at: Number(hash['updated_at']),
-    version: Number(hash['version']),
-  };
+  return decodeJobRecord((f) => (hash[f] === undefined ? null : JSON.parse(hash[f]!)));
 }
 
 function decodeNode(hash: Hash): NodeRecord {

@@ -16,6 +16,10 @@
  * simply lapsed cannot either (`MN_E_LEASE_LOST`).
  */
 
+import type { Job } from '../core/manifest/types.js';
+import type { Plan } from '../core/placement/plan-types.js';
+import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
+
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 
@@ -46,20 +50,60 @@ export interface WriteGuard {
   expectedVersion?: number;
 }
 
-/** The persisted job record. */
+/** An evaluation that could not place every agent it had to move, retried with backoff. */
+export interface BlockedEvaluation {
+  agents: string[];
+  reason: string | null;
+  attempt: number;
+  /** Epoch ms of the next retry (sooner when `capacity` changes). */
+  retry_at: number;
+  /** Fingerprint of the cluster's capacity when the evaluation was blocked. */
+  capacity: string;
+}
+
+/**
+ * Extra state of a job, replaced as a whole on update. The known fields are typed; features add
+ * their own (an index signature keeps the record open).
+ */
+export interface JobDetails {
+  /** Module agent sources by bundle path, shipped to the daemons that run them. */
+  modules?: Record<string, string>;
+  /** The coordinator sent the entrypoints their init messages. */
+  seeded?: boolean;
+  requires_review?: boolean;
+  review_reason?: string;
+  blocked?: BlockedEvaluation;
+  /** Reschedule attempts by agent (`reason` is the agent id), spec §4.2. */
+  reschedule_history?: AttemptRecord[];
+  /** Agents as they were when the job ended (placements are released then). */
+  final_agents?: AgentRecord[];
+  /** The `complete_job` result of a completed job. */
+  result?: unknown;
+  completed_by?: string;
+  failure?: { reason: string; agent_id?: string | null };
+  [field: string]: unknown;
+}
+
+/** The job's effective policies as its coordinator last recorded them (spec §4.3). */
+export type EffectivePolicyRecord = Partial<EffectivePolicies>;
+
+/**
+ * The persisted job record. `job` and `plan` are decoded once by the store (they are written
+ * only through {@link NewJob}, {@link JobPatch} and {@link PlacementCommit}, typed).
+ */
 export interface JobRecord {
   job_id: string;
   /** The submitted manifest, as JSON. */
   manifest: unknown;
   /** The normalised job (manifest after defaults and fan-out). */
-  job: unknown;
+  job: Job;
   /** The committed placement plan, or null before scheduling. */
-  plan: unknown;
+  plan: Plan | null;
   status: JobStatus;
   requested_policies: Record<string, unknown>;
-  effective_policies: Record<string, unknown>;
+  effective_policies: EffectivePolicyRecord;
   /** Open-ended extra state (recovery fields, results, ...); replaced as a whole on update. */
-  details: Record<string, unknown>;
+  details: JobDetails;
   /** Epoch milliseconds. */
   created_at: number;
   updated_at: number;
@@ -71,12 +115,12 @@ export interface JobRecord {
 export interface NewJob {
   job_id: string;
   manifest: unknown;
-  job: unknown;
-  plan?: unknown;
+  job: Job;
+  plan?: Plan | null;
   status?: JobStatus;
   requested_policies?: Record<string, unknown>;
-  effective_policies?: Record<string, unknown>;
-  details?: Record<string, unknown>;
+  effective_policies?: EffectivePolicyRecord;
+  details?: JobDetails;
 }
 
 /** Fields `updateJob` may change; absent fields are left alone. */
@@ -117,6 +161,17 @@ export interface AgentRecord {
 /** Fields of an agent the coordinator changes without moving it. */
 export type AgentPatch = Partial<Pick<AgentRecord, 'state' | 'restarts' | 'attempt'>>;
 
+/** Guards of an agent write. */
+export interface AgentWriteGuard {
+  /** Reject with `MN_E_FENCED` / `MN_E_LEASE_LOST` unless this lease is held with this token. */
+  fence?: Fence;
+  /**
+   * Reject with `MN_E_CONFLICT` (`details.reason: 'agent_moved'`, `details.node` where it is now)
+   * unless the agent is still placed on this node: a host writes only agents it runs.
+   */
+  node?: string;
+}
+
 /** One agent's assignment to a node. */
 export interface AgentPlacement {
   agent_id: string;
@@ -136,7 +191,7 @@ export interface AgentPlacement {
  */
 export interface PlacementCommit {
   /** New plan for the job record; omitted keeps the current plan. */
-  plan?: unknown;
+  plan?: Plan;
   /** New job status; omitted keeps the current status. */
   status?: JobStatus;
   placements: AgentPlacement[];
@@ -344,8 +399,11 @@ export interface Store {
   // ---- agents and placements ----------------------------------------------------------------
   /** The job's agents, ordered by agent id. */
   listAgents(jobId: string): Promise<AgentRecord[]>;
-  /** Changes an agent's state or counters (`MN_E_NOT_FOUND` if the agent is not placed). */
-  updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard?: Pick<WriteGuard, 'fence'>): Promise<AgentRecord>;
+  /**
+   * Changes an agent's state or counters (`MN_E_NOT_FOUND` if the agent is not placed). Guarded
+   * by a fence and by the node the agent must still be on (see {@link AgentWriteGuard}).
+   */
+  updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard?: AgentWriteGuard): Promise<AgentRecord>;
   /**
    * Atomically writes the plan, the agent records and the node usage counters of a job (see
    * {@link PlacementCommit}); bumps the job's version. The fence is required.
@@ -389,7 +447,6 @@ export interface Store {
   releaseLease(name: string, holder: string, token: number): Promise<boolean>;
   getLease(name: string): Promise<LeaseInfo | null>;
 
-  /** Releases connections and ends followers. */
   /** A cluster-wide setting (JSON value), or null when never set. */
   getSetting(name: string): Promise<unknown>;
   /** Replaces a cluster-wide setting. */
@@ -399,6 +456,7 @@ export interface Store {
    * Fails with `MN_E_CONFLICT` for a job that is not terminal (it may still hold capacity).
    */
   deleteJob(jobId: string): Promise<boolean>;
+  /** Releases connections and ends followers; every later call fails with `MN_E_STORE_UNAVAILABLE`. */
   close(): Promise<void>;
 
   // ---- messages (see OutgoingMessage) -------------------------------------------------------
@@ -415,14 +473,19 @@ export interface Store {
   readInbox(node: string, consumer: string, options: { count: number; blockMs: number; claimIdleMs: number }): Promise<InboxEntry[]>;
   /** Acknowledges a handled entry and writes its outcome (see {@link SettleOptions}) in one step. */
   settleMessage(entry: InboxEntry, options: SettleOptions): Promise<SendResult>;
-  /** Acknowledges an entry and queues it again on its node with `attempt + 1`, due at `notBefore`. */
-  retryMessage(entry: InboxEntry, notBefore: number): Promise<void>;
+  /**
+   * Acknowledges an entry and queues it again on its node with `attempt + 1`, due at `notBefore`.
+   * The entry-settling calls below take the node's host lease as an optional fence: the daemon
+   * that runs the node's agents passes it, so a host that lost its lease cannot settle entries
+   * (`MN_E_FENCED` / `MN_E_LEASE_LOST`); the leader's inbox rescue settles unfenced.
+   */
+  retryMessage(entry: InboxEntry, notBefore: number, fence?: Fence): Promise<void>;
   /** Acknowledges an entry and records it as a dead letter of its job (no longer outstanding). */
-  deadLetter(entry: InboxEntry, reason: string): Promise<void>;
+  deadLetter(entry: InboxEntry, reason: string, fence?: Fence): Promise<void>;
   /** Acknowledges an entry and queues it unchanged on another node's inbox (its agent moved). */
-  forwardMessage(entry: InboxEntry, toNode: string): Promise<void>;
+  forwardMessage(entry: InboxEntry, toNode: string, fence?: Fence): Promise<void>;
   /** Acknowledges entries of jobs that ended; they stop counting as outstanding. */
-  dropMessages(entries: InboxEntry[]): Promise<void>;
+  dropMessages(entries: InboxEntry[], fence?: Fence): Promise<void>;
   listDeadLetters(jobId: string, options?: { limit?: number }): Promise<DeadLetter[]>;
   messageCounts(jobId: string): Promise<MessageCounts>;
   /** Local state of every agent of a job that has one: agent id → JSON text. */

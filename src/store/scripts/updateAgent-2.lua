@@ -10,12 +10,14 @@
     ARGV[4] new state, '' to keep
     ARGV[5] new restarts, '' to keep
     ARGV[6] new attempt, '' to keep
+    ARGV[7] node the agent must still be placed on, '' for any
 
   Output:
     {0, recordJson}      the agent after the write
     {-1}                 NotFound
     {-2, currentToken}   Fenced
     {-3, ''}             LeaseNotHeld
+    {-8, node}           AgentMoved: the agent is placed on another node now
 ]]
 --- @include "includes/checkFence"
 
@@ -28,6 +30,9 @@ if rc ~= 0 then
   return {rc, current}
 end
 local rec = cjson.decode(old)
+if ARGV[7] ~= '' and rec.node ~= ARGV[7] then
+  return {-8, rec.node}
+end
 if ARGV[4] ~= '' then rec.state = ARGV[4] end
 if ARGV[5] ~= '' then rec.restarts = tonumber(ARGV[5]) end
 if ARGV[6] ~= '' then rec.attempt = tonumber(ARGV[6]) end

@@ -3,6 +3,7 @@ import { Coordinators } from '../../../src/runtime/coordinators.js';
 import { redisConfigFromEnv } from '../../../src/store/connect.js';
 import { RedisStore } from '../../../src/store/redis-store.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
+import { anyJob } from '../../helpers/records.js';
 
 describe('job coordinator fencing on a real Redis', () => {
   let redis: RedisServer;
@@ -23,7 +24,7 @@ describe('job coordinator fencing on a real Redis', () => {
   });
 
   it("rejects a stalled coordinator's write once another daemon took the job over", async () => {
-    await storeA.createJob({ job_id: 'j1', manifest: {}, job: {}, status: 'scheduled' });
+    await storeA.createJob({ job_id: 'j1', manifest: {}, job: anyJob(), status: 'scheduled' });
     const a = new Coordinators({ store: storeA, holder: 'daemon-a', leaseMs: 300, renewMs: 100 });
     const b = new Coordinators({ store: storeB, holder: 'daemon-b', leaseMs: 300, renewMs: 100 });
     const fenceA = await a.adopt('j1');

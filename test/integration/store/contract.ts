@@ -4,6 +4,7 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { isMnError, type MnErrorCode } from '../../../src/core/errors.js';
 import type { AgentPlacement, Store, StoredEvent } from '../../../src/store/store.js';
+import { anyJob, anyPlan } from '../../helpers/records.js';
 
 /** A store under test plus a way to let time pass for its TTLs. */
 export interface StoreHarness {
@@ -55,21 +56,21 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
 
     describe('jobs', () => {
       it('creates, reads and lists jobs; a second create of the same id conflicts', async () => {
-        const created = await store.createJob({ job_id: 'j1', manifest: { graph_id: 'g', nodes: [] }, job: { agents: [] }, requested_policies: { recovery_mode: 'auto' } });
+        const created = await store.createJob({ job_id: 'j1', manifest: { graph_id: 'g', nodes: [] }, job: anyJob({ agents: [] }), requested_policies: { recovery_mode: 'auto' } });
         expect(created).toMatchObject({ job_id: 'j1', status: 'pending', version: 1, plan: null, manifest: { graph_id: 'g', nodes: [] } });
         expect(created.created_at).toBe(created.updated_at);
-        await store.createJob({ job_id: 'j2', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'j2', manifest: {}, job: anyJob() });
         expect(await store.getJob('j1')).toEqual(created);
         expect(await store.getJob('missing')).toBeNull();
         expect((await store.listJobs()).map((j) => j.job_id).sort()).toEqual(['j1', 'j2']);
-        await expectCode(store.createJob({ job_id: 'j1', manifest: {}, job: {} }), 'MN_E_CONFLICT');
+        await expectCode(store.createJob({ job_id: 'j1', manifest: {}, job: anyJob() }), 'MN_E_CONFLICT');
         expect((await store.getJob('j1'))!.version).toBe(1);
       });
 
       it('bumps the version by one per write and honours expectedVersion', async () => {
-        await store.createJob({ job_id: 'j', manifest: {}, job: {} });
-        const v2 = await store.updateJob('j', { status: 'scheduled', plan: { placements: [] } });
-        expect(v2).toMatchObject({ version: 2, status: 'scheduled', plan: { placements: [] } });
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
+        const v2 = await store.updateJob('j', { status: 'scheduled', plan: anyPlan({ placements: [] }) });
+        expect(v2).toMatchObject({ version: 2, status: 'scheduled', plan: anyPlan({ placements: [] }) });
         const v3 = await store.updateJob('j', { details: { recovery_status: 'rescheduled' } }, { expectedVersion: 2 });
         expect(v3).toMatchObject({ version: 3, status: 'scheduled', details: { recovery_status: 'rescheduled' } });
         const details = await expectCode(store.updateJob('j', { status: 'running' }, { expectedVersion: 2 }), 'MN_E_CONFLICT');
@@ -79,10 +80,10 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
 
       it('rejects unknown jobs, unknown fields and malformed ids', async () => {
         await expectCode(store.updateJob('nope', { status: 'running' }), 'MN_E_NOT_FOUND');
-        await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
         await expectCode(store.updateJob('j', { version: 7 } as never), 'MN_E_INVALID_ARGUMENT');
         await expectCode(store.updateJob('j', { status: 'exploded' } as never), 'MN_E_INVALID_ARGUMENT');
-        await expectCode(store.createJob({ job_id: 'a:agents', manifest: {}, job: {} }), 'MN_E_INVALID_ARGUMENT');
+        await expectCode(store.createJob({ job_id: 'a:agents', manifest: {}, job: anyJob() }), 'MN_E_INVALID_ARGUMENT');
         expect((await store.getJob('j'))!.version).toBe(1);
       });
     });
@@ -121,7 +122,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
       });
 
       it('fences a holder whose lease was taken over: its writes are rejected, the new holder writes', async () => {
-        await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
         const a = (await store.acquireLease('job:j', 'holder-a', TTL * 50))!;
         await store.updateJob('j', { status: 'running' }, { fence: { lease: 'job:j', token: a.token } });
         expect(await store.renewLease('job:j', 'holder-a', a.token, TTL)).toBe(true);
@@ -141,7 +142,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
       });
 
       it('rejects fenced writes once the lease lapsed, even if nobody took it over', async () => {
-        await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
         const a = (await store.acquireLease('job:j', 'holder-a', TTL))!;
         await h.advance(PAST_TTL);
         await expectCode(store.updateJob('j', { status: 'running' }, { fence: { lease: 'job:j', token: a.token } }), 'MN_E_LEASE_LOST');
@@ -185,7 +186,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
 
     describe('placements', () => {
       const setup = async () => {
-        await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
         await store.upsertNode({ name: 'n1', status: 'healthy' });
         await store.upsertNode({ name: 'n2', status: 'healthy' });
         const lease = (await store.acquireLease('job:j', 'coordinator', TTL * 50))!;
@@ -195,7 +196,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
 
       it('never lets two agents hold one port or device on a node; moves and removals give holds back', async () => {
         const fence = await setup();
-        await store.createJob({ job_id: 'k', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'k', manifest: {}, job: anyJob() });
         const other = (await store.acquireLease('job:k', 'coordinator', TTL * 50))!;
         const fenceK = { lease: 'job:k', token: other.token };
         const res = { cpu_cores: 1, memory_mb: 1, disk_mb: 0, gpu_count: 0 };
@@ -223,10 +224,10 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
         const fence = await setup();
         const job = await store.commitPlacements(
           'j',
-          { plan: { status: 'planned', placements: 3 }, status: 'scheduled', placements: [place('a', 'n1', 2, 1024), place('b', 'n1', 0.5, 256), place('c', 'n2')] },
+          { plan: anyPlan({ status: 'planned', placements: 3 }), status: 'scheduled', placements: [place('a', 'n1', 2, 1024), place('b', 'n1', 0.5, 256), place('c', 'n2')] },
           fence,
         );
-        expect(job).toMatchObject({ status: 'scheduled', version: 2, plan: { status: 'planned', placements: 3 } });
+        expect(job).toMatchObject({ status: 'scheduled', version: 2, plan: anyPlan({ status: 'planned', placements: 3 }) });
         expect((await store.listAgents('j')).map((a) => [a.agent_id, a.node, a.state, a.attempt, a.restarts])).toEqual([
           ['a', 'n1', 'pending', 1, 0],
           ['b', 'n1', 'pending', 1, 0],
@@ -257,13 +258,13 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
 
       it('writes nothing when a capacity re-check fails', async () => {
         const fence = await setup();
-        await store.commitPlacements('j', { plan: { v: 1 }, placements: [place('a', 'n1', 3)] }, fence);
+        await store.commitPlacements('j', { plan: anyPlan({ v: 1 }), placements: [place('a', 'n1', 3)] }, fence);
         const before = { job: await store.getJob('j'), agents: await store.listAgents('j'), usage: await usage() };
 
         const details = await expectCode(
           store.commitPlacements(
             'j',
-            { plan: { v: 2 }, status: 'running', placements: [place('a', 'n1', 3), place('b', 'n2', 1), place('c', 'n1', 2)], capacity: { n1: { cpu_cores: 4 }, n2: { cpu_cores: 4 } } },
+            { plan: anyPlan({ v: 2 }), status: 'running', placements: [place('a', 'n1', 3), place('b', 'n2', 1), place('c', 'n1', 2)], capacity: { n1: { cpu_cores: 4 }, n2: { cpu_cores: 4 } } },
             fence,
           ),
           'MN_E_CONFLICT',
@@ -354,7 +355,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
       });
 
       it('removes only terminal jobs, with their agents and events', async () => {
-        await store.createJob({ job_id: 'done', manifest: {}, job: {} });
+        await store.createJob({ job_id: 'done', manifest: {}, job: anyJob() });
         await store.appendEvent('done', { type: 'job_pending' });
         await expect(store.deleteJob('done')).rejects.toMatchObject({ code: 'MN_E_CONFLICT' });
         await store.updateJob('done', { status: 'completed' });
@@ -363,6 +364,60 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
         expect(await store.readEvents('done')).toEqual([]);
         expect((await store.listJobs()).map((j) => j.job_id)).not.toContain('done');
         expect(await store.deleteJob('done')).toBe(false);
+      });
+
+      it('refuses every call once closed, as an unavailable store', async () => {
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
+        await store.close();
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['getJob', () => store.getJob('j')],
+          ['listJobs', () => store.listJobs()],
+          ['updateJob', () => store.updateJob('j', { status: 'running' })],
+          ['createJob', () => store.createJob({ job_id: 'k', manifest: {}, job: anyJob() })],
+          ['getSetting', () => store.getSetting('x')],
+          ['putSetting', () => store.putSetting('x', 1)],
+          ['deleteJob', () => store.deleteJob('j')],
+          ['listNodes', () => store.listNodes()],
+          ['acquireLease', () => store.acquireLease('l', 'h', TTL)],
+          ['appendEvent', () => store.appendEvent('j', { type: 't' })],
+          ['messageCounts', () => store.messageCounts('j')],
+        ];
+        for (const [name, call] of calls) {
+          const error = await rejection(call());
+          expect(isMnError(error, 'MN_E_STORE_UNAVAILABLE'), `${name} after close`).toBe(true);
+        }
+      });
+    });
+
+    describe('agent writes', () => {
+      const setupAgents = async () => {
+        await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
+        const job = (await store.acquireLease('job:j', 'coordinator', TTL * 50))!;
+        await store.commitPlacements('j', { placements: [place('a', 'n1'), place('b', 'n2')] }, { lease: 'job:j', token: job.token });
+        const host = (await store.acquireLease('host:n1', 'daemon-1', TTL * 50))!;
+        return { jobFence: { lease: 'job:j', token: job.token }, hostFence: { lease: 'host:n1', token: host.token } };
+      };
+
+      it('writes an agent under the host lease only while the agent is on that node', async () => {
+        const { hostFence } = await setupAgents();
+        const ok = await store.updateAgent('j', 'a', { state: 'running' }, { fence: hostFence, node: 'n1' });
+        expect(ok).toMatchObject({ agent_id: 'a', node: 'n1', state: 'running' });
+        const moved = await expectCode(store.updateAgent('j', 'b', { state: 'running' }, { fence: hostFence, node: 'n1' }), 'MN_E_CONFLICT');
+        expect(moved).toMatchObject({ reason: 'agent_moved', node: 'n2' });
+        await expectCode(store.updateAgent('j', 'nobody', { state: 'running' }, { fence: hostFence, node: 'n1' }), 'MN_E_NOT_FOUND');
+        expect((await store.listAgents('j')).map((x) => [x.agent_id, x.state])).toEqual([['a', 'running'], ['b', 'pending']]);
+      });
+
+      it('refuses a stale host: a daemon whose host lease was taken over cannot change an agent', async () => {
+        const { hostFence } = await setupAgents();
+        // The old daemon is presumed dead (its lease was freed) and a new incarnation took the node.
+        await store.releaseLease('host:n1', 'daemon-1', hostFence.token);
+        const successor = (await store.acquireLease('host:n1', 'daemon-2', TTL * 50))!;
+        expect(successor.token).toBeGreaterThan(hostFence.token);
+        await expectCode(store.updateAgent('j', 'a', { state: 'failed', restarts: 9 }, { fence: hostFence, node: 'n1' }), 'MN_E_FENCED');
+        expect((await store.listAgents('j'))[0]).toMatchObject({ agent_id: 'a', state: 'pending', restarts: 0 });
+        const fresh = await store.updateAgent('j', 'a', { restarts: 1 }, { fence: { lease: 'host:n1', token: successor.token }, node: 'n1' });
+        expect(fresh.restarts).toBe(1);
       });
     });
   });

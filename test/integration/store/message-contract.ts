@@ -6,6 +6,7 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { isMnError, type MnErrorCode } from '../../../src/core/errors.js';
 import type { Fence, InboxEntry, OutgoingMessage, Store } from '../../../src/store/store.js';
 import type { StoreHarness } from './contract.js';
+import { anyJob } from '../../helpers/records.js';
 
 async function code(promise: Promise<unknown>): Promise<MnErrorCode> {
   try {
@@ -30,7 +31,7 @@ export function messageContract(name: string, create: () => Promise<StoreHarness
       store = h.store;
       const grant = await store.acquireLease('host:n1', 'daemon-a', 60_000);
       fence = { lease: 'host:n1', token: grant!.token };
-      await store.createJob({ job_id: 'j1', manifest: {}, job: {} });
+      await store.createJob({ job_id: 'j1', manifest: {}, job: anyJob() });
       await store.commitPlacements('j1', { placements: ['a', 'b'].map((id) => ({ agent_id: id, node: 'n1', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 } })) }, (await jobFence(store))!);
     });
     afterEach(async () => {
@@ -74,6 +75,40 @@ export function messageContract(name: string, create: () => Promise<StoreHarness
       const [there] = (await read(store, 'n2')) as [InboxEntry];
       expect([there.agent_id, there.message_id, there.attempt]).toEqual(['a', 'm1', 1]);
       expect(await store.messageCounts('j1')).toEqual({ outstanding: 1, dead_letters: 0 });
+    });
+
+    it('refuses to forward, retry, dead-letter or drop an entry under a host lease that was taken over', async () => {
+      await store.sendMessages([msg('a', 'm1'), msg('b', 'm2')]);
+      const entries = await read(store);
+      const stale: Fence = { lease: 'host:n1', token: fence.token };
+      await store.releaseLease('host:n1', 'daemon-a', fence.token);
+      const next = (await store.acquireLease('host:n1', 'daemon-b', 60_000))!;
+      for (const entry of entries) {
+        expect(await code(store.forwardMessage(entry, 'n2', stale))).toBe('MN_E_FENCED');
+        expect(await code(store.retryMessage(entry, 0, stale))).toBe('MN_E_FENCED');
+        expect(await code(store.deadLetter(entry, 'stale', stale))).toBe('MN_E_FENCED');
+      }
+      expect(await code(store.dropMessages(entries, stale))).toBe('MN_E_FENCED');
+      // Nothing moved: both entries are still pending on n1, nothing reached n2 or the dead letters.
+      expect(await store.messageCounts('j1')).toEqual({ outstanding: 2, dead_letters: 0 });
+      expect(await read(store, 'n2')).toEqual([]);
+      // The current holder settles them.
+      const current: Fence = { lease: 'host:n1', token: next.token };
+      await store.forwardMessage(entries[0]!, 'n2', current);
+      await store.deadLetter(entries[1]!, 'gone', current);
+      expect((await read(store, 'n2')).map((e) => e.message_id)).toEqual(['m1']);
+      expect(await store.messageCounts('j1')).toEqual({ outstanding: 1, dead_letters: 1 });
+    });
+
+    it('refuses fenced entry settling once the host lease lapsed', async () => {
+      await store.sendMessages([msg('a', 'm1')]);
+      const [entry] = (await read(store)) as [InboxEntry];
+      await store.releaseLease('host:n1', 'daemon-a', fence.token);
+      expect(await code(store.forwardMessage(entry, 'n2', fence))).toBe('MN_E_LEASE_LOST');
+      expect(await code(store.retryMessage(entry, 0, fence))).toBe('MN_E_LEASE_LOST');
+      // Unfenced (the leader's rescue of an offline node's inbox) still works.
+      await store.forwardMessage(entry, 'n2');
+      expect((await read(store, 'n2')).map((e) => e.message_id)).toEqual(['m1']);
     });
 
     it('retries with a growing attempt count and dead-letters, which ends the message', async () => {

@@ -14,6 +14,7 @@ import { RedisStore } from '../../../src/store/redis-store.js';
 import { loadScripts } from '../../../src/store/script-loader.js';
 import type { StoredEvent } from '../../../src/store/store.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { anyJob } from '../../helpers/records.js';
 
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/store/scripts');
 
@@ -35,7 +36,7 @@ describe('RedisStore on a private redis-server', () => {
     const a = await open('ns_a');
     const b = await open('ns_b');
     try {
-      await a.createJob({ job_id: 'j', manifest: {}, job: {} });
+      await a.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
       await a.upsertNode({ name: 'n1' });
       await a.appendEvent('j', { type: 'job_pending' });
       const lease = await a.acquireLease('job:j', 'x', 10_000);
@@ -66,7 +67,7 @@ describe('RedisStore on a private redis-server', () => {
   it('commits a 100,000-agent job in one script call (about a million script arguments)', async () => {
     const store = await open('huge');
     try {
-      await store.createJob({ job_id: 'big', manifest: {}, job: {} });
+      await store.createJob({ job_id: 'big', manifest: {}, job: anyJob() });
       const fence = { lease: 'job:big', token: (await store.acquireLease('job:big', 'daemon-1#42', 60_000))!.token };
       const placements = Array.from({ length: 100_000 }, (_, i) => ({ agent_id: `w-${i}`, node: `n${i % 10}`, resources: { cpu_cores: 0, memory_mb: 1, disk_mb: 0, gpu_count: 0 } }));
       await store.commitPlacements('big', { placements, status: 'scheduled' }, fence);
@@ -80,7 +81,7 @@ describe('RedisStore on a private redis-server', () => {
   it('stores the documented layout: job hash of JSON fields, lease value holder|token', async () => {
     const store = await open('layout');
     try {
-      await store.createJob({ job_id: 'j', manifest: { a: 1 }, job: {} });
+      await store.createJob({ job_id: 'j', manifest: { a: 1 }, job: anyJob() });
       const grant = await store.acquireLease('job:j', 'daemon-1#42', 10_000);
       expect(await raw.type('layout:job:j')).toBe('hash');
       expect(await raw.hget('layout:job:j', 'status')).toBe('"pending"');
@@ -93,7 +94,7 @@ describe('RedisStore on a private redis-server', () => {
       expect(await raw.ttl('layout:job:j')).toBeGreaterThan(0);
 
       // A job ended by its final placement commit expires with its messages and collections.
-      await store.createJob({ job_id: 'k', manifest: {}, job: {} });
+      await store.createJob({ job_id: 'k', manifest: {}, job: anyJob() });
       const fence = { lease: 'job:k', token: (await store.acquireLease('job:k', 'daemon-1#42', 10_000))!.token };
       await store.commitPlacements('k', { placements: [{ agent_id: 'a', node: 'n', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 } }] }, fence);
       await store.sendMessages([{ job_id: 'k', agent_id: 'a', node: 'n', message_id: 'm1', message: '{}' }]);
@@ -116,7 +117,7 @@ describe('RedisStore on a private redis-server', () => {
     });
     const controller = new AbortController();
     try {
-      await store.createJob({ job_id: 'j', manifest: {}, job: {} });
+      await store.createJob({ job_id: 'j', manifest: {}, job: anyJob() });
       const grant = (await store.acquireLease('job:j', 'coordinator', 60_000))!;
       const first = await store.appendEvent('j', { type: 'job_pending' });
       const seen: StoredEvent[] = [];

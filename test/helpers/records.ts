@@ -1,0 +1,12 @@
+import type { Job } from '../../src/core/manifest/types.js';
+import type { Plan } from '../../src/core/placement/plan-types.js';
+
+/** Store tests treat job and plan documents as opaque JSON objects: any object stands in for one. */
+export function anyJob(value: object = {}): Job {
+  return value as Job;
+}
+
+/** See {@link anyJob}. */
+export function anyPlan(value: object): Plan {
+  return value as Plan;
+}
