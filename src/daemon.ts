@@ -7,9 +7,9 @@ import type { DaemonConfig } from './core/config.js';
 import { Coordinators } from './runtime/coordinators.js';
 import { Jobs, type PlanService } from './runtime/jobs.js';
 import { Relocator } from './runtime/relocator.js';
-import { AgentHost } from './runtime/agent-host.js';
+import { AgentHost } from './runtime/host/agent-host.js';
 import { rescueInboxes } from './runtime/inbox-rescue.js';
-import { ModuleRunner } from './runtime/module-runner.js';
+import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
 import type { Store } from './store/store.js';
 

@@ -1,4 +1,3 @@
-import type { Job } from '../core/manifest/types.js';
 import { MnError } from '../core/errors.js';
 import { type DrainSettings, type DrainStatus, drainOf, drainProgress } from '../core/policy/relocation.js';
 import { CLUSTER_EVENTS_JOB_ID, type NodeView, type Store } from '../store/store.js';
@@ -31,8 +30,8 @@ async function jobViews(store: Store): Promise<Parameters<typeof drainProgress>[
   for (const j of jobs) {
     const [record, agents] = await Promise.all([store.getJob(j.job_id), store.listAgents(j.job_id)]);
     if (!record) continue;
-    const job = record.job as Job;
-    const blocked = ((record.details.blocked as { agents?: string[] } | undefined)?.agents ?? []) as string[];
+    const job = record.job;
+    const blocked = record.details.blocked?.agents ?? [];
     out.push({ job_id: j.job_id, job_type: job.policies.job_type, requested_recovery: job.policies.recovery_mode, agents, blocked });
   }
   return out;

@@ -2,7 +2,6 @@ import type { ResourceLimits } from '../core/config.js';
 import { DEFAULT_RESOURCE_LIMITS } from '../core/config.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { parseClusterFile } from '../core/cluster/index.js';
-import type { Plan } from '../core/placement/plan-types.js';
 import type { NodeView, Store } from '../store/store.js';
 
 /** Job statuses whose placements hold capacity (spec §3.1). */
@@ -63,7 +62,7 @@ export class ClusterViewBuilder {
     const records = await Promise.all(stale.map((j) => store.getJob(j.job_id)));
     for (const record of records) {
       if (!record) continue;
-      const plan = record.plan as Plan | null | undefined;
+      const plan = record.plan;
       const allocations: DiscreteHoldings['allocations'] = [];
       for (const p of plan?.placements ?? []) {
         if (p.allocations.devices.length === 0 && p.allocations.ports.length === 0) continue;

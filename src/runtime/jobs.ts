@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { bundlePath } from '../bundle/load.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
@@ -8,8 +6,11 @@ import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type AgentPlacement, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
+import { capacityOf, jobPlan, toAgentPlacements } from './placement-commit.js';
+import { moduleSources, newJobId } from './submission.js';
+
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
 /** Planner options a daemon passes for partial re-plans. */
@@ -181,7 +182,7 @@ export class Jobs {
    */
   async relocate(record: JobRecord, agentIds: string[], avoid: string[]): Promise<{ moved: Array<{ agent_id: string; node: string }>; blocked: string[]; reason: string | null }> {
     const { store, coordinators } = this.options;
-    const job = record.job as Job;
+    const job = record.job;
     const jobId = record.job_id;
     const view = await this.views.build();
     const partial = await this.options.planner.plan(view.cluster, [{ ...job, graph_id: jobId }], view.fingerprint, {
@@ -193,7 +194,7 @@ export class Jobs {
     const blocked = agentIds.filter((id) => !placedIds.has(id));
     const reason = partial.failures[0]?.reason ?? null;
     if (placed.length > 0) {
-      const current = (record.plan ?? { ...partial, placements: [], failures: [], jobs: [] }) as Plan;
+      const current: Plan = record.plan ?? { ...partial, placements: [], failures: [], jobs: [] };
       const merged = mergePlan(current, { ...partial, placements: placed, failures: [], jobs: current.jobs });
       const own = { ...partial, placements: placed };
       await store.commitPlacements(
@@ -232,81 +233,4 @@ export class Jobs {
     }
     return { job_id: jobId, status: target };
   }
-}
-
-/** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
-function jobPlan(plan: Plan, p: Pending): Plan {
-  const placements = plan.placements.filter((x) => x.job === p.jobId).map((x) => ({ ...x, job: p.job.graph_id }));
-  return {
-    ...plan,
-    status: 'planned',
-    placements,
-    failures: [],
-    jobs: plan.jobs.filter((j) => j.job === p.jobId).map((j) => ({ ...j, job: p.job.graph_id })),
-    stats: { ...plan.stats, agents: p.job.agent_count, placed: placements.length },
-  };
-}
-
-/**
- * The sources of a job's module agents, by their `config.module` path in the bundle. A module
- * agent without `config.module`, or whose file the submission lacks, is refused here rather
- * than failing later on the machine that runs it.
- */
-export function moduleSources(job: Job, files: Readonly<Record<string, Buffer | string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const errors: Array<{ path: string; message: string }> = [];
-  job.nodes.forEach((node, i) => {
-    if (node.agent_type !== 'module') return;
-    const rel = node.config.module;
-    const field = `nodes[${i}].config.module`;
-    if (typeof rel !== 'string' || rel.trim() === '') {
-      errors.push({ path: field, message: `module agent ${node.node_id} requires config.module (the module's path in the bundle)` });
-      return;
-    }
-    const key = bundlePath(rel);
-    const file = key === null ? undefined : files[key];
-    if (key === null || file === undefined) errors.push({ path: field, message: `module ${JSON.stringify(rel)} of agent ${node.node_id} is not in the bundle` });
-    else out[key] = typeof file === 'string' ? file : file.toString('utf8');
-  });
-  if (errors.length > 0) {
-    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { details: { errors } });
-  }
-  return out;
-}
-
-/** A job id: the graph id (made safe for keys) and a random suffix. */
-export function newJobId(graphId: string): string {
-  const base = graphId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'job';
-  return `${base}-${randomBytes(4).toString('hex')}`;
-}
-
-function toAgentPlacements(plan: Plan): AgentPlacement[] {
-  return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) }));
-}
-
-/**
- * The exclusive resources a placement takes on its node, as the store's hold keys. Ports follow
- * the planner's rule: tcp, http and grpc share the tcp space, udp has its own.
- */
-export function holdsOf(p: Plan['placements'][number]): string[] {
-  return [
-    ...p.allocations.ports.map((x) => `port:${x.protocol === 'udp' ? 'udp' : 'tcp'}:${x.port}`),
-    ...p.allocations.devices.map((d) => `device:${d.id}`),
-  ];
-}
-
-/** Per-node capacity of the touched nodes, re-checked by the store at commit time. */
-function capacityOf(cluster: ClusterState, plan: Plan): Record<string, { cpu_cores: number; memory_mb: number; disk_mb: number; gpu_count: number }> {
-  const touched = new Set(plan.placements.map((p) => p.node));
-  const out: Record<string, { cpu_cores: number; memory_mb: number; disk_mb: number; gpu_count: number }> = {};
-  for (const node of cluster.nodes) {
-    if (!touched.has(node.name)) continue;
-    out[node.name] = {
-      cpu_cores: node.resources.cpu_cores,
-      memory_mb: node.resources.memory_mb,
-      disk_mb: node.resources.disk_mb,
-      gpu_count: Math.max(node.resources.gpu_count, node.devices.filter((d) => d.kind === 'gpu').length),
-    };
-  }
-  return out;
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Job } from '../core/manifest/types.js';
-import { attemptDecision, clusterHealthFor, effectivePolicies, recordAttempt, reschedulePolicyFor, type AttemptRecord } from '../core/policy/lifecycle.js';
+import { attemptDecision, clusterHealthFor, effectivePolicies, recordAttempt, reschedulePolicyFor } from '../core/policy/lifecycle.js';
 import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
 import { effectiveStatus } from '../cluster/snapshot.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -53,12 +52,12 @@ export class Relocator {
     const record = await store.getJob(jobId);
     if (!record || TERMINAL_JOB_STATUSES.has(record.status) || record.status === 'paused') return;
     const now = this.now();
-    const blocked = record.details.blocked as { retry_at?: number; attempt?: number; capacity?: string } | undefined;
+    const blocked = record.details.blocked;
     if (blocked?.retry_at !== undefined && blocked.retry_at > now && blocked.capacity === capacity) return;
-    const job = record.job as Job;
+    const job = record.job;
     // The reliability observer (spec §4.3): the effective mode follows the cluster's health.
     const observed = effectivePolicies(job, clusterHealthFor(job, health));
-    const recorded = record.effective_policies as { recovery_mode?: string; reliability_degraded?: boolean };
+    const recorded = record.effective_policies;
     if (recorded.recovery_mode !== observed.recovery_mode || recorded.reliability_degraded !== observed.reliability_degraded) {
       await store.updateJob(jobId, { effective_policies: { ...observed } }, { fence: this.options.coordinators.fence(jobId) });
       await store.appendEvent(jobId, { type: 'recovery_mode_changed', payload: { from: recorded.recovery_mode ?? null, to: observed.recovery_mode, reasons: observed.reliability.reasons } });
@@ -72,9 +71,8 @@ export class Relocator {
 
     // Node loss obeys the effective recovery mode and the reschedule policy; a drain always moves.
     const effective = observed.recovery_mode;
-    let history = (record.details.reschedule_history as AttemptRecord[] | undefined) ?? [];
-    const plan = record.plan as { placements?: Array<{ agent_id: string; source_node_id: string }> } | null;
-    const sources = new Map((plan?.placements ?? []).map((p) => [p.agent_id, p.source_node_id]));
+    let history = record.details.reschedule_history ?? [];
+    const sources = new Map((record.plan?.placements ?? []).map((p) => [p.agent_id, p.source_node_id]));
     const movers: string[] = [];
     const exhausted: string[] = [];
     for (const m of decision.move) {

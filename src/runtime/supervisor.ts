@@ -1,5 +1,4 @@
-import type { Job, JobType } from '../core/manifest/types.js';
-import type { Plan } from '../core/placement/plan-types.js';
+import type { JobType } from '../core/manifest/types.js';
 import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
 import { agentsBySource } from '../core/runtime/routing.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -57,10 +56,10 @@ export class Supervisor {
       }
       if (!record.plan || record.status === 'pending') return;
       if (record.details.seeded !== true) {
-        const job = record.job as Job;
+        const job = record.job;
         const agents = await store.listAgents(jobId);
         const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
-        const plan = record.plan as Plan;
+        const plan = record.plan;
         const bySource = agentsBySource(plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node })));
         const inits = initDeliveries({ jobId, entrypoints: job.entrypoints, initialInputs: job.initial_inputs, agents: bySource, now: this.now() });
         for (let i = 0; i < inits.length; i += SEED_CHUNK) {
@@ -74,7 +73,7 @@ export class Supervisor {
         await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running', init_messages: inits.length } });
       }
       this.seeded.add(jobId);
-      this.types.set(jobId, (record.job as Job).policies.job_type);
+      this.types.set(jobId, record.job.policies.job_type);
     }
     const [counts, completion] = await Promise.all([store.messageCounts(jobId), store.getCompletion(jobId)]);
     const deadBefore = this.deadSeen.get(jobId) ?? 0;
@@ -91,7 +90,7 @@ export class Supervisor {
     }
     if (record.status === 'paused') return;
     const agents = await store.listAgents(jobId);
-    const job = record.job as Job;
+    const job = record.job;
     const decision = decideCompletion({
       job_type: job.policies.job_type,
       seeded: true,

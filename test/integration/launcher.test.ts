@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import os from 'node:os';
-import { Launcher } from '../../src/runtime/launcher.js';
+import { Launcher } from '../../src/runtime/exec/launcher.js';
 
 const cwd = os.tmpdir();
 const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string } = {}) =>

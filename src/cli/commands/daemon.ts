@@ -64,7 +64,7 @@ export function registerDaemonCommands(program: Command): void {
         if (record.status === 'completed') say(JSON.stringify(record.details.result ?? null, null, 2));
         else {
           failed++;
-          const failure = record.details.failure as { reason?: string } | undefined;
+          const failure = record.details.failure;
           if (failure?.reason) complain(`${jobId}: ${failure.reason}`);
         }
       }

@@ -10,6 +10,26 @@ export interface AllocatedDevice {
   index?: number | null;
 }
 
+/** A device of the machine's inventory, as far as environment hints need it. */
+export interface InventoryDevice {
+  id: string;
+  driver?: string | null;
+}
+
+/**
+ * The allocated devices with their driver and their index among the machine's devices of that
+ * driver (what `CUDA_VISIBLE_DEVICES` counts). A device the inventory does not list keeps no
+ * driver and no index.
+ */
+export function allocatedDevices(allocated: ReadonlyArray<{ id: string }>, inventory: readonly InventoryDevice[]): AllocatedDevice[] {
+  return allocated.map((d) => {
+    const known = inventory.find((x) => x.id === d.id);
+    if (!known) return { id: d.id, driver: null, index: null };
+    const sameDriver = inventory.filter((x) => x.driver === known.driver);
+    return { id: d.id, driver: known.driver ?? null, index: sameDriver.indexOf(known) };
+  });
+}
+
 export interface AllocationForEnv {
   devices: readonly AllocatedDevice[];
   ports: ReadonlyArray<{ label: string; port: number; protocol?: string }>;

@@ -14,17 +14,16 @@
     {0, 1} when settled, {0, 0} when the entry was no longer pending
     {-2, currentToken} Fenced     {-3, ''} LeaseNotHeld
 ]]
---- @include "includes/checkFence"
+--- @include "includes/takeEntry"
 --- @include "includes/settleCounts"
 
-local rc, current = checkFence(KEYS[5], ARGV[5])
+local rc, current = takeEntry(KEYS[5], ARGV[5], KEYS[1], ARGV[1], ARGV[2])
+if rc == 1 then
+  return {0, 0}
+end
 if rc ~= 0 then
   return {rc, current}
 end
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
-  return {0, 0}
-end
-redis.call('XDEL', KEYS[1], ARGV[2])
 local dead = ARGV[4] ~= ''
 if dead then
   redis.call('RPUSH', KEYS[2], ARGV[4])

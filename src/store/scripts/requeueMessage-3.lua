@@ -14,15 +14,14 @@
     {0, 1} when queued, {0, 0} when the entry was no longer pending (settled by someone else)
     {-2, currentToken} Fenced     {-3, ''} LeaseNotHeld
 ]]
---- @include "includes/checkFence"
+--- @include "includes/takeEntry"
 
-local rc, current = checkFence(KEYS[3], ARGV[9])
+local rc, current = takeEntry(KEYS[3], ARGV[9], KEYS[1], ARGV[1], ARGV[2])
+if rc == 1 then
+  return {0, 0}
+end
 if rc ~= 0 then
   return {rc, current}
 end
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
-  return {0, 0}
-end
-redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'a', ARGV[4], 'm', ARGV[5], 'n', ARGV[6], 't', ARGV[7], 'b', ARGV[8])
 return {0, 1}

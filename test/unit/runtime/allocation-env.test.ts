@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocationEnv, envSuffix } from '../../../src/core/runtime/allocation-env.js';
+import { allocatedDevices, allocationEnv, envSuffix } from '../../../src/core/runtime/allocation-env.js';
 
 describe('allocation environment hints (spec §3.8)', () => {
   it('§11.2 #18: devices, CUDA indices, drivers and port labels', () => {
@@ -29,5 +29,15 @@ describe('allocation environment hints (spec §3.8)', () => {
       MN_VOLUME_MODEL_CACHE_TARGET: '/models',
     });
     expect(envSuffix('a-b.c d')).toBe('A_B_C_D');
+  });
+
+  it('numbers allocated devices among the machine devices of their driver, as CUDA_VISIBLE_DEVICES counts', () => {
+    const inventory = [{ id: 'metal-0', driver: 'metal' }, { id: 'GPU-a', driver: 'cuda' }, { id: 'GPU-b', driver: 'cuda' }];
+    expect(allocatedDevices([{ id: 'GPU-b' }, { id: 'metal-0' }, { id: 'GPU-gone' }], inventory)).toEqual([
+      { id: 'GPU-b', driver: 'cuda', index: 1 },
+      { id: 'metal-0', driver: 'metal', index: 0 },
+      { id: 'GPU-gone', driver: null, index: null },
+    ]);
+    expect(allocationEnv({ devices: allocatedDevices([{ id: 'GPU-b' }], inventory), ports: [], volumes: [] }).CUDA_VISIBLE_DEVICES).toBe('1');
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentAction } from '../../../src/core/runtime/actions.js';
 import { initialMessage } from '../../../src/core/runtime/executor.js';
-import { ModuleRunner, type ModuleCall } from '../../../src/runtime/module-runner.js';
+import { ModuleRunner, type ModuleCall } from '../../../src/runtime/exec/module-runner.js';
 import { builtWorkerFile } from '../solver/built-worker.js';
 
 let dir: string;
@@ -33,7 +33,7 @@ function call(modulePath: string, extra: Partial<ModuleCall> = {}): ModuleCall {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mn-module-test-'));
   // Worker threads cannot load TypeScript: run the worker from the syntax-only transpilation of src/.
-  const workerFile = join(dirname(builtWorkerFile()), '..', 'runtime', 'module-worker.js');
+  const workerFile = join(dirname(builtWorkerFile()), '..', 'runtime', 'exec', 'module-worker.js');
   runner = new ModuleRunner({ threads: 1, workerFile, onError: (error) => workerErrors.push(error) });
 });
 
@@ -237,7 +237,7 @@ describe('ModuleRunner', () => {
   });
 
   it('resolves calls after close to runner_closed', async () => {
-    const closing = new ModuleRunner({ threads: 1, workerFile: join(dirname(builtWorkerFile()), '..', 'runtime', 'module-worker.js') });
+    const closing = new ModuleRunner({ threads: 1, workerFile: join(dirname(builtWorkerFile()), '..', 'runtime', 'exec', 'module-worker.js') });
     await closing.close();
     expect(await closing.run(call(join(dir, 'ok.mjs')))).toMatchObject({ ok: false, code: 'runner_closed' });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { daemonConfigFromEnv } from '../../../src/core/config.js';
-import { Slots } from '../../../src/runtime/slots.js';
+import { Slots } from '../../../src/runtime/exec/slots.js';
 
 describe('executor slots', () => {
   it('hands out at most the limit, first come first served, with multi-slot requests', async () => {

@@ -42,15 +42,15 @@
  * path, so two jobs (two bundle paths) never share module state. Workers are not a sandbox: a
  * module has the daemon user's access to files and network.
  */
-import { builtFile } from '../built-file.js';
+import { builtFile } from '../../built-file.js';
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { AgentAction } from '../core/runtime/actions.js';
-import type { Message } from '../core/runtime/executor.js';
+import type { AgentAction } from '../../core/runtime/actions.js';
+import type { Message } from '../../core/runtime/executor.js';
 import type { ModuleErrorCode, ModuleTask, ModuleWorkerInit, WorkerReply } from './module-worker.js';
 
 export type { ModuleContext, ModuleErrorCode, ModuleHandler } from './module-worker.js';

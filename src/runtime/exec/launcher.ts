@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { builtFile } from '../built-file.js';
-import type { ExecutorCommand } from '../core/runtime/executor.js';
+import { builtFile } from '../../built-file.js';
+import type { ExecutorCommand } from '../../core/runtime/executor.js';
 
 /** What one run of an executor's command produced. */
 export interface ProcessResult {

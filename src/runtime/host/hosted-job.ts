@@ -1,0 +1,110 @@
+/**
+ * What a host knows of a job with agents on its machine: where every agent of the job runs (to
+ * route and forward), and the state of the agents it runs itself.
+ */
+import { agentConfig } from '../../core/manifest/expand.js';
+import type { Job, NodeSpec } from '../../core/manifest/types.js';
+import type { Plan } from '../../core/placement/plan-types.js';
+import type { AttemptRecord, EffectiveRecoveryMode } from '../../core/policy/lifecycle.js';
+import { agentIndexOf } from '../../core/runtime/agent-index.js';
+import type { HostedJobView } from '../../core/runtime/inbox-decision.js';
+import type { Message } from '../../core/runtime/message.js';
+import { agentsBySource, type RoutedAgent } from '../../core/runtime/routing.js';
+import type { AgentRecord, JobRecord, JobStatus, OutgoingMessage } from '../../store/store.js';
+import type { Mailbox } from './mailbox.js';
+
+/** One agent of a hosted job that runs on this machine. */
+export interface LocalAgent {
+  agentId: string;
+  spec: NodeSpec;
+  /** The node's config with this copy's `${index}`/`${count}` resolved. */
+  config: Record<string, unknown>;
+  mailbox: Mailbox;
+  /** Aborts the current run (the agent moved, or its job ended). */
+  abort: AbortController;
+  /** Restart attempts of this incarnation (spec §4.1 sliding window). */
+  history: AttemptRecord[];
+  restarts: number;
+  state: unknown;
+  logLines: number;
+}
+
+/** A job with agents anywhere, as this daemon last read it. */
+export interface HostedJob extends HostedJobView {
+  jobId: string;
+  version: number;
+  status: JobStatus;
+  job: Job;
+  /** Current node of every agent. */
+  nodes: Map<string, string>;
+  bySource: Map<string, RoutedAgent[]>;
+  sourceOf: Map<string, string>;
+  placements: Map<string, Plan['placements'][number]>;
+  /** The agents this machine runs (kept across re-reads of the job). */
+  local: Map<string, LocalAgent>;
+  /** Where the job's module sources were written, once written. */
+  modulesDir: string | null;
+  /** The job's effective recovery mode, as its coordinator last recorded it. */
+  recoveryMode: EffectiveRecoveryMode;
+  loadedAt: number;
+}
+
+/** The view of a job read at `now`; a previous view's local agents and staged modules carry over. */
+export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly AgentRecord[], previous: HostedJob | undefined, now: number): HostedJob {
+  const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
+  const placements = record.plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node }));
+  const local = previous?.local ?? new Map<string, LocalAgent>();
+  return {
+    jobId: record.job_id,
+    version: record.version,
+    status: record.status,
+    job: record.job,
+    nodes,
+    bySource: agentsBySource(placements),
+    sourceOf: new Map(placements.map((p) => [p.agent_id, p.source_node_id])),
+    placements: new Map(record.plan.placements.map((p) => [p.agent_id, p])),
+    local,
+    modulesDir: previous?.modulesDir ?? null,
+    recoveryMode: record.effective_policies.recovery_mode ?? 'local_restart',
+    loadedAt: now,
+    nodeOf: (agentId) => nodes.get(agentId),
+    hosts: (agentId) => local.has(agentId),
+  };
+}
+
+/** The manifest node an agent of the job comes from, or null for an id the job does not place. */
+export function specOf(hosted: HostedJob, agentId: string, specs: ReadonlyMap<string, NodeSpec>): NodeSpec | null {
+  return specs.get(hosted.sourceOf.get(agentId) ?? agentId) ?? null;
+}
+
+/** A local agent's starting record: its config for its copy index, and its last persisted state. */
+export function localAgent(agent: AgentRecord, spec: NodeSpec, rawState: string | undefined, mailbox: Mailbox): LocalAgent {
+  return {
+    agentId: agent.agent_id,
+    spec,
+    config: agentConfig(spec, agentIndexOf(agent.agent_id, spec)),
+    mailbox,
+    abort: new AbortController(),
+    history: [],
+    restarts: agent.restarts,
+    state: rawState === undefined ? null : (JSON.parse(rawState) as unknown),
+    logLines: 0,
+  };
+}
+
+/** A message of the job to one of its agents, addressed to the node that agent runs on. */
+export function outgoing(hosted: HostedJob, agentId: string, message: Message, notBefore: number, here: string): OutgoingMessage {
+  return {
+    job_id: hosted.jobId,
+    agent_id: agentId,
+    node: hosted.nodes.get(agentId) ?? here,
+    message_id: message.envelope.message_id,
+    message: JSON.stringify(message, bytesAsBase64),
+    ...(notBefore > 0 ? { not_before: notBefore } : {}),
+  };
+}
+
+/** Byte bodies (`body_base64`, `application/octet-stream`) travel in the JSON envelope as base64 text. */
+function bytesAsBase64(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
+}

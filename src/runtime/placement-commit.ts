@@ -1,0 +1,49 @@
+/** How a plan becomes a placement commit: one job's share of a batch plan, its agents' holds and the capacity the store re-checks. */
+import type { ClusterState } from '../core/cluster/types.js';
+import type { Job } from '../core/manifest/types.js';
+import type { Plan } from '../core/placement/plan-types.js';
+import type { AgentPlacement } from '../store/store.js';
+
+/** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
+export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
+  const placements = plan.placements.filter((x) => x.job === p.jobId).map((x) => ({ ...x, job: p.job.graph_id }));
+  return {
+    ...plan,
+    status: 'planned',
+    placements,
+    failures: [],
+    jobs: plan.jobs.filter((j) => j.job === p.jobId).map((j) => ({ ...j, job: p.job.graph_id })),
+    stats: { ...plan.stats, agents: p.job.agent_count, placed: placements.length },
+  };
+}
+
+export function toAgentPlacements(plan: Plan): AgentPlacement[] {
+  return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) }));
+}
+
+/**
+ * The exclusive resources a placement takes on its node, as the store's hold keys. Ports follow
+ * the planner's rule: tcp, http and grpc share the tcp space, udp has its own.
+ */
+export function holdsOf(p: Plan['placements'][number]): string[] {
+  return [
+    ...p.allocations.ports.map((x) => `port:${x.protocol === 'udp' ? 'udp' : 'tcp'}:${x.port}`),
+    ...p.allocations.devices.map((d) => `device:${d.id}`),
+  ];
+}
+
+/** Per-node capacity of the touched nodes, re-checked by the store at commit time. */
+export function capacityOf(cluster: ClusterState, plan: Plan): Record<string, { cpu_cores: number; memory_mb: number; disk_mb: number; gpu_count: number }> {
+  const touched = new Set(plan.placements.map((p) => p.node));
+  const out: Record<string, { cpu_cores: number; memory_mb: number; disk_mb: number; gpu_count: number }> = {};
+  for (const node of cluster.nodes) {
+    if (!touched.has(node.name)) continue;
+    out[node.name] = {
+      cpu_cores: node.resources.cpu_cores,
+      memory_mb: node.resources.memory_mb,
+      disk_mb: node.resources.disk_mb,
+      gpu_count: Math.max(node.resources.gpu_count, node.devices.filter((d) => d.kind === 'gpu').length),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+/** What a submission carries besides its manifest: its job id and the sources of its module agents. */
+import { randomBytes } from 'node:crypto';
+import { bundlePath } from '../bundle/load.js';
+import { MnError } from '../core/errors.js';
+import type { Job } from '../core/manifest/types.js';
+
+/**
+ * The sources of a job's module agents, by their `config.module` path in the bundle. A module
+ * agent without `config.module`, or whose file the submission lacks, is refused here rather
+ * than failing later on the machine that runs it.
+ */
+export function moduleSources(job: Job, files: Readonly<Record<string, Buffer | string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const errors: Array<{ path: string; message: string }> = [];
+  job.nodes.forEach((node, i) => {
+    if (node.agent_type !== 'module') return;
+    const rel = node.config.module;
+    const field = `nodes[${i}].config.module`;
+    if (typeof rel !== 'string' || rel.trim() === '') {
+      errors.push({ path: field, message: `module agent ${node.node_id} requires config.module (the module's path in the bundle)` });
+      return;
+    }
+    const key = bundlePath(rel);
+    const file = key === null ? undefined : files[key];
+    if (key === null || file === undefined) errors.push({ path: field, message: `module ${JSON.stringify(rel)} of agent ${node.node_id} is not in the bundle` });
+    else out[key] = typeof file === 'string' ? file : file.toString('utf8');
+  });
+  if (errors.length > 0) {
+    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { details: { errors } });
+  }
+  return out;
+}
+
+/** A job id: the graph id (made safe for keys) and a random suffix. */
+export function newJobId(graphId: string): string {
+  const base = graphId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'job';
+  return `${base}-${randomBytes(4).toString('hex')}`;
+}
