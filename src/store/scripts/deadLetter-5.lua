@@ -17,12 +17,9 @@
 --- @include "includes/takeEntry"
 --- @include "includes/settleCounts"
 
-local rc, current = takeEntry(KEYS[5], ARGV[5], KEYS[1], ARGV[1], ARGV[2])
-if rc == 1 then
-  return {0, 0}
-end
-if rc ~= 0 then
-  return {rc, current}
+local refused = takeEntry(KEYS[5], ARGV[5], KEYS[1], ARGV[1], ARGV[2])
+if refused then
+  return refused
 end
 local dead = ARGV[4] ~= ''
 if dead then

@@ -16,12 +16,9 @@
 ]]
 --- @include "includes/takeEntry"
 
-local rc, current = takeEntry(KEYS[3], ARGV[9], KEYS[1], ARGV[1], ARGV[2])
-if rc == 1 then
-  return {0, 0}
-end
-if rc ~= 0 then
-  return {rc, current}
+local refused = takeEntry(KEYS[3], ARGV[9], KEYS[1], ARGV[1], ARGV[2])
+if refused then
+  return refused
 end
 redis.call('XADD', KEYS[2], '*', 'j', ARGV[3], 'a', ARGV[4], 'm', ARGV[5], 'n', ARGV[6], 't', ARGV[7], 'b', ARGV[8])
 return {0, 1}

@@ -6,21 +6,20 @@
     inbox, group     the entry's stream and consumer group
     entryId          the entry
 
-  Checks the fence, then acknowledges and deletes the entry. Returns
-     0, ''            the entry was taken
-     1, ''            it was no longer pending (settled by someone else): nothing to do
-    -2 / -3, token    the fence refused the call (Fenced / LeaseNotHeld)
+  Checks the fence, then acknowledges and deletes the entry. Returns nil when the entry was
+  taken, else the script's reply: {0, 0} when it was no longer pending (settled by someone
+  else: nothing to do), {-2, currentToken} or {-3, ''} when the fence refused the call.
 ]]
 --- @include "includes/checkFence"
 
 local function takeEntry(leaseKey, token, inbox, group, entryId)
   local rc, current = checkFence(leaseKey, token)
   if rc ~= 0 then
-    return rc, current
+    return {rc, current}
   end
   if redis.call('XACK', inbox, group, entryId) == 0 then
-    return 1, ''
+    return {0, 0}
   end
   redis.call('XDEL', inbox, entryId)
-  return 0, ''
+  return nil
 end
