@@ -129,4 +129,24 @@ export class StoreKeys {
   jobCollections(jobId: string): string {
     return `${this.namespace}:job:${jobId}:collections`;
   }
+
+  /** Set: every service instance id. */
+  services(): string {
+    return `${this.namespace}:services`;
+  }
+
+  /** Hash: one service instance, a JSON value per field. */
+  service(id: string): string {
+    return `${this.namespace}:service:${id}`;
+  }
+
+  /** Prefix of the service index sets (`name:<v>`, `job:<v>`, `node:<v>` follow; Lua builds old index keys from it). */
+  serviceIndexPrefix(): string {
+    return `${this.namespace}:services:`;
+  }
+
+  /** Set: ids of the service instances with this name, job or node. */
+  serviceIndex(kind: 'name' | 'job' | 'node', value: string): string {
+    return `${this.serviceIndexPrefix()}${kind}:${value}`;
+  }
 }

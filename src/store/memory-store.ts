@@ -8,6 +8,8 @@
  * trimmed exactly to their bound instead of approximately.
  */
 import { MnError } from '../core/errors.js';
+import { copy, type MemoryCore } from './memory/core.js';
+import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
@@ -64,10 +66,6 @@ import {
   emptyUsage,
 } from './validate.js';
 
-/** Copies a JSON value the way a round trip through the store would (drops undefined, etc.). */
-function copy<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
 
 /** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
 interface Inbox {
@@ -155,8 +153,19 @@ export class MemoryStore implements Store {
   /** Per job: message id → message text (idempotency), counters, pending per agent, agent states, collections, completion, dead letters. */
   private readonly mail = new Map<string, JobMail>();
 
+  readonly services: MemoryServiceRegistry;
+
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
+    const core: MemoryCore = {
+      clock: () => this.clock(),
+      open: () => this.open(),
+      enforceFence: (fence, object) => {
+        checkFence(fence);
+        this.enforceGuard({ fence }, { object, lease: fence.lease, token: fence.token }, 0);
+      },
+    };
+    this.services = new MemoryServiceRegistry(core);
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
     this.global = new EventStream(this.maxGlobalEvents);

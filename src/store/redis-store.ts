@@ -8,6 +8,8 @@ import { MnError } from '../core/errors.js';
 import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
 import { StoreKeys } from './keys.js';
 import { contextOf, decodeJobRecord, newJobRecord } from './records.js';
+import type { RedisCore } from './redis/core.js';
+import { RedisServiceRegistry } from './redis/service-registry.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
@@ -95,6 +97,7 @@ export class RedisStore implements Store {
   /** Inboxes whose consumer group is known to exist. */
   private readonly groups = new Set<string>();
   private closed = false;
+  readonly services: RedisServiceRegistry;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -110,6 +113,14 @@ export class RedisStore implements Store {
     this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
     this.terminalTtl = options.terminalJobTtlSeconds ?? DEFAULT_TERMINAL_JOB_TTL_SECONDS;
     this.followBlockMs = options.followBlockMs ?? 5000;
+    const core: RedisCore = {
+      client,
+      keys: this.keys,
+      clock: () => this.clock(),
+      call: (fn) => this.call(fn),
+      script: (name, keys, args, context) => this.script(this.client, name, keys, args, context),
+    };
+    this.services = new RedisServiceRegistry(core);
   }
 
   /** Opens the data and lease connections and waits until both are ready. */

@@ -19,6 +19,7 @@
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
+import type { ServiceRegistryStore } from './service-registry.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -382,6 +383,9 @@ export const CLUSTER_EVENTS_JOB_ID = '__cluster__';
 
 /** The state store. See the module comment for semantics shared by every implementation. */
 export interface Store {
+  /** Service instances (spec §5.5). */
+  readonly services: ServiceRegistryStore;
+
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */
   createJob(job: NewJob): Promise<JobRecord>;

@@ -3,6 +3,8 @@
  * same inputs with the same `MN_E_INVALID_ARGUMENT` errors.
  */
 import { MnError } from '../core/errors.js';
+import { SERVICE_NAME_PATTERN } from '../core/manifest/services.js';
+import { DEPLOYMENT_ROLES, SERVICE_STATUSES, type ServiceRecord } from '../core/services/registry.js';
 import {
   JOB_STATUSES,
   NODE_STATUSES,
@@ -189,4 +191,19 @@ export function checkLimits(
       });
     }
   }
+}
+
+/** Service instance ids are key segments too; `:` is allowed (`<job>:<agent>:<name>`). */
+export function checkServiceId(id: unknown): asserts id is string {
+  checkName(id, 'service id', true);
+}
+
+/** Checks the fields of a service record that the stores index or compare. */
+export function checkServiceRecord(r: ServiceRecord): void {
+  checkServiceId(r.id);
+  if (typeof r.name !== 'string' || !SERVICE_NAME_PATTERN.test(r.name)) throw invalid('name', `must be a service name, got ${JSON.stringify(r.name)}`);
+  checkName(r.node, 'node');
+  checkName(r.job_id, 'job_id');
+  if (!SERVICE_STATUSES.includes(r.status)) throw invalid('status', `must be one of ${SERVICE_STATUSES.join(', ')}, got ${JSON.stringify(r.status)}`);
+  if (!DEPLOYMENT_ROLES.includes(r.deployment_role)) throw invalid('deployment_role', `must be one of ${DEPLOYMENT_ROLES.join(', ')}, got ${JSON.stringify(r.deployment_role)}`);
 }

@@ -23,10 +23,13 @@ export interface ServiceInstance {
   meta: Record<string, unknown>;
   provider: 'mirror_neuron';
   origin: 'internal' | 'external';
-  checks: Array<Omit<CheckSpec, 'address' | 'port'> & { address: string | null; port: string | null }>;
+  checks: InstanceCheck[];
   /** `warning` until the first check when there are checks, else `passing` (spec §5.2). */
   status: 'passing' | 'warning';
 }
+
+/** A check of an instance, its address and port resolved (the port as text, as templates give it). */
+export type InstanceCheck = Omit<CheckSpec, 'address' | 'port'> & { address: string | null; port: string | null };
 
 const TEMPLATE = /\$\{([^}]+)\}/g;
 

@@ -10,6 +10,7 @@ import { redisConfigFromEnv } from '../../../src/store/connect.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
 import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contract.js';
 import { messageContract } from './message-contract.js';
+import { serviceContract } from './service-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -24,6 +25,7 @@ const memory = async (): Promise<StoreHarness> => {
 };
 storeContract('MemoryStore', memory);
 messageContract('MemoryStore', memory);
+serviceContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -44,3 +46,4 @@ const redis = async (): Promise<StoreHarness> => {
 };
 storeContract('RedisStore', redis);
 messageContract('RedisStore', redis);
+serviceContract('RedisStore', redis);

@@ -41,17 +41,36 @@ function place(agent_id: string, node: string, cpu = 1, memory = 512): AgentPlac
   return { agent_id, node, resources: { cpu_cores: cpu, memory_mb: memory, disk_mb: 0, gpu_count: 0 } };
 }
 
+/**
+ * A fresh store per test of the enclosing describe block, closed after it; the returned harness
+ * is the current test's.
+ */
+export function freshStore(create: () => Promise<StoreHarness>): { readonly h: StoreHarness; readonly store: Store } {
+  let current: StoreHarness | null = null;
+  beforeEach(async () => {
+    current = await create();
+  });
+  afterEach(async () => {
+    await current?.close();
+  });
+  return {
+    get h() {
+      return current!;
+    },
+    get store() {
+      return current!.store;
+    },
+  };
+}
+
 /** Registers the contract suite for one implementation. */
 export function storeContract(name: string, create: () => Promise<StoreHarness>): void {
   describe(`Store contract: ${name}`, () => {
+    const fresh = freshStore(create);
     let h: StoreHarness;
     let store: Store;
-    beforeEach(async () => {
-      h = await create();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.close();
+    beforeEach(() => {
+      ({ h, store } = fresh);
     });
 
     describe('jobs', () => {
