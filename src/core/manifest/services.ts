@@ -1,5 +1,5 @@
 import { type JsonObject, ValidationContext, describeType, isObject, joinPath } from './context.js';
-import type { CheckSpec, CheckType, ServiceRequirement, ServiceSpec } from './types.js';
+import type { CheckRestart, CheckSpec, CheckType, ServiceRequirement, ServiceSpec } from './types.js';
 
 /**
  * Parsers for service declarations, service requirements and health checks (spec §5.2, §5.3,
@@ -40,6 +40,7 @@ const CHECK_FIELDS = new Set([
   'contains',
   'service',
   'command',
+  'check_restart',
 ]);
 
 /** Where a check inherits its target from: the enclosing service or requirement. */
@@ -190,6 +191,7 @@ function parseCheck(outer: ValidationContext, raw: unknown, p: string, defaults:
   const contains = ctx.optionalString(raw, 'contains', p);
   const service = ctx.optionalString(raw, 'service', p);
   const command = present(raw.command) ? parseCommand(ctx, raw.command, joinPath(p, 'command')) : null;
+  const checkRestart = present(raw.check_restart) ? parseCheckRestart(ctx, raw, p) : null;
 
   // What each type needs in order to have a target at all.
   switch (type) {
@@ -226,7 +228,26 @@ function parseCheck(outer: ValidationContext, raw: unknown, p: string, defaults:
     contains,
     service,
     command,
+    ...(checkRestart ? { check_restart: checkRestart } : {}),
   };
+}
+
+/**
+ * `check_restart: {limit, grace_ms}` (DESIGN §4.4): restart the agent after `limit` consecutive
+ * critical results, never within `grace_ms` of a start (default 0). `limit` is required.
+ */
+function parseCheckRestart(ctx: ValidationContext, raw: JsonObject, p: string): CheckRestart | null {
+  const path = joinPath(p, 'check_restart');
+  const obj = ctx.object(raw, 'check_restart', p);
+  if (!isObject(raw.check_restart)) return null;
+  warnUnknown(ctx, obj, path, new Set(['limit', 'grace_ms']), 'check_restart');
+  if (!present(obj.limit)) {
+    ctx.error(joinPath(path, 'limit'), `${joinPath(path, 'limit')} is required (consecutive critical results before the agent restarts)`);
+    return null;
+  }
+  const limit = ctx.number(obj, 'limit', path, 1, { integer: true, min: 1, max: 1000 });
+  const graceMs = ctx.number(obj, 'grace_ms', path, 0, { integer: true, min: 0 });
+  return { limit, grace_ms: graceMs };
 }
 
 /**

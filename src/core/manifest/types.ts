@@ -140,6 +140,14 @@ export interface CheckSpec {
   service: string | null;
   /** Script command as argv; a safe single string is split on whitespace. */
   command: string[] | null;
+  /** Restart the agent after repeated critical results (DESIGN §4.4); absent: health only informs discovery and placement. */
+  check_restart?: CheckRestart;
+}
+
+/** `check_restart` of a check: restart after `limit` consecutive critical results, never within `grace_ms` of a start. */
+export interface CheckRestart {
+  limit: number;
+  grace_ms: number;
 }
 
 export interface ServiceSpec {
