@@ -11,6 +11,12 @@ import { AgentHost } from './runtime/host/agent-host.js';
 import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
+import { Launcher } from './runtime/exec/launcher.js';
+import { ServiceDirectory } from './services/directory.js';
+import { ensureJobServices } from './services/job-services.js';
+import { ServiceMonitor } from './services/monitor.js';
+import { Preflight } from './services/preflight.js';
+import path from 'node:path';
 import type { Store } from './store/store.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
@@ -51,8 +57,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const holder = `${config.nodeName}#${process.pid}-${randomBytes(3).toString('hex')}`;
   const onError = (error: unknown): void => log(`error: ${error instanceof Error ? error.message : String(error)}`);
 
-  const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onError });
-  const jobs = new Jobs({ store, planner: options.planner, coordinators, env: options.env ?? {} });
+  const env = options.env ?? {};
+  const directory = new ServiceDirectory({ store, onError });
+  // Health checks and preflight spawn scripts from a launcher process of their own.
+  const checkLauncher = new Launcher();
+  const checksDir = path.join(config.home, 'checks');
+  const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
+  const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
+  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs) });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({
@@ -63,12 +75,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sweepMs: config.sweepMs,
     disconnectGraceMs: config.disconnectGraceMs,
     coordinators,
+    directory,
     onError,
     onChange: (isLeader) => log(isLeader ? `${config.nodeName} is the leader` : `${config.nodeName} is no longer the leader`),
   });
   leader.start();
   const relocator = new Relocator({ store, jobs, coordinators, onError });
-  const supervisor = new Supervisor({ store, coordinators, onError });
+  const supervisor = new Supervisor({ store, coordinators, jobServices: (record, fence) => ensureJobServices(directory, record, config.nodeName, env, fence, Date.now()), onError });
   const modules = new ModuleRunner({ threads: 1, onError });
   const host = new AgentHost({
     store,
@@ -80,8 +93,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     executorConcurrency: config.executorConcurrency,
     executorPools: config.executorPools,
     modules,
+    directory,
     onError,
   });
+  const monitor = new ServiceMonitor({
+    directory,
+    node: config.nodeName,
+    launcher: checkLauncher,
+    cwd: checksDir,
+    onCheckRestart: (record, _check, reason) => {
+      if (record.agent_id !== null) void host.restartAgent(record.job_id, record.agent_id, reason).catch(onError);
+    },
+    onError,
+  });
+  monitor.start();
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -101,6 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     authToken: config.authToken,
     adminToken: config.adminToken,
     nodeName: config.nodeName,
+    services: { directory, preflight },
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;
@@ -109,6 +135,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     membership.stop();
     stopTimers();
+    monitor.stop();
+    checkLauncher.close();
     await host.stop();
     await modules.close();
     await leader.stop();
@@ -129,6 +157,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       stopped = true;
       membership.stop();
       stopTimers();
+      monitor.stop();
+      checkLauncher.close();
       await host.stop({ release: graceful });
       await modules.close();
       await leader.stop({ release: graceful });

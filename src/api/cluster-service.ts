@@ -3,11 +3,12 @@ import { applyResourceLimits } from '../core/config.js';
 import { MnError } from '../core/errors.js';
 import { DEFAULT_DRAIN_DEADLINE_MS, advanceDrain, cancelDrain, setEligibility, startDrain } from '../cluster/drain.js';
 import { LEADER_LEASE } from '../cluster/leader.js';
-import { RESOURCE_LIMITS_SETTING, effectiveStatus, readResourceLimits } from '../cluster/snapshot.js';
+import { RESOURCE_LIMITS_SETTING, clusterService, effectiveStatus, readResourceLimits } from '../cluster/snapshot.js';
 import type { NodeView } from '../store/store.js';
 import { requireToken } from './auth.js';
 import { parseJsonField, requireField, unary } from './handler.js';
 import type { ApiContext } from './job-service.js';
+import { serviceHandlers } from './service-handlers.js';
 
 /** A node as clients see it: effective status, capacity, usage and free capacity. */
 export function nodeView(n: NodeView): Record<string, unknown> {
@@ -31,6 +32,7 @@ export function nodeView(n: NodeView): Record<string, unknown> {
 export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const { store } = ctx;
   return {
+    ...serviceHandlers(ctx),
     GetSystemSummary: unary<object, { summary_json: string }>('GetSystemSummary', async () => {
       const [nodes, jobs, leader] = await Promise.all([store.listNodes(), store.listJobs(), store.getLease(LEADER_LEASE)]);
       const byStatus = (values: string[]): Record<string, number> =>
@@ -45,9 +47,12 @@ export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImpl
       };
     }, ctx.onInternal),
     ListNodes: unary<object, { nodes_json: string }>('ListNodes', async () => {
-      const nodes = await store.listNodes();
+      const [nodes, instances] = await Promise.all([store.listNodes(), store.services.list({ include_candidates: true })]);
       nodes.sort((a, b) => a.name.localeCompare(b.name));
-      return { nodes_json: JSON.stringify(nodes.map(nodeView)) };
+      // Each node with the services registered on it: `mn plan --cluster` reads this export as a cluster file.
+      const services = new Map<string, ReturnType<typeof clusterService>[]>();
+      for (const r of instances) services.set(r.node, [...(services.get(r.node) ?? []), clusterService(r)]);
+      return { nodes_json: JSON.stringify(nodes.map((n) => ({ ...nodeView(n), services: services.get(n.name) ?? [] }))) };
     }, ctx.onInternal),
     GetNode: unary<{ node_name: string }, { node_json: string }>('GetNode', async (req) => {
       const name = requireField(req.node_name, 'node_name');

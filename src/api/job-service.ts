@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
 import type { Jobs } from '../runtime/jobs.js';
+import type { ServiceDirectory } from '../services/directory.js';
+import type { Preflight } from '../services/preflight.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
@@ -11,6 +13,8 @@ export interface ApiContext {
   authToken: string | null;
   adminToken: string | null;
   nodeName: string;
+  /** Discovery and preflight (ClusterService's service methods). */
+  services: { directory: ServiceDirectory; preflight: Preflight };
   onInternal?: InternalErrorSink;
 }
 
@@ -26,7 +30,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     }, ctx.onInternal);
 
   return {
-    SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer> }, { job_id: string; status: string }>(
+    SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
       'SubmitJob',
       async (req, md) => {
         requireToken(md, ctx.authToken, 'SubmitJob');
@@ -36,7 +40,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
             throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
           }
         }
-        const { job_id, status } = await jobs.submit(text, req.payloads ?? {});
+        const { job_id, status } = await jobs.submit(text, req.payloads ?? {}, { force: req.force === true });
         return { job_id, status };
       },
       ctx.onInternal,

@@ -3,6 +3,7 @@ import { registerDaemonCommands } from './commands/daemon.js';
 import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
+import { registerServiceCommands } from './commands/service.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDaemonCommands(program);
   registerJobCommands(program);
   registerNodeCommands(program);
+  registerServiceCommands(program);
   return program;
 }
 

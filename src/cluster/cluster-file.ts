@@ -1,6 +1,6 @@
 /**
  * Reading a cluster file from disk (the I/O shell around `parseClusterFile`): `.json` or
- * `.msgpack` (the same document, msgpack-encoded).
+ * `.msgpack` (the same document, msgpack-encoded), or the JSON of `mn node list --json`.
  */
 import { readFile } from 'node:fs/promises';
 import { unpack } from 'msgpackr';
@@ -8,6 +8,7 @@ import { parseJson } from '../core/json.js';
 import { validateClusterFile } from '../core/cluster/parse.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import type { ValidationIssue } from '../core/manifest/types.js';
+import { clusterFileFromNodeList } from './node-export.js';
 
 /** Outcome of reading a cluster file: `unreadable` (exit 2) vs `invalid` content (exit 1). */
 export type ClusterFileResult =
@@ -35,6 +36,8 @@ export async function readClusterFile(path: string): Promise<ClusterFileResult> 
     if (!parsed.ok) return { ok: false, unreadable: false, errors: [{ path: '', message: `${path}: ${parsed.message}` }] };
     value = parsed.value;
   }
+  // `mn node list --json` of a live cluster is a cluster file too.
+  if (Array.isArray(value)) value = clusterFileFromNodeList(value);
   const result = validateClusterFile(value);
   if (!result.ok || !result.cluster) return { ok: false, unreadable: false, errors: result.errors };
   return { ok: true, cluster: result.cluster, warnings: result.warnings };

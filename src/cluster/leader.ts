@@ -2,6 +2,8 @@ import { isMnError } from '../core/errors.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
 import { CLUSTER_EVENTS_JOB_ID, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from '../runtime/coordinators.js';
+import type { ServiceDirectory } from '../services/directory.js';
+import { reconcileServices } from '../services/reconcile.js';
 import { advanceDrain } from './drain.js';
 import { jobLeaseName } from '../runtime/coordinators.js';
 
@@ -16,6 +18,8 @@ export interface LeaderOptions {
   sweepMs: number;
   disconnectGraceMs: number;
   coordinators: Coordinators;
+  /** The service registry, swept for instances of lost machines and ended jobs. */
+  directory?: ServiceDirectory;
   /** Wall clock in epoch ms (injectable for tests). */
   now?: () => number;
   onError?: (error: unknown) => void;
@@ -113,9 +117,11 @@ export class Leader {
         }
       }
     }
-    for (const node of await store.listNodes()) {
+    const nodes = await store.listNodes();
+    for (const node of nodes) {
       if (node.status === 'draining') await advanceDrain(store, node.name, now);
     }
+    if (this.options.directory) await reconcileServices(store, this.options.directory, nodes, now);
     for (const job of await store.listJobs()) {
       if (TERMINAL_JOB_STATUSES.has(job.status)) continue;
       if (await store.getLease(jobLeaseName(job.job_id))) continue;

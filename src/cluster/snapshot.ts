@@ -2,6 +2,7 @@ import type { ResourceLimits } from '../core/config.js';
 import { DEFAULT_RESOURCE_LIMITS } from '../core/config.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { parseClusterFile } from '../core/cluster/index.js';
+import type { ServiceRecord } from '../core/services/registry.js';
 import type { NodeView, Store } from '../store/store.js';
 
 /** Job statuses whose placements hold capacity (spec §3.1). */
@@ -54,7 +55,7 @@ export class ClusterViewBuilder {
 
   async build(options: { ignoreJobIds?: ReadonlySet<string> } = {}): Promise<ClusterView> {
     const { store } = this;
-    const [nodes, limits, jobs] = await Promise.all([store.listNodes(), readResourceLimits(store), store.listJobs()]);
+    const [nodes, limits, jobs, instances] = await Promise.all([store.listNodes(), readResourceLimits(store), store.listJobs(), store.services.list({ include_candidates: true })]);
     const active = jobs.filter((j) => ACTIVE_JOB_STATUSES.has(j.status) && !options.ignoreJobIds?.has(j.job_id));
     const activeIds = new Set(active.map((j) => j.job_id));
     for (const id of this.holdings.keys()) if (!activeIds.has(id)) this.holdings.delete(id);
@@ -104,9 +105,27 @@ export class ClusterViewBuilder {
       JSON.stringify(limits),
       ...nodes.map((n) => `${n.name}|${n.version}|${effectiveStatus(n)}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}`),
       ...[...this.holdings].filter(([id]) => !options.ignoreJobIds?.has(id)).map(([id, h]) => `${id}@${h.version}`),
+      servicesFingerprint(instances),
     ].join('\n');
-    return { cluster: parseClusterFile({ nodes: rawNodes, allocations, services: [] }), fingerprint };
+    const services = instances.filter((r) => names.has(r.node)).map(clusterService);
+    return { cluster: parseClusterFile({ nodes: rawNodes, allocations, services }), fingerprint };
   }
+}
+
+/**
+ * A registry instance as the placement filter sees it (spec §3.3 filter 4: `requires_services`
+ * needs a passing instance on the machine).
+ */
+export function clusterService(r: ServiceRecord): { name: string; node: string; tags: string[]; status: string; origin: string } {
+  return { name: r.name, node: r.node, tags: r.tags, status: r.status, origin: r.origin };
+}
+
+/** What of the registry placement depends on: where each service is and whether it passes. */
+export function servicesFingerprint(records: readonly ServiceRecord[]): string {
+  return records
+    .map((r) => `${r.name}@${r.node}:${r.status}:${r.tags.join(',')}:${r.origin}`)
+    .sort()
+    .join(';');
 }
 
 function scale(value: number | undefined, percent: number): number {

@@ -13,6 +13,8 @@ export interface CoordinatorsOptions {
   holder: string;
   leaseMs: number;
   renewMs: number;
+  /** Called once a coordinated job has reached a terminal status (its services are removed). */
+  onEnded?: (jobId: string) => Promise<void>;
   onError?: (error: unknown) => void;
 }
 
@@ -74,7 +76,10 @@ export class Coordinators {
       await store.updateJob(jobId, { status }, { fence });
     }
     await store.appendEvent(jobId, { type: event, payload: { status } });
-    if (TERMINAL_JOB_STATUSES.has(status)) await this.release(jobId);
+    if (TERMINAL_JOB_STATUSES.has(status)) {
+      await this.release(jobId);
+      await this.options.onEnded?.(jobId).catch((error: unknown) => this.options.onError?.(error));
+    }
   }
 
   /** Gives a job's lease back (no-op when not held). */

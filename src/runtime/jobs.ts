@@ -6,7 +6,9 @@ import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type JobDetails, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import type { ServiceRequirement } from '../core/manifest/types.js';
+import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
 import { capacityOf, jobPlan, toAgentPlacements } from './placement-commit.js';
 import { moduleSources, newJobId } from './submission.js';
@@ -32,6 +34,14 @@ export interface JobsOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Attempts when a commit loses a race for capacity (default 3). */
   commitAttempts?: number;
+  /** Checks a job's `required_services` before it is accepted (spec §5.6); without it, none are checked. */
+  preflight?: (requirements: readonly ServiceRequirement[]) => Promise<PreflightReport>;
+}
+
+/** How a job is submitted. */
+export interface SubmitOptions {
+  /** Skip the service preflight; the job records that it was skipped. */
+  force?: boolean;
 }
 
 /** Job statuses an operator may pause, resume or cancel from. */
@@ -44,6 +54,8 @@ interface Pending {
   manifest: unknown;
   /** Module agent sources by bundle path. */
   modules: Record<string, string>;
+  /** What the service preflight found, or that it was skipped. */
+  preflight: JobDetails['preflight'];
   /** Times this submission was planned together with others and failed (then it is planned alone). */
   retries: number;
   resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
@@ -75,7 +87,7 @@ export class Jobs {
    * sources of module agents (`config.module`) among them travel with the job record to the
    * daemons that run those agents.
    */
-  async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
+  async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}, options: SubmitOptions = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
     const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
     if (!result.ok || !result.job) {
       const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
@@ -85,10 +97,25 @@ export class Jobs {
     }
     const job = result.job;
     const modules = moduleSources(job, files);
+    const preflight = await this.preflight(job, options);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, retries: 0, resolve, reject });
+      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, retries: 0, resolve, reject });
       void this.drain();
     });
+  }
+
+  /**
+   * The service preflight of a job with `required_services`: a job whose requirements are not met
+   * is refused with `service_requirements_not_met` and the report; `force` skips it, on the record.
+   */
+  private async preflight(job: Job, options: SubmitOptions): Promise<JobDetails['preflight']> {
+    if (job.required_services.length === 0 || !this.options.preflight) return undefined;
+    if (options.force) return { skipped: true, reason: 'forced' };
+    const report = await this.options.preflight(job.required_services);
+    if (!report.ok) {
+      throw new MnError('MN_E_FAILED_PRECONDITION', `service_requirements_not_met: ${JSON.stringify(report)}`, { details: { reason: 'service_requirements_not_met', report } });
+    }
+    return { skipped: false, checked: report.checked };
   }
 
   private async drain(): Promise<void> {
@@ -161,9 +188,10 @@ export class Jobs {
         status: 'pending',
         requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
         effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
-        details: Object.keys(p.modules).length > 0 ? { modules: p.modules } : {},
+        details: { ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}), ...(p.preflight ? { preflight: p.preflight } : {}) },
       });
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
+      if (p.preflight?.skipped) await store.appendEvent(jobId, { type: 'service_preflight_skipped', payload: { reason: p.preflight.reason ?? 'forced', required_services: job.required_services.map((r) => r.name) } });
     }
     const fence = await coordinators.adopt(jobId);
     if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true, details: { reason: 'taken', job_id: jobId } });

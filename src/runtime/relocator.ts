@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { attemptDecision, clusterHealthFor, effectivePolicies, recordAttempt, reschedulePolicyFor } from '../core/policy/lifecycle.js';
 import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
-import { effectiveStatus } from '../cluster/snapshot.js';
+import { effectiveStatus, servicesFingerprint } from '../cluster/snapshot.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 import type { Jobs } from './jobs.js';
@@ -31,12 +31,14 @@ export class Relocator {
   async tick(): Promise<void> {
     const ids = this.options.coordinators.jobIds;
     if (ids.length === 0) return;
-    const nodes = await this.options.store.listNodes();
+    const [nodes, instances] = await Promise.all([this.options.store.listNodes(), this.options.store.services.list({ include_candidates: true })]);
     const states = new Map<string, NodeState>(nodes.map((n) => [n.name, { status: effectiveStatus(n), drain: n.status === 'draining' ? drainOf(n.details) : null }]));
     const health = nodes.map((n) => ({ status: n.status, alive: n.alive, profiles: ((n.inventory as { profiles?: string[] }).profiles ?? []) }));
-    // Blocked evaluations are retried at once when capacity changes, not only on their backoff.
+    // Blocked evaluations are retried at once when capacity changes (or a service they need turns
+    // passing), not only on their backoff.
     const capacity = createHash('sha1')
       .update(nodes.map((n) => `${n.name}|${effectiveStatus(n)}|${n.scheduling_eligible}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}|${n.usage.agents}`).join('\n'))
+      .update(servicesFingerprint(instances))
       .digest('hex');
     for (const jobId of ids) {
       try {

@@ -1,12 +1,14 @@
 import type { JobType } from '../core/manifest/types.js';
 import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
 import { agentsBySource } from '../core/runtime/routing.js';
-import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type Fence, type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 
 export interface SupervisorOptions {
   store: Store;
   coordinators: Coordinators;
+  /** Registers the job-level services of a job this daemon coordinates (on start, and after adopting it). */
+  jobServices?: (record: JobRecord, fence: Fence) => Promise<void>;
   now?: () => number;
   onError?: (error: unknown) => void;
 }
@@ -74,6 +76,7 @@ export class Supervisor {
       }
       this.seeded.add(jobId);
       this.types.set(jobId, record.job.policies.job_type);
+      if (this.options.jobServices) await this.options.jobServices(record, coordinators.fence(jobId)).catch((error: unknown) => this.options.onError?.(error));
     }
     const [counts, completion] = await Promise.all([store.messageCounts(jobId), store.getCompletion(jobId)]);
     const deadBefore = this.deadSeen.get(jobId) ?? 0;

@@ -430,6 +430,12 @@ export class MemoryStore implements Store {
     return copy(this.streamOf(jobId).after(afterId, limit));
   }
 
+  async latestEventId(jobId: string | null): Promise<string | null> {
+    this.open();
+    const stream = this.streamOf(jobId);
+    return stream.entries.length === 0 ? null : stream.lastId();
+  }
+
   followEvents(jobId: string | null, options: FollowEventsOptions = {}): AsyncIterable<StoredEvent> {
     const stream = this.streamOf(jobId);
     if (options.afterId !== undefined) checkEventId(options.afterId);

@@ -436,6 +436,12 @@ export class RedisStore implements Store {
     return { [Symbol.asyncIterator]: () => this.follow(key, options) };
   }
 
+  async latestEventId(jobId: string | null): Promise<string | null> {
+    const key = this.eventsKey(jobId);
+    const newest = await this.call(() => this.client.xrevrange(key, '+', '-', 'COUNT', 1));
+    return newest[0]?.[0] ?? null;
+  }
+
   private async *follow(key: string, options: FollowEventsOptions): AsyncGenerator<StoredEvent> {
     const { signal } = options;
     if (signal?.aborted || this.closed) return;

@@ -19,6 +19,7 @@
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
+import type { PreflightEntry } from '../core/services/preflight.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
@@ -82,6 +83,8 @@ export interface JobDetails {
   result?: unknown;
   completed_by?: string;
   failure?: { reason: string; agent_id?: string | null };
+  /** The service preflight (spec §5.6): what it checked, or that the submission skipped it. */
+  preflight?: { skipped: boolean; reason?: string; checked?: PreflightEntry[] };
   [field: string]: unknown;
 }
 
@@ -435,6 +438,8 @@ export interface Store {
   appendEvent(jobId: string, event: NewEvent): Promise<StoredEvent>;
   /** Events of one job, or of every job when `jobId` is null (the global stream), oldest first. */
   readEvents(jobId: string | null, options?: ReadEventsOptions): Promise<StoredEvent[]>;
+  /** Id of the newest event of a stream, or null when it has none: a follower started after it misses nothing. */
+  latestEventId(jobId: string | null): Promise<string | null>;
   /** Live events of one job (or every job when null), in order, until `signal` aborts. */
   followEvents(jobId: string | null, options?: FollowEventsOptions): AsyncIterable<StoredEvent>;
 

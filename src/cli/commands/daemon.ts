@@ -34,7 +34,8 @@ export function registerDaemonCommands(program: Command): void {
     .description('run a single-machine daemon on the embedded store (nothing is persisted) and submit the given bundles')
     .argument('[bundles...]', 'bundles to submit once the daemon is up')
     .option('--once', 'exit when the submitted jobs have ended (exit 0 when all completed, 1 otherwise), printing each result')
-    .action(async (bundles: string[], opts: { once?: boolean }) => {
+    .option('--force', 'start the bundles even if their required_services are not met')
+    .action(async (bundles: string[], opts: { once?: boolean; force?: boolean }) => {
       const config = await configure();
       const store = new MemoryStore();
       const daemon = await launch(config, store, 'embedded store, not persisted');
@@ -48,7 +49,7 @@ export function registerDaemonCommands(program: Command): void {
           continue;
         }
         try {
-          const { job_id, plan } = await daemon.jobs.submit(JSON.stringify(bundle.manifest), await moduleFiles(bundle.root, bundle.manifest));
+          const { job_id, plan } = await daemon.jobs.submit(JSON.stringify(bundle.manifest), await moduleFiles(bundle.root, bundle.manifest), { force: !!opts.force });
           say(`submitted ${target} as ${job_id}: ${plan.stats.placed} agents placed`);
           submitted.push({ target, jobId: job_id });
         } catch (error) {

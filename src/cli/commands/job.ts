@@ -20,7 +20,8 @@ export function registerJobCommands(program: Command): void {
 
   withTarget(job.command('run').description('submit a bundle; without --detach, follow the job to its end').argument('<bundle>'))
     .option('--detach', 'return once the job is submitted')
-    .action(async (target: string, opts: TargetOpts & { detach?: boolean }) => {
+    .option('--force', 'start even if its required_services are not met (the job records the skipped check)')
+    .action(async (target: string, opts: TargetOpts & { detach?: boolean; force?: boolean }) => {
       const bundle = await loadBundle(target);
       if (!bundle.ok || !bundle.manifest) {
         const lines = bundle.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`);
@@ -32,7 +33,7 @@ export function registerJobCommands(program: Command): void {
       };
       const client = clientFrom(opts);
       try {
-        const res = await client.call<{ job_id: string; status: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(bundle.manifest), payloads });
+        const res = await client.call<{ job_id: string; status: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(bundle.manifest), payloads, force: !!opts.force });
         if (opts.detach) {
           if (opts.json) printJson({ job_id: res.job_id, status: res.status });
           else say(`${res.job_id} ${res.status}`);

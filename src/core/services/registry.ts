@@ -2,7 +2,8 @@
  * The service registry's records and discovery rules (spec §5.5, §6.6). Pure: the stores keep
  * the records, the API and the placement snapshot ask these functions which ones match.
  */
-import type { ServiceInstance } from './instance.js';
+import type { ServiceSpec } from '../manifest/types.js';
+import { serviceInstance, type InstanceContext, type ServiceInstance } from './instance.js';
 
 /** Health of a service instance (spec §5.4). */
 export type ServiceStatus = 'passing' | 'warning' | 'critical';
@@ -66,6 +67,23 @@ export function serviceRecord(instance: ServiceInstance, deployment: Partial<Ser
     deployment_version: deployment.deployment_version ?? null,
     deployment_role: deployment.deployment_role ?? 'primary',
   };
+}
+
+/** The records of an agent's (or a job's) declared services, resolved against where it runs. */
+export function serviceRecords(specs: readonly ServiceSpec[], ctx: InstanceContext, deployment: Partial<ServiceDeployment>, now: number): ServiceRecord[] {
+  return specs.map((spec) => serviceRecord(serviceInstance(spec, ctx), deployment, now));
+}
+
+/** Deployment metadata as a job record carries it (`details.deployment`), with anything malformed left out. */
+export function deploymentOf(value: unknown): Partial<ServiceDeployment> {
+  if (typeof value !== 'object' || value === null) return {};
+  const v = value as Record<string, unknown>;
+  const out: Partial<ServiceDeployment> = {};
+  if (typeof v.deployment_key === 'string') out.deployment_key = v.deployment_key;
+  if (typeof v.deployment_id === 'string') out.deployment_id = v.deployment_id;
+  if (typeof v.deployment_version === 'number') out.deployment_version = v.deployment_version;
+  if (typeof v.deployment_role === 'string' && (DEPLOYMENT_ROLES as readonly string[]).includes(v.deployment_role)) out.deployment_role = v.deployment_role as DeploymentRole;
+  return out;
 }
 
 /** Discovery filters (spec §5.5). Absent fields do not filter. */

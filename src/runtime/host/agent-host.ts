@@ -6,25 +6,26 @@
  * - settling its outcome, retries and dead letters: `settler.ts`
  * - whether an agent restarts: `core/runtime/restart.ts`, recorded by `restarts.ts`
  * - writes of agent records (fenced, machine-guarded): `agent-writes.ts`
+ * - which jobs are hosted, arriving and leaving agents: `hosted-jobs.ts`
+ * - registering the agents' services: `agent-services.ts` (checks: `src/services/monitor.ts`)
  *
- * This class keeps the view of every job with agents here, hosts the agents that arrive, and
- * stops those that leave or whose job ended.
+ * This class wires them together and takes each inbox entry to its agent.
  */
 import type { MessageSettings } from '../../core/config.js';
-import type { NodeSpec } from '../../core/manifest/types.js';
-import type { Plan } from '../../core/placement/plan-types.js';
 import { decideEntry, needsFreshView } from '../../core/runtime/inbox-decision.js';
 import { LeaseKeeper } from '../../store/lease-keeper.js';
-import type { AgentRecord, InboxEntry, JobRecord, JobStatus, Store } from '../../store/store.js';
+import type { ServiceDirectory } from '../../services/directory.js';
+import type { InboxEntry, Store } from '../../store/store.js';
 import { ExecutorPools } from '../exec/executor-pools.js';
 import { Launcher } from '../exec/launcher.js';
 import type { ModuleRunner } from '../exec/module-runner.js';
-import { stageModules } from '../exec/module-staging.js';
 import { AgentEvents } from './agent-events.js';
+import { AgentServices } from './agent-services.js';
 import { AgentWrites } from './agent-writes.js';
 import { Delivery } from './delivery.js';
 import { createHandlers } from './handlers/index.js';
-import { type HostedJob, type LocalAgent, hostedJob, localAgent } from './hosted-job.js';
+import type { AgentLifecycle, HostedJob, LocalAgent } from './hosted-job.js';
+import { HostedJobs } from './hosted-jobs.js';
 import { InboxReader } from './inbox-reader.js';
 import { Mailbox, Timers } from './mailbox.js';
 import { Restarts } from './restarts.js';
@@ -45,6 +46,8 @@ export interface AgentHostOptions {
   /** Slots of named executor pools (`config.pool`). */
   executorPools?: Readonly<Record<string, number>>;
   modules: ModuleRunner;
+  /** Where the agents' services are registered; none: services are not registered (tests of other parts). */
+  directory?: ServiceDirectory;
   onError?: (error: unknown) => void;
   /** Lines of stdout/stderr kept as events per agent (default 200). */
   maxLogLines?: number;
@@ -61,12 +64,8 @@ export function hostLeaseName(node: string): string {
   return `host:${node}`;
 }
 
-/** Job statuses whose agents run. */
-const ACTIVE: ReadonlySet<JobStatus> = new Set(['scheduled', 'running', 'paused']);
-
 export class AgentHost {
-  private readonly jobs = new Map<string, HostedJob>();
-  private readonly loading = new Map<string, Promise<HostedJob | null>>();
+  private readonly jobs: HostedJobs;
   private readonly timers = new Timers();
   private readonly launcher = new Launcher();
   private readonly keeper: LeaseKeeper;
@@ -87,7 +86,12 @@ export class AgentHost {
     const fence = () => this.keeper.fence();
     this.writes = new AgentWrites({ store, node, fence, onError: this.onError });
     this.events = new AgentEvents(store, this.onError, options.maxLogLines);
-    const restarts = new Restarts(this.writes, this.events, node, this.now);
+    const services = options.directory ? new AgentServices({ directory: options.directory, store, node, fence, now: this.now, onError: this.onError }) : null;
+    const lifecycle: AgentLifecycle = {
+      restarted: async (job, agent) => services?.register(job, agent),
+      failed: async (job, agent) => services?.deregister(job, agent),
+    };
+    const restarts = new Restarts(this.writes, this.events, node, this.now, lifecycle);
     this.settler = new Settler({
       store,
       node,
@@ -96,13 +100,26 @@ export class AgentHost {
       writes: this.writes,
       events: this.events,
       restarts,
+      lifecycle,
       stopped: () => this.stopped,
       now: this.now,
       random: options.random ?? Math.random,
       onError: this.onError,
     });
     const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules });
-    this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, now: this.now, onAborted: (job, entry) => this.forwardAborted(job, entry) });
+    this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, lifecycle, now: this.now, onAborted: (job, entry) => this.forwardAborted(job, entry) });
+    this.jobs = new HostedJobs({
+      store,
+      node,
+      home: options.home,
+      writes: this.writes,
+      events: this.events,
+      services,
+      mailbox: (jobId, agentId) => this.mailbox(jobId, agentId),
+      forward: (job, entry) => this.forward(job, entry),
+      drop: (entries) => this.settler.drop(entries).finally(() => entries.forEach((e) => this.reader.release(e.id))),
+      now: this.now,
+    });
     this.reader = new InboxReader({
       store,
       node,
@@ -127,17 +144,21 @@ export class AgentHost {
     if (!this.keeper.held) {
       if (await this.keeper.acquire().catch((error: unknown) => (this.onError(error), false))) this.keeper.start();
     }
-    const summaries = await this.options.store.listJobs();
-    const seen = new Set<string>();
-    for (const s of summaries) {
-      if (!ACTIVE.has(s.status)) continue;
-      seen.add(s.job_id);
-      const hosted = this.jobs.get(s.job_id);
-      if (!hosted || hosted.version !== s.version) await this.load(s.job_id);
-    }
-    for (const [jobId, hosted] of this.jobs) {
-      if (!seen.has(jobId)) this.unhost(hosted);
-    }
+    await this.jobs.refresh();
+  }
+
+  /**
+   * Stops the run in progress of a local agent because its health check's `check_restart` is
+   * due: the run ends as failed, and the restart policy starts it again (or fails it for good).
+   */
+  async restartAgent(jobId: string, agentId: string, reason: string): Promise<boolean> {
+    const job = this.jobs.get(jobId);
+    const agent = job?.local.get(agentId);
+    if (!job || !agent) return false;
+    await this.events.event(jobId, agentId, 'agent_check_restart', { reason, running: agent.run !== null });
+    if (!agent.run) return false;
+    agent.run.abort(reason);
+    return true;
   }
 
   /** Kills running agents and stops reading (daemon shutdown). */
@@ -149,60 +170,6 @@ export class AgentHost {
     this.launcher.close();
     if (options.release) await this.keeper.release().catch((error: unknown) => this.onError(error));
     else this.keeper.stop();
-  }
-
-  // ---- jobs ---------------------------------------------------------------------------------
-
-  /** Reads a job and its agents; hosts its agents placed here. Null when it no longer runs. */
-  private load(jobId: string): Promise<HostedJob | null> {
-    let p = this.loading.get(jobId);
-    if (!p) {
-      p = this.read(jobId).finally(() => this.loading.delete(jobId));
-      this.loading.set(jobId, p);
-    }
-    return p;
-  }
-
-  private async read(jobId: string): Promise<HostedJob | null> {
-    const { store, nodeName } = this.options;
-    const [record, agents] = await Promise.all([store.getJob(jobId), store.listAgents(jobId)]);
-    const previous = this.jobs.get(jobId);
-    if (!record || !ACTIVE.has(record.status) || !record.plan) {
-      if (previous) this.unhost(previous);
-      return null;
-    }
-    const hosted = hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.now());
-    // Agents that left this node stop here; their unsettled messages are forwarded when read again.
-    for (const [id, local] of hosted.local) {
-      if (hosted.nodes.get(id) !== nodeName) {
-        local.abort.abort();
-        hosted.local.delete(id);
-        for (const entry of local.mailbox.takeAll()) void this.forward(hosted, entry);
-      }
-    }
-    const arriving = agents.filter((a) => a.node === nodeName && !hosted.local.has(a.agent_id));
-    // Published only once its agents are hosted: a message read meanwhile waits for this load.
-    if (arriving.length > 0) await this.host(hosted, record, arriving);
-    this.jobs.set(jobId, hosted);
-    if (hosted.status !== 'paused') for (const a of hosted.local.values()) a.mailbox.pump();
-    return hosted;
-  }
-
-  private async host(hosted: HostedJob, record: JobRecord, arriving: AgentRecord[]): Promise<void> {
-    const { store, nodeName } = this.options;
-    const states = await store.agentStates(hosted.jobId);
-    if (hosted.modulesDir === null && hosted.job.nodes.some((n) => n.agent_type === 'module')) {
-      hosted.modulesDir = await stageModules(this.options.home, hosted.jobId, record.details.modules);
-    }
-    const specs = new Map<string, NodeSpec>(hosted.job.nodes.map((n) => [n.node_id, n]));
-    for (const a of arriving) {
-      const spec = specs.get(hosted.sourceOf.get(a.agent_id) ?? a.agent_id);
-      if (!spec) continue;
-      hosted.local.set(a.agent_id, localAgent(a, spec, states[a.agent_id], this.mailbox(hosted.jobId, a.agent_id)));
-    }
-    const pending = arriving.filter((a) => a.state === 'pending').map((a) => a.agent_id);
-    await this.writes.setAll(hosted.jobId, pending, { state: 'running' });
-    if (pending.length > 0) await this.events.event(hosted.jobId, null, 'agents_started', { node: nodeName, count: pending.length });
   }
 
   /** The mailbox of one local agent: it runs while the agent is still hosted here and its job is not paused. */
@@ -227,18 +194,6 @@ export class AgentHost {
     return box;
   }
 
-  /** The job ended (or left this daemon's view): its runs stop and its queued messages are dropped. */
-  private unhost(hosted: HostedJob): void {
-    this.jobs.delete(hosted.jobId);
-    const queued: InboxEntry[] = [];
-    for (const a of hosted.local.values()) {
-      a.abort.abort();
-      queued.push(...a.mailbox.takeAll());
-    }
-    if (queued.length === 0) return;
-    void this.settler.drop(queued).finally(() => queued.forEach((e) => this.reader.release(e.id)));
-  }
-
   // ---- inbox --------------------------------------------------------------------------------
 
   private async accept(entry: InboxEntry): Promise<void> {
@@ -247,9 +202,9 @@ export class AgentHost {
     try {
       const here = this.options.nodeName;
       let hosted = this.jobs.get(entry.job_id) ?? null;
-      if (needsFreshView(entry, hosted, here, this.now())) hosted = await this.load(entry.job_id);
+      if (needsFreshView(entry, hosted, here, this.now())) hosted = await this.jobs.load(entry.job_id);
       // A message read while its job loads waits for the agents it hosts.
-      const loading = this.loading.get(entry.job_id);
+      const loading = this.jobs.loadingOf(entry.job_id);
       if (hosted && loading && !hosted.hosts(entry.agent_id)) hosted = (await loading) ?? hosted;
       const decision = decideEntry(entry, hosted, here, this.now());
       switch (decision.action) {

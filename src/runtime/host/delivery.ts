@@ -8,7 +8,7 @@ import type { InboxEntry } from '../../store/store.js';
 import type { AgentEvents } from './agent-events.js';
 import type { AgentWrites } from './agent-writes.js';
 import type { AgentHandler, Outcome } from './handlers/index.js';
-import { type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
+import { type AgentLifecycle, type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
 import type { Restarts } from './restarts.js';
 import type { Settler } from './settler.js';
 
@@ -19,6 +19,7 @@ export interface DeliveryOptions {
   restarts: Restarts;
   writes: AgentWrites;
   events: AgentEvents;
+  lifecycle: AgentLifecycle;
   now(): number;
   /** A run was aborted (its agent moved away or its job ended): hand its entry on, if anyone should get it. */
   onAborted(job: HostedJob, entry: InboxEntry): Promise<void>;
@@ -36,7 +37,9 @@ export class Delivery {
       await settler.deadLetter(job.jobId, agent.agentId, entry, 'message is not valid JSON');
       return;
     }
-    const signal = agent.abort.signal;
+    const run = new AbortController();
+    agent.run = run;
+    const signal = AbortSignal.any([agent.abort.signal, run.signal]);
     let outcome: Outcome;
     try {
       outcome = await this.o.handlers[agent.spec.agent_type].handle({
@@ -51,13 +54,18 @@ export class Delivery {
       });
     } catch (error) {
       outcome = { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      if (agent.run === run) agent.run = null;
     }
-    if (signal.aborted) return this.o.onAborted(job, entry);
+    if (agent.abort.signal.aborted) return this.o.onAborted(job, entry);
+    // Stopped by its health check (`check_restart`): a failed run, so the restart policy decides.
+    if (run.signal.aborted) outcome = { ok: false, reason: String(run.signal.reason ?? 'stopped by its health check') };
     if (!outcome.ok) return settler.failure(job, agent, entry, outcome.reason);
     const restart = await this.o.restarts.whenDone(job, agent, message);
     if (restart === 'failed') {
       await settler.success(job, agent, entry, message, outcome);
       await this.o.writes.set(job.jobId, agent.agentId, { state: 'failed' });
+      await this.o.lifecycle.failed(job, agent);
       return;
     }
     await settler.success(job, agent, entry, message, restart ? { ...outcome, extraSends: [...(outcome.extraSends ?? []), restart] } : outcome);

@@ -6,6 +6,7 @@ import { agentConfig } from '../../core/manifest/expand.js';
 import type { Job, NodeSpec } from '../../core/manifest/types.js';
 import type { Plan } from '../../core/placement/plan-types.js';
 import type { AttemptRecord, EffectiveRecoveryMode } from '../../core/policy/lifecycle.js';
+import { deploymentOf, type ServiceDeployment } from '../../core/services/registry.js';
 import { agentIndexOf } from '../../core/runtime/agent-index.js';
 import type { HostedJobView } from '../../core/runtime/inbox-decision.js';
 import type { Message } from '../../core/runtime/message.js';
@@ -22,11 +23,19 @@ export interface LocalAgent {
   mailbox: Mailbox;
   /** Aborts the current run (the agent moved, or its job ended). */
   abort: AbortController;
+  /** The run in progress, which a health check's `check_restart` may stop; null between runs. */
+  run: AbortController | null;
   /** Restart attempts of this incarnation (spec §4.1 sliding window). */
   history: AttemptRecord[];
   restarts: number;
   state: unknown;
   logLines: number;
+}
+
+/** What else happens when a hosted agent restarts or fails for good (its services follow it). */
+export interface AgentLifecycle {
+  restarted(job: HostedJob, agent: LocalAgent): Promise<void>;
+  failed(job: HostedJob, agent: LocalAgent): Promise<void>;
 }
 
 /** A job with agents anywhere, as this daemon last read it. */
@@ -46,6 +55,8 @@ export interface HostedJob extends HostedJobView {
   modulesDir: string | null;
   /** The job's effective recovery mode, as its coordinator last recorded it. */
   recoveryMode: EffectiveRecoveryMode;
+  /** The deployment the job belongs to (metadata of its service instances). */
+  deployment: Partial<ServiceDeployment>;
   loadedAt: number;
 }
 
@@ -66,6 +77,7 @@ export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly A
     local,
     modulesDir: previous?.modulesDir ?? null,
     recoveryMode: record.effective_policies.recovery_mode ?? 'local_restart',
+    deployment: deploymentOf(record.details.deployment),
     loadedAt: now,
     nodeOf: (agentId) => nodes.get(agentId),
     hosts: (agentId) => local.has(agentId),
@@ -85,6 +97,7 @@ export function localAgent(agent: AgentRecord, spec: NodeSpec, rawState: string 
     config: agentConfig(spec, agentIndexOf(agent.agent_id, spec)),
     mailbox,
     abort: new AbortController(),
+    run: null,
     history: [],
     restarts: agent.restarts,
     state: rawState === undefined ? null : (JSON.parse(rawState) as unknown),

@@ -8,7 +8,7 @@ import { restartVerdict, restartsWhenDone } from '../../core/runtime/restart.js'
 import type { OutgoingMessage } from '../../store/store.js';
 import type { AgentEvents } from './agent-events.js';
 import type { AgentWrites } from './agent-writes.js';
-import { type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
+import { type AgentLifecycle, type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
 
 /** When the agent runs again, or why it may not. */
 export type RestartAnswer = { at: number } | { exhausted: string };
@@ -19,6 +19,7 @@ export class Restarts {
     private readonly events: AgentEvents,
     private readonly node: string,
     private readonly now: () => number,
+    private readonly lifecycle: AgentLifecycle,
   ) {}
 
   /** The policy's answer for a run that ended with `reason`; an allowed restart is recorded and counted. */
@@ -32,6 +33,7 @@ export class Restarts {
         agent.restarts++;
         await this.writes.set(hosted.jobId, agent.agentId, { restarts: agent.restarts });
         await this.events.event(hosted.jobId, agent.agentId, 'agent_restart_scheduled', { attempt: verdict.attempt, delay_ms: verdict.delay_ms, reason, ...extra });
+        await this.lifecycle.restarted(hosted, agent);
         return { at: verdict.at };
       case 'defer':
         await this.events.event(hosted.jobId, agent.agentId, 'agent_restart_deferred', { reason, next_eligible_at: verdict.at });

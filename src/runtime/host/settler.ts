@@ -13,7 +13,7 @@ import type { Fence, InboxEntry, Store } from '../../store/store.js';
 import type { AgentEvents } from './agent-events.js';
 import type { AgentWrites } from './agent-writes.js';
 import type { Outcome } from './handlers/index.js';
-import { type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
+import { type AgentLifecycle, type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
 import { sleep } from './mailbox.js';
 import type { Restarts } from './restarts.js';
 
@@ -30,6 +30,7 @@ export interface SettlerOptions {
   writes: AgentWrites;
   events: AgentEvents;
   restarts: Restarts;
+  lifecycle: AgentLifecycle;
   /** True once the host is stopping: settling gives up (the entry is read again after the ack timeout). */
   stopped(): boolean;
   now(): number;
@@ -99,6 +100,7 @@ export class Settler {
       why = `${reason} (${next.exhausted})`;
     }
     await writes.set(job.jobId, agent.agentId, { state: 'failed' });
+    await this.o.lifecycle.failed(job, agent);
     await events.event(job.jobId, agent.agentId, 'agent_failed', { reason, detail: why });
     await this.deadLetter(job.jobId, agent.agentId, entry, why);
   }

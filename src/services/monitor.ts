@@ -1,0 +1,210 @@
+/**
+ * The service monitor of one daemon (spec §5.5): runs the checks of the instances registered on
+ * its own machine, each check on its own `interval_ms`, many at once but bounded, none waiting
+ * for another; writes the damped results and the aggregated status to the registry; asks for an
+ * agent restart when a check's `check_restart` is due.
+ *
+ * Checks are asynchronous I/O (sockets, HTTP, the gRPC health call) or processes spawned by the
+ * launcher process, so the daemon's event loop only ever schedules them.
+ */
+import { aggregateStatus, checkRestartDue, reportCheck } from '../core/services/health.js';
+import type { InstanceCheck } from '../core/services/instance.js';
+import type { CheckResult, ServiceRecord } from '../core/services/registry.js';
+import type { Launcher } from '../runtime/exec/launcher.js';
+import { runCheck } from './checks/index.js';
+import type { ServiceDirectory } from './directory.js';
+
+export interface ServiceMonitorOptions {
+  directory: ServiceDirectory;
+  node: string;
+  launcher: Launcher;
+  /** Working directory of script checks. */
+  cwd: string;
+  now?: () => number;
+  /** How often the machine's instances are read again (default 1000 ms). */
+  refreshMs?: number;
+  /** Delay of an instance's first check (spec: 100 ms). */
+  firstCheckMs?: number;
+  /** Checks running at once (default 128). */
+  maxInFlight?: number;
+  /** An unchanged result is still written this often, to keep `last_check_at` fresh (default 10000 ms). */
+  rewriteMs?: number;
+  /** A check's `check_restart` is due for the instance's agent. */
+  onCheckRestart?: (record: ServiceRecord, check: InstanceCheck, reason: string) => void;
+  onError?: (error: unknown) => void;
+}
+
+interface CheckState {
+  check: InstanceCheck;
+  nextAt: number;
+  running: boolean;
+  last: CheckResult | undefined;
+  /** Critical results since the check's restart grace ended (and since the last restart it asked for). */
+  criticalSinceGrace: number;
+}
+
+interface Watched {
+  record: ServiceRecord;
+  checks: CheckState[];
+  lastWriteAt: number;
+  lastWritten: string;
+}
+
+/** Longest sleep of the scheduler between two looks at what is due. */
+const MAX_IDLE_MS = 250;
+
+export class ServiceMonitor {
+  private readonly watched = new Map<string, Watched>();
+  private readonly now: () => number;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private refresher: NodeJS.Timeout | null = null;
+  private refreshing = false;
+  private stopped = true;
+  /** A due check waits for a free slot: the next check to end looks again. */
+  private saturated = false;
+  /** Checks run so far and how late they started (for the bench and metrics). */
+  readonly stats = { runs: 0, lagMs: [] as number[] };
+
+  constructor(private readonly o: ServiceMonitorOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Instances watched now. */
+  get size(): number {
+    return this.watched.size;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.refresh();
+    this.refresher = setInterval(() => void this.refresh(), this.o.refreshMs ?? 1000);
+    this.refresher.unref();
+    this.schedule(this.o.firstCheckMs ?? 100);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.refresher) clearInterval(this.refresher);
+    this.timer = this.refresher = null;
+  }
+
+  /** Reads this machine's instances: new ones are watched, re-registered ones start over, removed ones are dropped. */
+  async refresh(): Promise<void> {
+    if (this.refreshing || this.stopped) return;
+    this.refreshing = true;
+    try {
+      const records = await this.o.directory.list({ node: this.o.node, include_candidates: true });
+      const seen = new Set<string>();
+      const now = this.now();
+      for (const r of records) {
+        if (r.checks.length === 0) continue;
+        seen.add(r.id);
+        const w = this.watched.get(r.id);
+        if (w && w.record.registered_at === r.registered_at) {
+          w.record = { ...r, status: w.record.status };
+          continue;
+        }
+        this.watched.set(r.id, {
+          record: r,
+          checks: r.checks.map((check) => ({ check, nextAt: now + (this.o.firstCheckMs ?? 100), running: false, last: undefined, criticalSinceGrace: 0 })),
+          lastWriteAt: 0,
+          lastWritten: '',
+        });
+      }
+      for (const id of [...this.watched.keys()]) if (!seen.has(id)) this.watched.delete(id);
+    } catch (error) {
+      this.o.onError?.(error);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), Math.max(1, ms));
+    this.timer.unref();
+  }
+
+  /** Starts every due check (up to the in-flight bound), then sleeps until the next one is due. */
+  private tick(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    const now = this.now();
+    const max = this.o.maxInFlight ?? 128;
+    let next = now + MAX_IDLE_MS;
+    for (const w of this.watched.values()) {
+      for (const state of w.checks) {
+        if (state.running) continue;
+        if (state.nextAt > now) next = Math.min(next, state.nextAt);
+        else if (this.inFlight < max) void this.run(w, state);
+        else this.saturated = true; // started as soon as a running check ends
+      }
+    }
+    this.schedule(next - now);
+  }
+
+  private async run(w: Watched, state: CheckState): Promise<void> {
+    const due = state.nextAt;
+    state.running = true;
+    this.inFlight++;
+    const started = this.now();
+    this.stats.runs++;
+    this.stats.lagMs.push(Math.max(0, started - due));
+    if (this.stats.lagMs.length > 100_000) this.stats.lagMs.splice(0, 50_000);
+    try {
+      const raw = await runCheck(state.check, w.record, { launcher: this.o.launcher, cwd: this.o.cwd });
+      const now = this.now();
+      const result = reportCheck(state.check, state.last ?? null, raw, now);
+      state.last = result;
+      // The next run is due one interval after this one was due, so checks do not drift; a run that
+      // overran its interval starts again at once.
+      state.nextAt = Math.max(due + state.check.interval_ms, now);
+      if (this.watched.get(w.record.id) !== w) return; // re-registered or gone meanwhile
+      this.restartIfDue(w, state, result, now);
+      await this.write(w, now);
+    } catch (error) {
+      this.o.onError?.(error);
+    } finally {
+      state.running = false;
+      this.inFlight--;
+      if (this.saturated) {
+        this.saturated = false;
+        this.schedule(0);
+      }
+    }
+  }
+
+  private restartIfDue(w: Watched, state: CheckState, result: CheckResult, now: number): void {
+    const rule = state.check.check_restart;
+    if (!rule || !this.o.onCheckRestart || w.record.agent_id === null) return;
+    if (result.status !== 'critical') {
+      state.criticalSinceGrace = 0;
+      return;
+    }
+    if (now - w.record.registered_at >= rule.grace_ms) state.criticalSinceGrace++;
+    if (!checkRestartDue(rule, state.criticalSinceGrace, w.record.registered_at, now)) return;
+    state.criticalSinceGrace = 0;
+    this.o.onCheckRestart(w.record, state.check, `check ${state.check.name} of service ${w.record.name} was critical ${rule.limit} times in a row: ${result.output}`);
+  }
+
+  /** Writes the instance's health when it changed, or when the last write is getting old. */
+  private async write(w: Watched, now: number): Promise<void> {
+    const results = w.checks.map((c) => c.last);
+    const status = aggregateStatus(w.record.checks, results);
+    const seen = `${status}|${results.map((r) => (r ? `${r.status}:${r.suppressed_status ?? ''}:${r.output}` : '-')).join('|')}`;
+    if (seen === w.lastWritten && now - w.lastWriteAt < (this.o.rewriteMs ?? 10_000)) return;
+    const checks = results.filter((r): r is CheckResult => r !== undefined);
+    w.lastWritten = seen;
+    w.lastWriteAt = now;
+    const written = await this.o.directory.recordHealth(w.record, { status, health: { status, checks }, last_check_at: now });
+    if (!written) {
+      if (this.watched.get(w.record.id) === w) this.watched.delete(w.record.id);
+      return;
+    }
+    w.record = { ...w.record, status };
+  }
+}
