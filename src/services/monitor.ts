@@ -48,6 +48,8 @@ interface Watched {
   checks: CheckState[];
   lastWriteAt: number;
   lastWritten: string;
+  /** When this monitor last asked for the agent's restart: its grace counts from then until the re-registration is read. */
+  restartAskedAt: number;
 }
 
 /** Longest sleep of the scheduler between two looks at what is due. */
@@ -112,6 +114,7 @@ export class ServiceMonitor {
           checks: r.checks.map((check) => ({ check, nextAt: now + (this.o.firstCheckMs ?? 100), running: false, last: undefined, criticalSinceGrace: 0 })),
           lastWriteAt: 0,
           lastWritten: '',
+          restartAskedAt: 0,
         });
       }
       for (const id of [...this.watched.keys()]) if (!seen.has(id)) this.watched.delete(id);
@@ -185,9 +188,11 @@ export class ServiceMonitor {
       state.criticalSinceGrace = 0;
       return;
     }
-    if (now - w.record.registered_at >= rule.grace_ms) state.criticalSinceGrace++;
-    if (!checkRestartDue(rule, state.criticalSinceGrace, w.record.registered_at, now)) return;
-    state.criticalSinceGrace = 0;
+    const startedAt = Math.max(w.record.registered_at, w.restartAskedAt);
+    if (now - startedAt >= rule.grace_ms) state.criticalSinceGrace++;
+    if (!checkRestartDue(rule, state.criticalSinceGrace, startedAt, now)) return;
+    for (const c of w.checks) c.criticalSinceGrace = 0;
+    w.restartAskedAt = now;
     this.o.onCheckRestart(w.record, state.check, `check ${state.check.name} of service ${w.record.name} was critical ${rule.limit} times in a row: ${result.output}`);
   }
 
