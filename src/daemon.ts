@@ -126,7 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     authToken: config.authToken,
     adminToken: config.adminToken,
     nodeName: config.nodeName,
-    services: { directory, preflight },
+    services: { directory, preflight, monitor },
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;

@@ -3,6 +3,7 @@ import { MnError } from '../core/errors.js';
 import type { Jobs } from '../runtime/jobs.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
+import type { MonitorMetrics } from '../services/monitor.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
@@ -14,7 +15,7 @@ export interface ApiContext {
   adminToken: string | null;
   nodeName: string;
   /** Discovery and preflight (ClusterService's service methods). */
-  services: { directory: ServiceDirectory; preflight: Preflight };
+  services: { directory: ServiceDirectory; preflight: Preflight; monitor?: { metrics(): MonitorMetrics } };
   onInternal?: InternalErrorSink;
 }
 

@@ -74,6 +74,7 @@ export function observabilityServiceHandlers(ctx: ApiContext): grpc.UntypedServi
           jobs: jobs.length,
           nodes: nodes.length,
           nodes_alive: nodes.filter((n) => n.alive).length,
+          ...(ctx.services.monitor ? { service_checks: ctx.services.monitor.metrics() } : {}),
         }),
       };
     }, ctx.onInternal),

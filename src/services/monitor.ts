@@ -7,6 +7,7 @@
  * Checks are asynchronous I/O (sockets, HTTP, the gRPC health call) or processes spawned by the
  * launcher process, so the daemon's event loop only ever schedules them.
  */
+import { DueQueue } from '../core/services/due-queue.js';
 import { aggregateStatus, checkRestartDue, reportCheck } from '../core/services/health.js';
 import type { InstanceCheck } from '../core/services/instance.js';
 import type { CheckResult, ServiceRecord } from '../core/services/registry.js';
@@ -54,19 +55,33 @@ interface Watched {
 
 /** Longest sleep of the scheduler between two looks at what is due. */
 const MAX_IDLE_MS = 250;
+/** Check starts whose lag the metrics report. */
+const LAG_WINDOW = 10_000;
+
+/** What the monitor reports in the daemon's metrics. */
+export interface MonitorMetrics {
+  instances: number;
+  runs: number;
+  in_flight: number;
+  /** How late checks started after they were due, over the newest runs. */
+  lag_ms: { p50: number; p99: number; max: number };
+}
 
 export class ServiceMonitor {
   private readonly watched = new Map<string, Watched>();
+  /** Checks by due time; an entry of an instance no longer watched is skipped when it comes up. */
+  private readonly due = new DueQueue<{ w: Watched; state: CheckState }>();
+  /** Due checks waiting for a free slot. */
+  private readonly waiting: Array<{ w: Watched; state: CheckState }> = [];
   private readonly now: () => number;
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
   private refresher: NodeJS.Timeout | null = null;
   private refreshing = false;
   private stopped = true;
-  /** A due check waits for a free slot: the next check to end looks again. */
-  private saturated = false;
-  /** Checks run so far and how late they started (for the bench and metrics). */
-  readonly stats = { runs: 0, lagMs: [] as number[] };
+  /** Checks run so far and how late each started after it was due (the newest ones). */
+  private readonly stats = { runs: 0, lagMs: [] as number[] };
 
   constructor(private readonly o: ServiceMonitorOptions) {
     this.now = o.now ?? Date.now;
@@ -75,6 +90,12 @@ export class ServiceMonitor {
   /** Instances watched now. */
   get size(): number {
     return this.watched.size;
+  }
+
+  metrics(): MonitorMetrics {
+    const lag = this.stats.lagMs.slice(-LAG_WINDOW).sort((a, b) => a - b);
+    const at = (q: number): number => (lag.length === 0 ? 0 : lag[Math.min(lag.length - 1, Math.floor(q * lag.length))]!);
+    return { instances: this.watched.size, runs: this.stats.runs, in_flight: this.inFlight, lag_ms: { p50: at(0.5), p99: at(0.99), max: lag[lag.length - 1] ?? 0 } };
   }
 
   start(): void {
@@ -109,13 +130,16 @@ export class ServiceMonitor {
           w.record = { ...r, status: w.record.status };
           continue;
         }
-        this.watched.set(r.id, {
+        const fresh: Watched = {
           record: r,
           checks: r.checks.map((check) => ({ check, nextAt: now + (this.o.firstCheckMs ?? 100), running: false, last: undefined, criticalSinceGrace: 0 })),
           lastWriteAt: 0,
           lastWritten: '',
           restartAskedAt: 0,
-        });
+        };
+        this.watched.set(r.id, fresh);
+        for (const state of fresh.checks) this.due.push(state.nextAt, { w: fresh, state });
+        this.schedule(this.o.firstCheckMs ?? 100);
       }
       for (const id of [...this.watched.keys()]) if (!seen.has(id)) this.watched.delete(id);
     } catch (error) {
@@ -125,10 +149,14 @@ export class ServiceMonitor {
     }
   }
 
+  /** Wakes the scheduler in `ms`, unless it is already due to wake sooner. */
   private schedule(ms: number): void {
     if (this.stopped) return;
+    const at = this.now() + Math.max(0, ms);
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), Math.max(1, ms));
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, ms));
     this.timer.unref();
   }
 
@@ -138,16 +166,18 @@ export class ServiceMonitor {
     if (this.stopped) return;
     const now = this.now();
     const max = this.o.maxInFlight ?? 128;
-    let next = now + MAX_IDLE_MS;
-    for (const w of this.watched.values()) {
-      for (const state of w.checks) {
-        if (state.running) continue;
-        if (state.nextAt > now) next = Math.min(next, state.nextAt);
-        else if (this.inFlight < max) void this.run(w, state);
-        else this.saturated = true; // started as soon as a running check ends
+    for (;;) {
+      const next = this.waiting.shift() ?? this.due.popDue(now);
+      if (!next) break;
+      if (this.watched.get(next.w.record.id) !== next.w) continue; // re-registered or removed
+      if (this.inFlight >= max) {
+        this.waiting.unshift(next); // started as soon as a running check ends
+        return;
       }
+      void this.run(next.w, next.state);
     }
-    this.schedule(next - now);
+    const at = this.due.peek();
+    this.schedule(at === null ? MAX_IDLE_MS : Math.min(MAX_IDLE_MS, at - now));
   }
 
   private async run(w: Watched, state: CheckState): Promise<void> {
@@ -157,16 +187,18 @@ export class ServiceMonitor {
     const started = this.now();
     this.stats.runs++;
     this.stats.lagMs.push(Math.max(0, started - due));
-    if (this.stats.lagMs.length > 100_000) this.stats.lagMs.splice(0, 50_000);
+    if (this.stats.lagMs.length > 2 * LAG_WINDOW) this.stats.lagMs.splice(0, this.stats.lagMs.length - LAG_WINDOW);
     try {
       const raw = await runCheck(state.check, w.record, { launcher: this.o.launcher, cwd: this.o.cwd });
       const now = this.now();
       const result = reportCheck(state.check, state.last ?? null, raw, now);
       state.last = result;
+      if (this.watched.get(w.record.id) !== w) return; // re-registered or gone meanwhile
       // The next run is due one interval after this one was due, so checks do not drift; a run that
       // overran its interval starts again at once.
       state.nextAt = Math.max(due + state.check.interval_ms, now);
-      if (this.watched.get(w.record.id) !== w) return; // re-registered or gone meanwhile
+      this.due.push(state.nextAt, { w, state });
+      this.schedule(state.nextAt - now);
       this.restartIfDue(w, state, result, now);
       await this.write(w, now);
     } catch (error) {
@@ -174,10 +206,7 @@ export class ServiceMonitor {
     } finally {
       state.running = false;
       this.inFlight--;
-      if (this.saturated) {
-        this.saturated = false;
-        this.schedule(0);
-      }
+      if (this.waiting.length > 0) this.schedule(0);
     }
   }
 

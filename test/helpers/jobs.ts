@@ -24,7 +24,7 @@ export function finished(target: string, jobId: string, timeoutMs = 60_000): Pro
   }, timeoutMs, 200);
 }
 
-export async function jobEvents(target: string, jobId: string): Promise<Array<{ type: string; agent_id?: string; payload: Record<string, unknown> }>> {
+export async function jobEvents(target: string, jobId: string): Promise<Array<{ type: string; timestamp: number; agent_id?: string; payload: Record<string, unknown> }>> {
   const r = await rawCall<{ events_json: string }>(target, JOB_SERVICE, 'ListJobEvents', { job_id: jobId, limit: 10_000 });
   return JSON.parse(r.res!.events_json);
 }

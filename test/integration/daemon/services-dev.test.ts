@@ -190,8 +190,8 @@ describe('services on the embedded store', () => {
     expect(restarts.length).toBeGreaterThanOrEqual(2);
     // Each check restart comes at least grace_ms after the registration before it.
     for (const r of restarts) {
-      const before = registered.filter((g) => (g as { timestamp: number }).timestamp <= (r as { timestamp: number }).timestamp).pop()!;
-      expect((r as { timestamp: number }).timestamp - (before as { timestamp: number }).timestamp).toBeGreaterThanOrEqual(1500);
+      const before = registered.filter((g) => g.timestamp <= r.timestamp).pop()!;
+      expect(r.timestamp - before.timestamp).toBeGreaterThanOrEqual(1500);
       expect(r.payload.reason).toMatch(/check tcp of service flaky-api was critical 2 times in a row/);
     }
     expect(events.find((e) => e.type === 'agent_restart_scheduled')?.payload.reason).toMatch(/critical 2 times/);

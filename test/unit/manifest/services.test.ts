@@ -364,3 +364,23 @@ describe('parseServiceRequirements', () => {
     expect(requirements('vllm').errors).toEqual([{ path: 'required_services', message: 'required_services must be a list, got a string' }]);
   });
 });
+
+describe('check_restart (DESIGN §4.4)', () => {
+  it('parses limit and grace_ms (grace defaults to 0)', () => {
+    expect(checks([{ type: 'tcp', port: 80, check_restart: { limit: 3, grace_ms: 5000 } }]).list[0]?.check_restart).toEqual({ limit: 3, grace_ms: 5000 });
+    expect(checks([{ type: 'tcp', port: 80, check_restart: { limit: 1 } }]).list[0]?.check_restart).toEqual({ limit: 1, grace_ms: 0 });
+    expect(checks([{ type: 'tcp', port: 80 }]).list[0]?.check_restart).toBeUndefined();
+  });
+
+  it('names the field of each mistake and drops the check', () => {
+    const missing = checks([{ type: 'tcp', port: 80, check_restart: { grace_ms: 10 } }]);
+    expect(missing.list).toEqual([]);
+    expect(missing.errors).toEqual([expect.objectContaining({ path: 'services[0].checks[0].check_restart.limit' })]);
+    const zero = checks([{ type: 'tcp', port: 80, check_restart: { limit: 0 } }]);
+    expect(zero.errors[0]?.path).toBe('services[0].checks[0].check_restart.limit');
+    const negative = checks([{ type: 'tcp', port: 80, check_restart: { limit: 2, grace_ms: -1 } }]);
+    expect(negative.errors[0]?.path).toBe('services[0].checks[0].check_restart.grace_ms');
+    const notObject = checks([{ type: 'tcp', port: 80, check_restart: 3 }]);
+    expect(notObject.errors[0]).toMatchObject({ path: 'services[0].checks[0].check_restart', message: expect.stringContaining('must be an object') });
+  });
+});
