@@ -149,4 +149,44 @@ export class StoreKeys {
   serviceIndex(kind: 'name' | 'job' | 'node', value: string): string {
     return `${this.serviceIndexPrefix()}${kind}:${value}`;
   }
+
+  /** Set: every deployment id. */
+  deployments(): string {
+    return `${this.namespace}:deployments`;
+  }
+
+  /** Hash: one deployment record, a JSON value per field. */
+  deployment(id: string): string {
+    return `${this.namespace}:deployment:${id}`;
+  }
+
+  /** Set: every deployment key. */
+  deploymentKeys(): string {
+    return `${this.namespace}:deployment_keys`;
+  }
+
+  /** String: the id of a key's current deployment. */
+  deploymentCurrent(key: string): string {
+    return `${this.namespace}:deployment_key:${key}:current`;
+  }
+
+  /** Set: the deployment ids of a key. */
+  deploymentIdsOfKey(key: string): string {
+    return `${this.namespace}:deployment_key:${key}:deployments`;
+  }
+
+  /** Hash: a key's versions (number → record JSON). */
+  deploymentVersions(key: string): string {
+    return `${this.namespace}:deployment_key:${key}:versions`;
+  }
+
+  /** Integer: a key's last version number. */
+  deploymentVersionCounter(key: string): string {
+    return `${this.namespace}:deployment_key:${key}:version_counter`;
+  }
+
+  /** Set: a key's stable version numbers. */
+  deploymentStableVersions(key: string): string {
+    return `${this.namespace}:deployment_key:${key}:stable`;
+  }
 }

@@ -9,6 +9,7 @@
  */
 import { MnError } from '../core/errors.js';
 import { copy, type MemoryCore } from './memory/core.js';
+import { MemoryDeployments } from './memory/deployments.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
@@ -154,6 +155,7 @@ export class MemoryStore implements Store {
   private readonly mail = new Map<string, JobMail>();
 
   readonly services: MemoryServiceRegistry;
+  readonly deployments: MemoryDeployments;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -166,6 +168,7 @@ export class MemoryStore implements Store {
       },
     };
     this.services = new MemoryServiceRegistry(core);
+    this.deployments = new MemoryDeployments(core);
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
     this.global = new EventStream(this.maxGlobalEvents);

@@ -9,6 +9,7 @@ import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisCo
 import { StoreKeys } from './keys.js';
 import { contextOf, decodeJobRecord, newJobRecord } from './records.js';
 import type { RedisCore } from './redis/core.js';
+import { RedisDeployments } from './redis/deployments.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -98,6 +99,7 @@ export class RedisStore implements Store {
   private readonly groups = new Set<string>();
   private closed = false;
   readonly services: RedisServiceRegistry;
+  readonly deployments: RedisDeployments;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -121,6 +123,7 @@ export class RedisStore implements Store {
       script: (name, keys, args, context) => this.script(this.client, name, keys, args, context),
     };
     this.services = new RedisServiceRegistry(core);
+    this.deployments = new RedisDeployments(core);
   }
 
   /** Opens the data and lease connections and waits until both are ready. */

@@ -22,6 +22,8 @@ export enum ScriptCode {
   Overloaded = -9,
   /** A message id was sent before with other content. */
   MessageConflict = -10,
+  /** The object is busy: another operation on it has not ended (e.g. a deployment of the key is active). */
+  Busy = -11,
 }
 
 /** What the failing call was about, for messages and details. */
@@ -89,6 +91,10 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
     case ScriptCode.MessageConflict:
       return new MnError('MN_E_CONFLICT', `message ${String(extra[0])} of ${context.object} was already sent with other content`, {
         details: { reason: 'message', object: context.object, message_id: String(extra[0]) },
+      });
+    case ScriptCode.Busy:
+      return new MnError('MN_E_CONFLICT', `${context.object} is busy: ${String(extra[0])} is ${String(extra[1])}`, {
+        details: { reason: 'state', object: context.object, busy: String(extra[0]), status: String(extra[1]) },
       });
     case ScriptCode.AlreadyExists:
       return new MnError('MN_E_CONFLICT', `${context.object} already exists`, { details: { reason: 'exists', object: context.object } });

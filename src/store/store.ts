@@ -20,6 +20,7 @@ import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
 import type { PreflightEntry } from '../core/services/preflight.js';
+import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
@@ -388,6 +389,8 @@ export const CLUSTER_EVENTS_JOB_ID = '__cluster__';
 export interface Store {
   /** Service instances (spec §5.5). */
   readonly services: ServiceRegistryStore;
+  /** Deployments and their version history (spec §6.3). */
+  readonly deployments: DeploymentStore;
 
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */

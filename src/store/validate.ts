@@ -207,3 +207,10 @@ export function checkServiceRecord(r: ServiceRecord): void {
   if (!SERVICE_STATUSES.includes(r.status)) throw invalid('status', `must be one of ${SERVICE_STATUSES.join(', ')}, got ${JSON.stringify(r.status)}`);
   if (!DEPLOYMENT_ROLES.includes(r.deployment_role)) throw invalid('deployment_role', `must be one of ${DEPLOYMENT_ROLES.join(', ')}, got ${JSON.stringify(r.deployment_role)}`);
 }
+
+/** Deployment keys name Redis keys: non-empty, at most 256 characters, no control characters. */
+export function checkDeploymentKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.trim() === '') throw invalid('deployment_key', 'must be a non-empty string');
+  if (key.length > 256) throw invalid('deployment_key', `must be at most 256 characters, got ${key.length}`);
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw invalid('deployment_key', `${JSON.stringify(key)} contains control characters`);
+}

@@ -11,6 +11,7 @@ import { startRedis, type RedisServer } from '../../helpers/redis.js';
 import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contract.js';
 import { messageContract } from './message-contract.js';
 import { serviceContract } from './service-contract.js';
+import { deploymentContract } from './deployment-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -26,6 +27,7 @@ const memory = async (): Promise<StoreHarness> => {
 storeContract('MemoryStore', memory);
 messageContract('MemoryStore', memory);
 serviceContract('MemoryStore', memory);
+deploymentContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -47,3 +49,4 @@ const redis = async (): Promise<StoreHarness> => {
 storeContract('RedisStore', redis);
 messageContract('RedisStore', redis);
 serviceContract('RedisStore', redis);
+deploymentContract('RedisStore', redis);
