@@ -42,6 +42,10 @@ export interface JobsOptions {
 export interface SubmitOptions {
   /** Skip the service preflight; the job records that it was skipped. */
   force?: boolean;
+  /** More details for the new job record (a deployment's place: `deployment`). */
+  details?: JobDetails;
+  /** The preflight was run already (by a deploy), with this outcome. */
+  preflightDone?: JobDetails['preflight'];
 }
 
 /** Job statuses an operator may pause, resume or cancel from. */
@@ -56,6 +60,8 @@ interface Pending {
   modules: Record<string, string>;
   /** What the service preflight found, or that it was skipped. */
   preflight: JobDetails['preflight'];
+  /** More details for the new record (a deployment's place). */
+  details: JobDetails;
   /** Times this submission was planned together with others and failed (then it is planned alone). */
   retries: number;
   resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
@@ -88,6 +94,16 @@ export class Jobs {
    * daemons that run those agents.
    */
   async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}, options: SubmitOptions = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
+    const { job, modules } = this.validate(manifestJson, files);
+    const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(job, options);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  /** Validates a manifest and finds its module sources among `files`; an invalid one is refused naming every problem. */
+  validate(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): { job: Job; modules: Record<string, string> } {
     const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
     if (!result.ok || !result.job) {
       const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
@@ -95,20 +111,14 @@ export class Jobs {
         details: { errors: result.errors },
       });
     }
-    const job = result.job;
-    const modules = moduleSources(job, files);
-    const preflight = await this.preflight(job, options);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, retries: 0, resolve, reject });
-      void this.drain();
-    });
+    return { job: result.job, modules: moduleSources(result.job, files) };
   }
 
   /**
    * The service preflight of a job with `required_services`: a job whose requirements are not met
    * is refused with `service_requirements_not_met` and the report; `force` skips it, on the record.
    */
-  private async preflight(job: Job, options: SubmitOptions): Promise<JobDetails['preflight']> {
+  async preflight(job: Job, options: SubmitOptions): Promise<JobDetails['preflight']> {
     if (job.required_services.length === 0 || !this.options.preflight) return undefined;
     if (options.force) return { skipped: true, reason: 'forced' };
     const report = await this.options.preflight(job.required_services);
@@ -188,7 +198,7 @@ export class Jobs {
         status: 'pending',
         requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
         effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
-        details: { ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}), ...(p.preflight ? { preflight: p.preflight } : {}) },
+        details: { ...p.details, ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}), ...(p.preflight ? { preflight: p.preflight } : {}) },
       });
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
       if (p.preflight?.skipped) await store.appendEvent(jobId, { type: 'service_preflight_skipped', payload: { reason: p.preflight.reason ?? 'forced', required_services: job.required_services.map((r) => r.name) } });

@@ -19,6 +19,7 @@
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
+import type { JobDeployment, JobRollout } from '../core/deploy/records.js';
 import type { PreflightEntry } from '../core/services/preflight.js';
 import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
@@ -84,6 +85,10 @@ export interface JobDetails {
   result?: unknown;
   completed_by?: string;
   failure?: { reason: string; agent_id?: string | null };
+  /** The job's place in a deployment (spec §6.3). */
+  deployment?: JobDeployment;
+  /** An agent-level rollout in progress on the job. */
+  rollout?: JobRollout;
   /** The service preflight (spec §5.6): what it checked, or that the submission skipped it. */
   preflight?: { skipped: boolean; reason?: string; checked?: PreflightEntry[] };
   [field: string]: unknown;

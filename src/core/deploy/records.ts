@@ -1,7 +1,7 @@
 /**
  * Deployment and version records (spec §6.3), and the rules of their life (§6.5). Pure.
  */
-import type { UpdatePolicy } from '../manifest/types.js';
+import type { Job, UpdatePolicy } from '../manifest/types.js';
 
 /** Deployment statuses (spec §6.5, plus `reverted`: failed and rolled back by `auto_revert`). */
 export type DeploymentStatus = 'running' | 'awaiting_promotion' | 'successful' | 'version_recorded' | 'paused' | 'failed';
@@ -12,7 +12,7 @@ export const DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ['running', 'awa
 export const ACTIVE_DEPLOYMENT_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['running', 'awaiting_promotion', 'paused']);
 
 /** How a version is rolled out (spec §6.4). */
-export type DeploymentMode = 'initial' | 'rerun' | 'noop' | 'agent_level' | 'blue_green';
+export type DeploymentMode = 'initial' | 'rerun' | 'noop' | 'agent_level' | 'blue_green' | 'revert';
 
 /** Events kept per deployment. */
 export const MAX_DEPLOYMENT_EVENTS = 100;
@@ -49,6 +49,8 @@ export interface RolloutState {
   /** The last time an agent turned healthy or a batch started. */
   last_progress_at: number;
   agents: Record<string, RolloutAgent>;
+  /** The operator (or `auto_promote`) let the rollout past its canary batch or candidate job. */
+  promoted: boolean;
 }
 
 /** A deployment (spec §6.3). */
@@ -71,8 +73,12 @@ export interface DeploymentRecord {
   current_version: number | null;
   stable_version: number | null;
   target_version: number;
-  /** The version this one rolls back to (set by rollback). */
+  /** The version this one rolls back to (rollback and auto-revert). */
   rollback_of: number | null;
+  /** The job spec the rollout moves to (agent level: what replaced agents run). */
+  target_spec: Job | null;
+  /** The status a paused deployment resumes to. */
+  paused_from: DeploymentStatus | null;
   changed_agent_ids: string[];
   remaining_agent_ids: string[];
   canary_agent_ids: string[];
@@ -120,4 +126,27 @@ export function rollbackTarget(versions: readonly VersionRecord[], current: numb
 export function deploymentId(key: string, n: number): string {
   const safe = key.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'deployment';
   return `dep_${safe}_${n}`;
+}
+
+/** A job's place in a deployment, kept on the job record by its coordinator (`details.deployment`). */
+export interface JobDeployment {
+  deployment_key: string;
+  deployment_id: string;
+  /** The version the job's base spec (`record.job`) is. */
+  deployment_version: number;
+  deployment_role: 'primary' | 'canary' | 'candidate';
+}
+
+/**
+ * An agent-level rollout in progress on a job (`details.rollout`), kept by its coordinator: the
+ * replaced agents run `target` (version `version`), the others the job's base spec.
+ */
+export interface JobRollout {
+  deployment_id: string;
+  version: number;
+  target: Job;
+  /** Agents replaced so far, in order. */
+  applied: string[];
+  /** Discovery role of each replaced agent's services (`canary` until promotion). */
+  roles: Record<string, 'primary' | 'canary' | 'candidate'>;
 }

@@ -33,7 +33,7 @@ export function healthyNow(o: AgentObservation | undefined, check: UpdatePolicy[
 
 /** A new rollout over `batches`, started at `now`. */
 export function newRollout(batches: string[][], canary: boolean, now: number): RolloutState {
-  return { batches, next_batch: 0, canary, started_at: now, batch_started_at: now, last_progress_at: now, agents: {} };
+  return { batches, next_batch: 0, canary, started_at: now, batch_started_at: now, last_progress_at: now, agents: {}, promoted: false };
 }
 
 /**

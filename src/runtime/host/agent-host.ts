@@ -25,7 +25,7 @@ import { AgentWrites } from './agent-writes.js';
 import { Delivery } from './delivery.js';
 import { createHandlers } from './handlers/index.js';
 import type { AgentLifecycle, HostedJob, LocalAgent } from './hosted-job.js';
-import { HostedJobs } from './hosted-jobs.js';
+import { HostedJobs, REPLACED } from './hosted-jobs.js';
 import { InboxReader } from './inbox-reader.js';
 import { Mailbox, Timers } from './mailbox.js';
 import { Restarts } from './restarts.js';
@@ -67,6 +67,8 @@ export function hostLeaseName(node: string): string {
 export class AgentHost {
   private readonly jobs: HostedJobs;
   private readonly timers = new Timers();
+  /** Entries a replaced agent's run handed to its successor: still in flight when the old run ends. */
+  private readonly handedOn = new Set<string>();
   private readonly launcher = new Launcher();
   private readonly keeper: LeaseKeeper;
   private readonly reader: InboxReader;
@@ -107,7 +109,7 @@ export class AgentHost {
       onError: this.onError,
     });
     const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules });
-    this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, lifecycle, now: this.now, onAborted: (job, entry) => this.forwardAborted(job, entry) });
+    this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, lifecycle, now: this.now, onAborted: (job, entry, reason) => this.forwardAborted(job, entry, reason) });
     this.jobs = new HostedJobs({
       store,
       node,
@@ -188,7 +190,9 @@ export class AgentHost {
         const c = current();
         if (c) await this.delivery.handle(c.job, c.agent, entry);
       },
-      onDone: (entry) => this.reader.release(entry.id),
+      onDone: (entry) => {
+        if (!this.handedOn.delete(entry.id)) this.reader.release(entry.id);
+      },
       onError: this.onError,
     });
     return box;
@@ -249,8 +253,15 @@ export class AgentHost {
     }
   }
 
-  private async forwardAborted(job: HostedJob, entry: InboxEntry): Promise<void> {
+  /** A run stopped because its agent left this machine (forward the message) or was replaced here (hand it to the new agent). */
+  private async forwardAborted(job: HostedJob, entry: InboxEntry, reason: unknown): Promise<void> {
     const now = this.jobs.get(job.jobId);
-    if (now) await this.forward(now, entry);
+    if (!now) return;
+    if (reason === REPLACED && now.local.has(entry.agent_id)) {
+      // Still in flight: the new agent's mailbox owns it now, not the old one's.
+      this.handedOn.add(entry.id);
+      return this.enqueue(entry);
+    }
+    await this.forward(now, entry);
   }
 }

@@ -8,7 +8,7 @@ import { serviceRecords } from '../../core/services/registry.js';
 import type { ServiceDirectory } from '../../services/directory.js';
 import type { Fence, Store } from '../../store/store.js';
 import { processEnv } from '../exec/process-env.js';
-import type { HostedJob, LocalAgent } from './hosted-job.js';
+import { type HostedJob, type LocalAgent, agentRelease } from './hosted-job.js';
 
 export interface AgentServicesOptions {
   directory: ServiceDirectory;
@@ -27,7 +27,8 @@ export class AgentServices {
     if (agent.spec.services.length === 0) return;
     try {
       const env = await processEnv(this.o.store, this.o.node, job, agent.agentId);
-      const records = serviceRecords(agent.spec.services, { job_id: job.jobId, agent_id: agent.agentId, node: this.o.node, env }, job.deployment, this.o.now());
+      const release = agentRelease(job, agent.agentId);
+      const records = serviceRecords(agent.spec.services, { job_id: job.jobId, agent_id: agent.agentId, node: this.o.node, env }, release?.deployment ?? job.deployment, this.o.now());
       await this.o.directory.register(records, this.o.fence());
     } catch (error) {
       this.o.onError(error);

@@ -22,7 +22,7 @@ export interface DeliveryOptions {
   lifecycle: AgentLifecycle;
   now(): number;
   /** A run was aborted (its agent moved away or its job ended): hand its entry on, if anyone should get it. */
-  onAborted(job: HostedJob, entry: InboxEntry): Promise<void>;
+  onAborted(job: HostedJob, entry: InboxEntry, reason: unknown): Promise<void>;
 }
 
 export class Delivery {
@@ -57,7 +57,7 @@ export class Delivery {
     } finally {
       if (agent.run === run) agent.run = null;
     }
-    if (agent.abort.signal.aborted) return this.o.onAborted(job, entry);
+    if (agent.abort.signal.aborted) return this.o.onAborted(job, entry, agent.abort.signal.reason);
     // Stopped by its health check (`check_restart`): a failed run, so the restart policy decides.
     if (run.signal.aborted) outcome = { ok: false, reason: String(run.signal.reason ?? 'stopped by its health check') };
     if (!outcome.ok) return settler.failure(job, agent, entry, outcome.reason);

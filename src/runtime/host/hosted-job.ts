@@ -6,6 +6,7 @@ import { agentConfig } from '../../core/manifest/expand.js';
 import type { Job, NodeSpec } from '../../core/manifest/types.js';
 import type { Plan } from '../../core/placement/plan-types.js';
 import type { AttemptRecord, EffectiveRecoveryMode } from '../../core/policy/lifecycle.js';
+import type { JobRollout } from '../../core/deploy/records.js';
 import { deploymentOf, type ServiceDeployment } from '../../core/services/registry.js';
 import { agentIndexOf } from '../../core/runtime/agent-index.js';
 import type { HostedJobView } from '../../core/runtime/inbox-decision.js';
@@ -20,6 +21,8 @@ export interface LocalAgent {
   spec: NodeSpec;
   /** The node's config with this copy's `${index}`/`${count}` resolved. */
   config: Record<string, unknown>;
+  /** The deployment version the agent runs (a rollout that replaces it changes this). */
+  version: number;
   mailbox: Mailbox;
   /** Aborts the current run (the agent moved, or its job ended). */
   abort: AbortController;
@@ -57,7 +60,32 @@ export interface HostedJob extends HostedJobView {
   recoveryMode: EffectiveRecoveryMode;
   /** The deployment the job belongs to (metadata of its service instances). */
   deployment: Partial<ServiceDeployment>;
+  /** An agent-level rollout in progress: its replaced agents run its target spec. */
+  rollout: JobRollout | null;
   loadedAt: number;
+}
+
+/** What one agent runs: its node's spec (of the job or of the rollout's target), the version and the discovery role. */
+export interface AgentRelease {
+  spec: NodeSpec;
+  version: number;
+  deployment: Partial<ServiceDeployment>;
+}
+
+/**
+ * The release an agent runs. An agent a rollout replaced runs the target's spec of its node, as
+ * the target version and with the role the rollout gave it; the others run the job's own spec.
+ * Null for an id the job does not place.
+ */
+export function agentRelease(job: HostedJob, agentId: string): AgentRelease | null {
+  const source = job.sourceOf.get(agentId) ?? agentId;
+  const r = job.rollout;
+  if (r && r.applied.includes(agentId)) {
+    const spec = r.target.nodes.find((n) => n.node_id === source);
+    if (spec) return { spec, version: r.version, deployment: { ...job.deployment, deployment_id: r.deployment_id, deployment_version: r.version, deployment_role: r.roles[agentId] ?? 'primary' } };
+  }
+  const spec = job.job.nodes.find((n) => n.node_id === source);
+  return spec ? { spec, version: job.deployment.deployment_version ?? 0, deployment: job.deployment } : null;
 }
 
 /** The view of a job read at `now`; a previous view's local agents and staged modules carry over. */
@@ -78,22 +106,20 @@ export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly A
     modulesDir: previous?.modulesDir ?? null,
     recoveryMode: record.effective_policies.recovery_mode ?? 'local_restart',
     deployment: deploymentOf(record.details.deployment),
+    rollout: record.details.rollout ?? null,
     loadedAt: now,
     nodeOf: (agentId) => nodes.get(agentId),
     hosts: (agentId) => local.has(agentId),
   };
 }
 
-/** The manifest node an agent of the job comes from, or null for an id the job does not place. */
-export function specOf(hosted: HostedJob, agentId: string, specs: ReadonlyMap<string, NodeSpec>): NodeSpec | null {
-  return specs.get(hosted.sourceOf.get(agentId) ?? agentId) ?? null;
-}
-
 /** A local agent's starting record: its config for its copy index, and its last persisted state. */
-export function localAgent(agent: AgentRecord, spec: NodeSpec, rawState: string | undefined, mailbox: Mailbox): LocalAgent {
+export function localAgent(agent: AgentRecord, release: AgentRelease, rawState: string | undefined, mailbox: Mailbox): LocalAgent {
+  const { spec } = release;
   return {
     agentId: agent.agent_id,
     spec,
+    version: release.version,
     config: agentConfig(spec, agentIndexOf(agent.agent_id, spec)),
     mailbox,
     abort: new AbortController(),

@@ -4,15 +4,17 @@
  * services registered), leaving ones stopped and their unsettled messages forwarded, and the
  * agents of a job that ended are stopped and its queued messages dropped.
  */
-import type { NodeSpec } from '../../core/manifest/types.js';
 import type { Plan } from '../../core/placement/plan-types.js';
 import type { AgentRecord, InboxEntry, JobRecord, JobStatus, Store } from '../../store/store.js';
 import { stageModules } from '../exec/module-staging.js';
 import type { AgentEvents } from './agent-events.js';
 import type { AgentServices } from './agent-services.js';
 import type { AgentWrites } from './agent-writes.js';
-import { type HostedJob, hostedJob, localAgent } from './hosted-job.js';
+import { type HostedJob, agentRelease, hostedJob, localAgent } from './hosted-job.js';
 import type { Mailbox } from './mailbox.js';
+
+/** Abort reason of a run whose agent was replaced by a rollout: its message is handled again by the new agent. */
+export const REPLACED = 'replaced by a new release';
 
 /** Job statuses whose agents run. */
 export const ACTIVE: ReadonlySet<JobStatus> = new Set(['scheduled', 'running', 'paused']);
@@ -92,6 +94,9 @@ export class HostedJobs {
         for (const entry of local.mailbox.takeAll()) void this.o.forward(hosted, entry);
       }
     }
+    // Agents a rollout replaced (or put back) start again here with their new release.
+    const replaced = agents.filter((a) => a.node === node && hosted.local.has(a.agent_id) && hosted.local.get(a.agent_id)!.version !== agentRelease(hosted, a.agent_id)?.version);
+    for (const a of replaced) await this.replace(hosted, a);
     const arriving = agents.filter((a) => a.node === node && !hosted.local.has(a.agent_id));
     // Published only once its agents are hosted: a message read meanwhile waits for this load.
     if (arriving.length > 0) await this.host(hosted, record, arriving);
@@ -106,12 +111,11 @@ export class HostedJobs {
     if (hosted.modulesDir === null && hosted.job.nodes.some((n) => n.agent_type === 'module')) {
       hosted.modulesDir = await stageModules(this.o.home, hosted.jobId, record.details.modules);
     }
-    const specs = new Map<string, NodeSpec>(hosted.job.nodes.map((n) => [n.node_id, n]));
     const started = [];
     for (const a of arriving) {
-      const spec = specs.get(hosted.sourceOf.get(a.agent_id) ?? a.agent_id);
-      if (!spec) continue;
-      const local = localAgent(a, spec, states[a.agent_id], this.o.mailbox(hosted.jobId, a.agent_id));
+      const release = agentRelease(hosted, a.agent_id);
+      if (!release) continue;
+      const local = localAgent(a, release, states[a.agent_id], this.o.mailbox(hosted.jobId, a.agent_id));
       hosted.local.set(a.agent_id, local);
       if (a.state !== 'failed' && a.state !== 'lost') started.push(local);
     }
@@ -119,6 +123,25 @@ export class HostedJobs {
     await this.o.writes.setAll(hosted.jobId, pending, { state: 'running' });
     if (pending.length > 0) await this.o.events.event(hosted.jobId, null, 'agents_started', { node, count: pending.length });
     if (this.o.services) for (const local of started) await this.o.services.register(hosted, local);
+  }
+
+  /**
+   * Replaces a local agent by its new release: its run is stopped (the message it was handling is
+   * handled again by the new one, so a service's process starts again with the new config), its
+   * waiting messages move to the new one, and its services are registered again.
+   */
+  private async replace(hosted: HostedJob, a: AgentRecord): Promise<void> {
+    const old = hosted.local.get(a.agent_id);
+    const release = agentRelease(hosted, a.agent_id);
+    if (!old || !release) return;
+    const states = await this.o.store.agentStates(hosted.jobId);
+    const fresh = localAgent(a, release, states[a.agent_id], this.o.mailbox(hosted.jobId, a.agent_id));
+    fresh.restarts = old.restarts;
+    hosted.local.set(a.agent_id, fresh);
+    old.abort.abort(REPLACED);
+    for (const entry of old.mailbox.takeAll()) fresh.mailbox.push(entry);
+    await this.o.events.event(hosted.jobId, a.agent_id, 'agent_replaced', { node: this.o.node, from_version: old.version, to_version: fresh.version });
+    if (this.o.services) await this.o.services.register(hosted, fresh);
   }
 
   /** The job ended (or left this daemon's view): its runs stop, its services here go, its queued messages are dropped. */
