@@ -114,6 +114,7 @@ async function jobPage(ctx: ApiContext, jobId: string): Promise<unknown> {
     n[a.state] = (n[a.state] ?? 0) + 1;
   }
   const shown: AgentRecord[] = agents.slice(0, MAX_AGENTS_SHOWN);
+  const failed = agents.some((a) => a.state === 'failed') ? await agentErrors(ctx, jobId) : {};
   return {
     ...record,
     details: { ...record.details, final_agents: undefined, modules: undefined },
@@ -121,7 +122,28 @@ async function jobPage(ctx: ApiContext, jobId: string): Promise<unknown> {
     agents_total: agents.length,
     agent_counts: agentCounts(agents.map((a) => a.state)),
     agents_by_node: byNode,
+    agent_errors: failed,
   };
+}
+
+/** Event pages read at most for the agents' errors. */
+const MAX_EVENT_PAGES = 20;
+
+/** The latest `agent_failed` reason of each agent (at most 100 agents), from the job's events. */
+async function agentErrors(ctx: ApiContext, jobId: string): Promise<Record<string, { reason: string; detail: string; at: number }>> {
+  const out: Record<string, { reason: string; detail: string; at: number }> = {};
+  let after: string | undefined;
+  for (let pages = 0; pages < MAX_EVENT_PAGES; pages++) {
+    const page = await jobEventPage(ctx, jobId, { ...(after ? { afterId: after } : {}), limit: 1000 });
+    for (const e of page) {
+      if (e.type !== 'agent_failed' || e.agent_id === undefined) continue;
+      if (!(e.agent_id in out) && Object.keys(out).length >= 100) continue;
+      out[e.agent_id] = { reason: String(e.payload.reason ?? ''), detail: String(e.payload.detail ?? e.payload.reason ?? ''), at: e.timestamp };
+    }
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.id;
+  }
+  return out;
 }
 
 /** One agent's output lines (the job's `agent_log` events), newest {@link MAX_LOG_LINES}. */

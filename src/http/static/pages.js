@@ -232,7 +232,11 @@ export function JobPage({ id }) {
       <${Action} label="Cancel" danger=${true} path=${`/api/jobs/${encodeURIComponent(id)}/cancel`} onDone=${job.reload} />
     </div>`}
     <${Problem} error=${job.error} />
-    ${failure && html`<div class="panel failure-box" role="alert"><h2>Failed</h2><p class="reason">${failure.reason}</p>${failure.agent_id ? html`<p>Agent: <a href="#logs" onClick=${(e) => { e.preventDefault(); setAgent(failure.agent_id); }}>${failure.agent_id}</a></p>` : null}</div>`}
+    ${(failure || Object.keys(r.agent_errors ?? {}).length > 0) && html`<div class="panel failure-box" role="alert">
+      <h2>${failure ? 'Failed' : 'Agents failed'}</h2>
+      ${failure ? html`<p class="reason">${failure.reason}</p>` : null}
+      ${Object.entries(r.agent_errors ?? {}).map(([agentId, e]) => html`<p class="agent-error"><a href="#logs" onClick=${(ev) => { ev.preventDefault(); setAgent(agentId); }}>${agentId}</a>: <span class="reason">${e.detail}</span></p>`)}
+    </div>`}
     ${res?.has_result && html`<div class="panel"><h2>Result</h2><pre class="result">${JSON.stringify(res.result, null, 2)}</pre>${res.completed_by ? html`<p class="muted">completed by ${res.completed_by}</p>` : null}</div>`}
     <${Explanation} record=${r} />
     <div class="panel"><h2>Graph</h2><${Graph} job=${r.job} counts=${graphCounts(r.job, r.agents)} /></div>
@@ -244,9 +248,9 @@ export function JobPage({ id }) {
     </div>
     <div class="panel">
       <h2>Agents ${r.agents_total > r.agents.length ? html`<small class="muted">(first ${r.agents.length} of ${r.agents_total})</small>` : null}</h2>
-      <table class="agents"><thead><tr><th>Agent</th><th>Machine</th><th>State</th><th>Restarts</th><th></th></tr></thead>
+      <table class="agents"><thead><tr><th>Agent</th><th>Machine</th><th>State</th><th>Restarts</th><th>Error</th><th></th></tr></thead>
         <tbody>${r.agents.map((a) => html`<tr key=${a.agent_id} data-agent=${a.agent_id} class=${agent === a.agent_id ? 'selected' : ''}>
-          <td>${a.agent_id}</td><td>${a.node}</td><td><${Badge} value=${a.state} /></td><td>${a.restarts}</td>
+          <td>${a.agent_id}</td><td>${a.node}</td><td><${Badge} value=${a.state} /></td><td>${a.restarts}</td><td class="error">${r.agent_errors?.[a.agent_id]?.detail ?? ''}</td>
           <td><button class="link" onClick=${() => setAgent(a.agent_id)}>logs</button></td>
         </tr>`)}</tbody>
       </table>
