@@ -7,58 +7,19 @@
  * rollout; a candidate whose real HTTP check fails, failing by healthy_deadline_ms and reverting;
  * and the refusals of bad requests.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
-import { daemonConfigFromEnv } from '../../../src/core/config.js';
-import type { DeploymentRecord, VersionRecord } from '../../../src/core/deploy/records.js';
-import type { ServiceRecord } from '../../../src/core/services/registry.js';
-import { type Daemon, startDaemon } from '../../../src/daemon.js';
-import { localPlanner } from '../../../src/runtime/local-planner.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { DeploymentRecord } from '../../../src/core/deploy/records.js';
+import type { MemoryStore } from '../../../src/store/memory-store.js';
 import { eventually } from '../../helpers/daemon.js';
-import { rawCall } from '../../helpers/grpc.js';
-import { getJob, jobEvents, machine } from '../../helpers/jobs.js';
+import { deploymentClient, startDevDaemon } from '../../helpers/deployments.js';
+import { getJob, jobEvents } from '../../helpers/jobs.js';
 import { HTTP_SERVICE_AGENT, freePort } from '../../helpers/services.js';
 
-const NODE = 'dev@lab';
 let store: MemoryStore;
-let daemon: Daemon;
-let target: string;
-
-type Result<T> = { code: grpc.status; details: string; value: T | null };
-
-async function call<T>(method: string, request: object): Promise<Result<T>> {
-  const r = await rawCall<{ result_json: string }>(target, JOB_SERVICE, method, request);
-  return { code: r.code, details: r.details, value: r.res ? (JSON.parse(r.res.result_json) as T) : null };
-}
-
-async function deploy(manifest: object, overrides: Record<string, unknown> = {}, key = ''): Promise<Result<DeploymentRecord>> {
-  return call<DeploymentRecord>('DeployJob', { manifest_json: JSON.stringify(manifest), deployment_key: key, update_policy_json: JSON.stringify(overrides) });
-}
-
-async function view(key: string): Promise<{ deployment: DeploymentRecord; versions: VersionRecord[] }> {
-  const r = await call<{ deployment: DeploymentRecord; versions: VersionRecord[] }>('GetDeployment', { id_or_key: key });
-  if (!r.value) throw new Error(r.details);
-  return r.value;
-}
-
-/** Waits until the key's current deployment has `status`. */
-function settle(key: string, status: DeploymentRecord['status'], timeoutMs = 30_000): Promise<DeploymentRecord> {
-  return eventually(async () => {
-    const d = (await view(key)).deployment;
-    return d.status === status ? d : null;
-  }, timeoutMs, 100);
-}
-
-async function services(query: Record<string, unknown>): Promise<ServiceRecord[]> {
-  const r = await rawCall<{ result_json: string }>(target, CLUSTER_SERVICE, 'ListServices', { query_json: JSON.stringify(query) });
-  if (!r.res) throw new Error(r.details);
-  return JSON.parse(r.res.result_json) as ServiceRecord[];
-}
+let stop: () => Promise<void>;
+let target = '';
+const { call, deploy, view, settle, services } = deploymentClient(() => target);
 
 /** A service job of `count` idle agents, each registering `svc` (no checks: passing once registered). */
 function fleet(command: string[], count = 6, extraNodes: object[] = []): Record<string, unknown> {
@@ -96,31 +57,12 @@ function web(port: number, unhealthy: boolean): Record<string, unknown> {
 }
 
 beforeAll(async () => {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'mn-deploy-dev-'));
-  store = new MemoryStore();
-  const config = {
-    ...daemonConfigFromEnv({}, { hostname: 'test', homeDir: home }).config,
-    host: '127.0.0.1',
-    port: 0,
-    nodeName: NODE,
-    heartbeatMs: 200,
-    sweepMs: 200,
-    leaderLeaseMs: 2000,
-    jobLeaseMs: 5000,
-    jobLeaseRenewMs: 1000,
-    // Every long-running agent holds an executor slot for as long as it runs.
-    executorConcurrency: 64,
-    home,
-  };
-  daemon = await startDaemon({ config, store, inventory: async () => machine(NODE), planner: localPlanner(), env: process.env });
-  target = daemon.address;
-  await eventually(async () => daemon.leader.isLeader, 10_000, 50);
+  const dev = await startDevDaemon('dev@lab');
+  ({ store, stop } = dev);
+  target = dev.daemon.address;
 }, 30_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  await store?.close();
-});
+afterAll(async () => stop?.());
 
 describe('deployments on the embedded store', () => {
   let jobId = '';
