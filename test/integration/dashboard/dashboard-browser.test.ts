@@ -88,14 +88,14 @@ describe('the dashboard in a browser', () => {
     await page.goto(new URL('/jobs', d.url).href);
     await page.locator('h1').filter({ hasText: 'Jobs' }).waitFor();
     await page.locator('.live.live').waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 17));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 17));
     const jobId = await d.submit(fanOutManifest('wide-fanout', 24, { command: ['sh', '-c', 'sleep 0.2; echo done'] }));
     const row = page.locator(`tr[data-job="${jobId}"]`);
     await row.waitFor({ timeout: 20_000 });
     // 24 workers + the router and the aggregator.
     await expect.poll(() => row.locator('td.completed').textContent(), { timeout: 30_000 }).toBe('26');
     await expect.poll(() => row.locator('.badge').textContent(), { timeout: 10_000 }).toBe('completed');
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(17);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(17);
     await shot('jobs');
 
     await row.locator('a').click();
