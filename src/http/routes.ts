@@ -35,6 +35,13 @@ export function dashboardApi(ctx: ApiContext): { match(method: string, path: str
     { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/logs$/, name: 'ListJobEvents', run: ([id], q) => agentLogs(ctx, id!, q.get('agent')) },
     { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/result$/, name: 'GetJobResult', run: ([id]) => jobResult(ctx, id) },
     { method: 'GET', pattern: /^\/api\/services$/, name: 'ListServices', run: () => listServiceInstances(ctx, { include_candidates: true }) },
+    { method: 'GET', pattern: /^\/api\/deployments$/, name: 'ListDeployments', run: () => ctx.deployer.list({}) },
+    { method: 'GET', pattern: /^\/api\/deployments\/([^/]+)$/, name: 'GetDeployment', run: ([id]) => deploymentPage(ctx, id!) },
+    { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/promote$/, name: 'PromoteDeployment', run: ([id], _q, b) => ctx.deployer.promote(id!, reasonOf(b)) },
+    { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/pause$/, name: 'PauseDeployment', run: ([id], _q, b) => ctx.deployer.pause(id!, reasonOf(b)) },
+    { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/resume$/, name: 'ResumeDeployment', run: ([id], _q, b) => ctx.deployer.resume(id!, reasonOf(b)) },
+    { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/fail$/, name: 'FailDeployment', run: ([id], _q, b) => ctx.deployer.fail(id!, reasonOf(b)) },
+    { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/rollback$/, name: 'RollbackDeployment', run: ([id], _q, b) => ctx.deployer.rollback(id!, reasonOf(b) ? { reason: reasonOf(b)! } : {}) },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, name: 'CancelJob', run: ([id]) => controlJob(ctx, id, 'cancel') },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/pause$/, name: 'PauseJob', run: ([id]) => controlJob(ctx, id, 'pause') },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/resume$/, name: 'ResumeJob', run: ([id]) => controlJob(ctx, id, 'resume') },
@@ -63,6 +70,16 @@ export function dashboardApi(ctx: ApiContext): { match(method: string, path: str
       return null;
     },
   };
+}
+
+function reasonOf(b: Record<string, unknown>): string | undefined {
+  return typeof b.reason === 'string' && b.reason.trim() !== '' ? b.reason.trim() : undefined;
+}
+
+/** GetDeployment, the versions without their manifests and files (the CLI shows those). */
+async function deploymentPage(ctx: ApiContext, idOrKey: string): Promise<unknown> {
+  const view = await ctx.deployer.get(idOrKey);
+  return { deployment: view.deployment, versions: view.versions.map(({ manifest: _m, files: _f, ...v }) => v) };
 }
 
 function str(v: unknown): string {

@@ -301,3 +301,62 @@ export function ServicesPage() {
 export function NotFound() {
   return html`<section class="not-found"><h1>404: no such page</h1><p>Try the <a href="/">overview</a> or the <a href="/jobs">jobs</a>.</p></section>`;
 }
+
+// ---- deployments ----------------------------------------------------------------------------
+
+export function DeploymentsPage() {
+  const list = useLive(() => getJson('/api/deployments'), null, 3000);
+  return html`<section>
+    <h1>Deployments <${LiveDot} live=${list.live} /></h1>
+    <${Problem} error=${list.error} />
+    ${list.data && (list.data.length === 0 ? html`<p class="muted">No deployments yet. Start one with <code>mn deployment deploy BUNDLE</code>.</p>` : html`<table class="deployments">
+      <thead><tr><th>Key</th><th>Deployment</th><th>Status</th><th>Strategy</th><th>Version</th><th>Healthy</th><th>Batches</th><th>Updated</th></tr></thead>
+      <tbody>${list.data.map((d) => html`<tr key=${d.deployment_id} data-deployment=${d.deployment_id}>
+        <td>${d.deployment_key}</td>
+        <td><a href=${`/deployments/${encodeURIComponent(d.deployment_id)}`}>${d.deployment_id}</a></td>
+        <td><${Badge} value=${d.status} /></td>
+        <td>${d.strategy}</td>
+        <td>v${d.target_version}${d.stable_version !== null && d.stable_version !== d.target_version ? html` <small class="muted">(stable v${d.stable_version})</small>` : ''}</td>
+        <td>${d.health?.healthy ?? 0} / ${d.health?.total ?? 0}</td>
+        <td>${d.rollout ? `${Math.min(d.rollout.next_batch, d.rollout.batches.length)} / ${d.rollout.batches.length}` : '-'}</td>
+        <td>${age(d.updated_at)} ago</td>
+      </tr>`)}</tbody>
+    </table>`)}
+  </section>`;
+}
+
+export function DeploymentPage({ id }) {
+  const view = useLive(() => getJson(`/api/deployments/${encodeURIComponent(id)}`), null, 2000);
+  const v = view.data;
+  if (!v) return html`<section><h1>Deployment ${id}</h1><${Problem} error=${view.error} /></section>`;
+  const d = v.deployment;
+  const path = (verb) => `/api/deployments/${encodeURIComponent(d.deployment_id)}/${verb}`;
+  const active = ['running', 'paused', 'awaiting_promotion'].includes(d.status);
+  return html`<section>
+    <h1>${d.deployment_key} <${Badge} value=${d.status} /> <${LiveDot} live=${view.live} /></h1>
+    <p class="muted">${d.deployment_id} · ${d.strategy} · v${d.target_version}${d.rollback_of ? ` (rollback to v${d.rollback_of})` : ''} · ${d.description}</p>
+    <div class="counts"><span>healthy <b>${d.health?.healthy ?? 0}</b> / ${d.health?.total ?? 0}</span>
+      ${d.current_job_id ? html`<span>current job <a href=${`/jobs/${encodeURIComponent(d.current_job_id)}`}>${d.current_job_id}</a></span>` : null}
+      ${d.target_job_id && d.target_job_id !== d.current_job_id ? html`<span>target job <a href=${`/jobs/${encodeURIComponent(d.target_job_id)}`}>${d.target_job_id}</a></span>` : null}
+    </div>
+    ${active && html`<div class="actions">
+      ${d.status === 'awaiting_promotion' ? html`<${Action} label="Promote" path=${path('promote')} onDone=${view.reload} />` : null}
+      ${d.status === 'paused' ? html`<${Action} label="Resume" path=${path('resume')} onDone=${view.reload} />` : html`<${Action} label="Pause" path=${path('pause')} onDone=${view.reload} />`}
+      <${Action} label="Fail" danger=${true} path=${path('fail')} confirm="Mark this deployment failed?" onDone=${view.reload} />
+    </div>`}
+    ${!active && d.stable_version !== null && d.stable_version !== d.current_version ? html`<div class="actions"><${Action} label="Roll back" path=${path('rollback')} confirm="Roll back to the last stable version?" onDone=${view.reload} /></div>` : null}
+    ${d.rollout && html`<div class="panel"><h2>Batches</h2>
+      <table class="batches"><thead><tr><th>#</th><th>Agents</th><th>State</th></tr></thead>
+        <tbody>${d.rollout.batches.map((b, i) => html`<tr key=${i}><td>${i + 1}${d.rollout.canary && i === 0 ? ' (canary)' : ''}</td><td>${b.join(', ')}</td>
+          <td>${i < d.rollout.next_batch - 1 ? 'done' : i === d.rollout.next_batch - 1 ? 'in progress' : 'waiting'}</td></tr>`)}</tbody>
+      </table></div>`}
+    <div class="panel"><h2>Versions</h2>
+      <table class="versions"><thead><tr><th>Version</th><th>Job</th><th>Stable</th><th>Tag</th><th>Cause</th><th>Submitted</th></tr></thead>
+        <tbody>${v.versions.slice().reverse().map((x) => html`<tr key=${x.version}><td>v${x.version}</td><td>${x.job_id ? html`<a href=${`/jobs/${encodeURIComponent(x.job_id)}`}>${x.job_id}</a>` : '-'}</td><td>${x.stable ? 'yes' : ''}</td><td>${x.tag ?? ''}</td><td>${x.cause}</td><td>${age(x.submitted_at)} ago</td></tr>`)}</tbody>
+      </table></div>
+    <div class="panel"><h2>History</h2>
+      <table class="events"><thead><tr><th>Time</th><th>Event</th><th>Reason</th></tr></thead>
+        <tbody>${(d.events ?? []).slice().reverse().map((e, i) => html`<tr key=${i}><td>${time(e.timestamp)}</td><td>${e.type}</td><td>${e.reason}</td></tr>`)}</tbody>
+      </table></div>
+  </section>`;
+}

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../helpers/cli.js';
 import { type DashboardDaemon, launchChromium, startDashboardDaemon } from '../../helpers/dashboard.js';
 import { eventually } from '../../helpers/daemon.js';
+import { rawCall } from '../../helpers/grpc.js';
 import { fanOutManifest, machine } from '../../helpers/jobs.js';
+import { JOB_SERVICE } from '../../../src/api/protos.js';
 
 const TOKEN = 'dashboard-secret';
 const NODE = 'dash-a@lab';
@@ -48,7 +50,7 @@ describe('the dashboard in a browser', () => {
   };
 
   beforeAll(async () => {
-    [d, chromium] = await Promise.all([startDashboardDaemon({ name: NODE, token: TOKEN }), launchChromium()]);
+    [d, chromium] = await Promise.all([startDashboardDaemon({ name: NODE, token: TOKEN, env: { MN_EXECUTOR_MAX_CONCURRENCY: '64' } }), launchChromium()]);
     // A second machine in the cluster (registered and heartbeating, no daemon of its own): takes no work.
     await d.store.upsertNode({ name: OTHER, status: 'healthy', inventory: { ...machine(OTHER, { cpu_cores: 64, memory_mb: 262_144, disk_mb: 1_000_000 }), attributes: { zone: 'z2', rack: 'r07' } } });
     await d.store.heartbeat(OTHER, 10 * 60_000);
@@ -158,6 +160,33 @@ describe('the dashboard in a browser', () => {
     await cancel.click();
     await eventually(async () => (await d.store.getJob(jobId))!.status === 'cancelled');
     await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 10_000 }).toBe('cancelled');
+  });
+
+  it("shows a deployment's versions and canary batch, and promotes it with the token", async () => {
+    const api = (command: string[]) => ({
+      manifest_version: '1', graph_id: 'agent_api', deployment: { key: 'agent-api' }, type: 'service', entrypoints: ['api'],
+      nodes: [{ node_id: 'api', agent_type: 'executor', count: 3, config: { command }, resources: { cpu_cores: 0.05, memory_mb: 16 } }],
+      policies: { update: { strategy: 'canary', canary: 1, max_parallel: 2, min_healthy_ms: 0, healthy_deadline_ms: 15_000 } },
+    });
+    const deploy = (manifest: object) => rawCall<{ result_json: string }>(d.target, JOB_SERVICE, 'DeployJob', { manifest_json: JSON.stringify(manifest), deployment_key: '', update_policy_json: '{}' }, TOKEN);
+    expect((await deploy(api(['sleep', '600']))).details).toBe('');
+    await eventually(async () => JSON.parse((await rawCall<{ result_json: string }>(d.target, JOB_SERVICE, 'GetDeployment', { id_or_key: 'agent-api' })).res!.result_json).deployment.status === 'successful', 30_000);
+    expect((await deploy(api(['sleep', '601']))).details).toBe('');
+
+    await page.goto(new URL('/deployments', d.url).href);
+    const row = page.locator('table.deployments tbody tr').first();
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 30_000 }).toBe('awaiting_promotion');
+    expect(await row.textContent()).toContain('agent-api');
+    await row.locator('a').click();
+    await page.locator('table.versions').waitFor();
+    expect(await page.locator('table.versions tbody tr').count()).toBe(2);
+    expect(await page.locator('table.batches').textContent()).toContain('(canary)');
+    await shot('deployment');
+    await page.locator('input[name=token]').fill(TOKEN);
+    await page.locator('input[name=token]').press('Enter');
+    await page.getByRole('button', { name: 'Promote', exact: true }).click();
+    await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 30_000 }).toBe('successful');
+    expect(pageErrors).toEqual([]);
   });
 
   it('answers an unknown route with a 404 page', async () => {
