@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_SERVICE } from '../../../src/api/protos.js';
-import { ROOT } from '../../helpers/cli.js';
-import { FAST_CLUSTER_ENV } from '../../helpers/daemon.js';
+import { ROOT, runCli } from '../../helpers/cli.js';
 import { rawCall } from '../../helpers/grpc.js';
 import { fanOutManifest, finished, getJob } from '../../helpers/jobs.js';
 
@@ -23,7 +22,7 @@ function startDev(env: Record<string, string>): Promise<Dev> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'mn-http-'));
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'mn.js'), 'dev'], {
     cwd: ROOT,
-    env: { ...process.env, ...FAST_CLUSTER_ENV, MN_GRPC_PORT: '0', MN_CORE_HOST: '127.0.0.1', MN_HOME: home, ...env },
+    env: { ...process.env, MN_NODE_GPU: 'none', MN_HEARTBEAT_INTERVAL_MS: '200', MN_SWEEP_INTERVAL_MS: '300', MN_GRPC_PORT: '0', MN_CORE_HOST: '127.0.0.1', MN_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -91,7 +90,7 @@ describe('the HTTP port of mn dev', () => {
     expect(sample(after, 'mn_messages_delivered_total') - sample(before, 'mn_messages_delivered_total')).toBeGreaterThanOrEqual(13);
     expect(sample(after, 'mn_jobs', 'status="completed"') - sample(before, 'mn_jobs', 'status="completed"')).toBe(1);
     expect(sample(after, 'mn_jobs', 'status="running"')).toBe(0);
-    expect(sample(after, 'mn_leader_changes_total', 'change="elected"')).toBe(1);
+    expect(sample(after, 'mn_leader_changes_total', 'change="elected"')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'mn_leader')).toBe(1);
     expect(sample(after, 'mn_executor_slots', 'pool="default"')).toBe(4);
     expect(after).toMatch(/^mn_node_heartbeat_age_seconds\{node="[^"]+"\} [\d.]+$/m);
@@ -195,6 +194,35 @@ describe('the HTTP port of mn dev', () => {
     expect((await get('/api/stream?job=no-such-job')).status).toBe(404);
   });
 
+  it('watches a job with mn job status --watch: one line per change when piped, exit 0 completed and 1 failed; tables without colour', async () => {
+    const slow = fanOutManifest('watched', 3, { command: ['sh', '-c', 'sleep 2.5'] });
+    const submit = await rawCall<{ job_id: string }>(dev.target, JOB_SERVICE, 'SubmitJob', { manifest_json: slow, payloads: {} }, TOKEN);
+    const jobId = submit.res!.job_id;
+    const watched = await runCli(['job', 'status', jobId, '--watch', '--target', dev.target]);
+    expect(watched.code).toBe(0);
+    const lines = watched.stdout.split('\n').filter((l) => l.startsWith(`${jobId} `) && l.includes(': placed '));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(lines).size).toBe(lines.length); // a line only when something changed
+    expect(lines.at(-1)).toBe(`${jobId} completed: placed 5/5, running 0, completed 5, failed 0`);
+    expect(watched.stdout).not.toContain('\x1b[');
+    expect(watched.stderr).toBe('');
+
+    const failing = JSON.stringify({ manifest_version: '1', graph_id: 'watched-fail', entrypoints: ['x'], nodes: [{ node_id: 'x', agent_type: 'executor', config: { command: ['false'] }, resources: { cpu_cores: 0.01, memory_mb: 1 } }], policies: { restart: { enabled: false } } });
+    const failed = await rawCall<{ job_id: string }>(dev.target, JOB_SERVICE, 'SubmitJob', { manifest_json: failing, payloads: {} }, TOKEN);
+    const json = await runCli(['job', 'status', failed.res!.job_id, '--watch', '--json', '--target', dev.target]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ job_id: failed.res!.job_id, status: 'failed' });
+
+    const nodes = await runCli(['node', 'list', '--target', dev.target]);
+    const [head, row] = nodes.stdout.trim().split('\n');
+    expect(head).toMatch(/^NODE +STATUS +ELIGIBLE +CPU +MEMORY MB +GPU +AGENTS +ZONE +RACK$/);
+    expect(row).toMatch(/^\S+ +healthy +yes +/);
+    expect(head!.indexOf('STATUS')).toBe(row!.indexOf('healthy'));
+    const jobs = await runCli(['job', 'list', '--all', '--target', dev.target]);
+    expect(jobs.stdout.split('\n')[0]).toMatch(/^JOB +STATUS +CREATED +AGE$/);
+    expect(jobs.stdout).toContain(jobId);
+  });
+
   it('logs JSON lines with level, time and node when stderr is not a terminal', () => {
     const lines = dev.err().split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
@@ -205,7 +233,7 @@ describe('the HTTP port of mn dev', () => {
 });
 
 describe('MN_HTTP_PORT', () => {
-  it('refuses to start when the given port is taken, names the variable, and serves nothing when off', async () => {
+  it('refuses to start when the given port is taken or malformed, naming the variable, and serves nothing when off', async () => {
     const blocker = http.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
@@ -221,7 +249,7 @@ describe('MN_HTTP_PORT', () => {
     } finally {
       await stop(off);
     }
+    // Malformed values are refused by the config parser before anything starts (test/unit/http/http-config.test.ts).
     await expect(startDev({ MN_HTTP_PORT: 'eighty' })).rejects.toThrow(/MN_HTTP_PORT must be a port between 0 and 65535 or "off", got "eighty"/);
-    await expect(startDev({ MN_LOG_LEVEL: 'loud' })).rejects.toThrow(/MN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
   });
 });
