@@ -315,10 +315,7 @@ function startProgress(client: ApiClient, jobId: string): { stop(): void } {
       const agents = JSON.parse((await client.call<{ agents_json: string }>('job', 'ListAgents', { job_id: jobId })).agents_json) as Array<{ state: string }>;
       // A job that ended gives its placements back: keep the last bar rather than draw zeros.
       if (stopped || (agents.length === 0 && drawn)) return;
-      const counts: ProgressCounts = { total, placed: agents.length, running: 0, completed: 0, failed: 0 };
-      for (const a of agents) {
-        if (a.state === 'running' || a.state === 'completed' || a.state === 'failed') counts[a.state]++;
-      }
+      const counts: ProgressCounts = countsOf({ job: { agent_count: total }, agents });
       process.stderr.write(`\r\x1b[2K${renderProgress(counts, (process.stderr.columns || 80) - 1)}`);
       drawn = true;
     } catch {
