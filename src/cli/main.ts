@@ -16,6 +16,8 @@ export function buildProgram(): Command {
     .name('mn')
     .description('mn-runtime: run AI agent workflows on machines you own')
     .version('0.1.0')
+    // Program options only before the command, so that `mn deployment rollback --version 1` is the command's own.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
