@@ -18,6 +18,9 @@ import { ServiceMonitor } from './services/monitor.js';
 import { Preflight } from './services/preflight.js';
 import path from 'node:path';
 import type { Store } from './store/store.js';
+import { scheduleClock } from './schedules/clock.js';
+import { Schedules } from './schedules/schedules.js';
+import { ScheduleSweeper } from './schedules/sweeper.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
 export interface DaemonOptions {
@@ -107,6 +110,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError,
   });
   monitor.start();
+  // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
+  let sweeper: ScheduleSweeper | null = null;
+  const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -127,12 +135,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adminToken: config.adminToken,
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
+    schedules,
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;
   try {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
+    sweeper.stop();
     membership.stop();
     stopTimers();
     monitor.stop();
@@ -155,6 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
+      sweeper?.stop();
       membership.stop();
       stopTimers();
       monitor.stop();

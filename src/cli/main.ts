@@ -4,6 +4,7 @@ import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerNodeCommands(program);
   registerServiceCommands(program);
+  registerScheduleCommands(program);
   return program;
 }
 

@@ -54,9 +54,10 @@ export interface ScheduleStore {
   list(query?: ScheduleQuery): Promise<ScheduleRecord[]>;
   /**
    * Applies `patch`, bumps `version`, and keeps the due index in step (indexed while active with
-   * a next run). `expectedVersion` and `fence` as for jobs. `MN_E_NOT_FOUND`.
+   * a next run). `expectedVersion` and `fence` as for jobs; `counters` are added in the same step
+   * (a missed or blocked run). `MN_E_NOT_FOUND`.
    */
-  update(id: string, patch: SchedulePatch, guard?: WriteGuard): Promise<ScheduleRecord>;
+  update(id: string, patch: SchedulePatch, guard?: WriteGuard, counters?: Partial<ScheduleCounters>): Promise<ScheduleRecord>;
   /** Removes a schedule, its bundle, history and index entry; false when unknown. */
   delete(id: string): Promise<boolean>;
   /** Ids of schedules due at `now` (index score ≤ now), earliest first, at most `limit`. */

@@ -1,4 +1,4 @@
-import { MAX_DISPATCHES, MAX_TRIGGER_EVENTS, type ScheduleBundle, type ScheduleDispatch, type SchedulePatch, type ScheduleRecord, type TriggerEvent, emptyCounters } from '../../core/schedules/records.js';
+import { MAX_DISPATCHES, MAX_TRIGGER_EVENTS, type ScheduleBundle, type ScheduleCounters, type ScheduleDispatch, type SchedulePatch, type ScheduleRecord, type TriggerEvent, emptyCounters } from '../../core/schedules/records.js';
 import { DISPATCH_TOKEN_TTL_MS, type DispatchCommit, type DispatchOutcome, type ScheduleQuery, type ScheduleStore } from '../schedules.js';
 import { scriptError, ScriptCode } from '../script-codes.js';
 import type { Fence, NewJob, WriteGuard } from '../store.js';
@@ -57,7 +57,7 @@ export class MemorySchedules implements ScheduleStore {
     );
   }
 
-  async update(id: string, patch: SchedulePatch, guard: WriteGuard = {}): Promise<ScheduleRecord> {
+  async update(id: string, patch: SchedulePatch, guard: WriteGuard = {}, counters: Partial<ScheduleCounters> = {}): Promise<ScheduleRecord> {
     this.core.open();
     checkGuard(guard);
     const context = { object: `schedule "${id}"`, ...(guard.expectedVersion !== undefined ? { expectedVersion: guard.expectedVersion } : {}) };
@@ -65,6 +65,7 @@ export class MemorySchedules implements ScheduleStore {
     if (!entry) throw scriptError(ScriptCode.NotFound, context);
     if (guard.fence) this.core.enforceFence(guard.fence, context.object);
     if (guard.expectedVersion !== undefined && guard.expectedVersion !== entry.record.version) throw scriptError(ScriptCode.VersionMismatch, context, [entry.record.version]);
+    this.bump(entry.record, counters);
     this.apply(entry.record, patch);
     return view(entry.record);
   }
@@ -103,10 +104,7 @@ export class MemorySchedules implements ScheduleStore {
     const prune = new Set(commit.prune ?? []);
     record.active_job_ids = record.active_job_ids.filter((j) => !prune.has(j));
     if (dispatch.job_id !== null && dispatch.status === 'submitted' && !record.active_job_ids.includes(dispatch.job_id)) record.active_job_ids.push(dispatch.job_id);
-    for (const [k, v] of Object.entries(commit.counters ?? {})) {
-      const key = k as keyof ScheduleRecord['counters'];
-      record.counters[key] = (record.counters[key] ?? 0) + (v ?? 0);
-    }
+    this.bump(record, commit.counters ?? {});
     this.apply(record, commit.set ?? {});
     this.tokens.set(dispatch.token, { dispatch: copy(dispatch), expiresAt: now + DISPATCH_TOKEN_TTL_MS });
     return { committed: true, dispatch: copy(dispatch) };
@@ -134,6 +132,13 @@ export class MemorySchedules implements ScheduleStore {
   async listEvents(limit: number): Promise<TriggerEvent[]> {
     this.core.open();
     return copy(this.events.slice(0, Math.max(0, limit)));
+  }
+
+  private bump(record: ScheduleRecord, counters: Partial<ScheduleCounters>): void {
+    for (const [k, v] of Object.entries(counters)) {
+      const key = k as keyof ScheduleCounters;
+      if (key in record.counters) record.counters[key] += v ?? 0;
+    }
   }
 
   private apply(record: ScheduleRecord, patch: SchedulePatch): void {

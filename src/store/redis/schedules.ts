@@ -66,14 +66,14 @@ export class RedisSchedules implements ScheduleStore {
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.schedule_id.localeCompare(b.schedule_id));
   }
 
-  async update(id: string, patch: SchedulePatch, guard: WriteGuard = {}): Promise<ScheduleRecord> {
+  async update(id: string, patch: SchedulePatch, guard: WriteGuard = {}, counters: Partial<ScheduleCounters> = {}): Promise<ScheduleRecord> {
     checkGuard(guard);
     const { keys } = this.core;
     const key = keys.schedule(id);
     await this.core.script(
       'updateSchedule',
-      [key, guard.fence ? keys.lease(guard.fence.lease) : key, keys.scheduleDue()],
-      [guard.fence ? String(guard.fence.token) : '', guard.expectedVersion === undefined ? '' : String(guard.expectedVersion), this.nowJson(), id, ...fieldPairs(patch)],
+      [key, guard.fence ? keys.lease(guard.fence.lease) : key, keys.scheduleDue(), keys.scheduleCounters(id)],
+      [guard.fence ? String(guard.fence.token) : '', guard.expectedVersion === undefined ? '' : String(guard.expectedVersion), this.nowJson(), id, ...counterArgs(counters), ...fieldPairs(patch)],
       {
         object: `schedule "${id}"`,
         ...(guard.fence ? { lease: guard.fence.lease, token: guard.fence.token } : {}),
@@ -114,7 +114,7 @@ export class RedisSchedules implements ScheduleStore {
     const id = commit.schedule_id;
     const key = keys.schedule(id);
     const jobId = commit.job?.job_id ?? '';
-    const counters = Object.entries(commit.counters ?? {}).filter(([, v]) => v !== undefined && v !== 0);
+    const counters = counterArgs(commit.counters ?? {});
     const prune = commit.prune ?? [];
     const fields = fieldPairs(commit.set ?? {});
     const args = [
@@ -125,8 +125,7 @@ export class RedisSchedules implements ScheduleStore {
       jobId,
       commit.dispatch.status === 'submitted' && commit.dispatch.job_id !== null && jobId !== '' ? '1' : '0',
       this.nowJson(),
-      String(counters.length),
-      ...counters.flatMap(([k, v]) => [k, String(v)]),
+      ...counters,
       String(prune.length),
       ...prune,
       String(fields.length / 2),
@@ -176,6 +175,12 @@ export class RedisSchedules implements ScheduleStore {
 }
 
 const RECORD_FIELDS = new Set<string>(SCHEDULE_RECORD_FIELDS);
+
+/** `n`, then n counter name, increment pairs. */
+function counterArgs(counters: Partial<ScheduleCounters>): string[] {
+  const entries = Object.entries(counters).filter(([, v]) => v !== undefined && v !== 0);
+  return [String(entries.length), ...entries.flatMap(([k, v]) => [k, String(v)])];
+}
 
 /** Field/value pairs of a record or patch (JSON values), with `next_run_ms` beside `next_run_at`. */
 function fieldPairs(record: Partial<ScheduleRecord>): string[] {

@@ -92,6 +92,8 @@ export function scheduleContract(name: string, create: () => Promise<StoreHarnes
       const fenced = await failure(store.schedules.update('s', { name: 'y' }, { fence: { lease: 'leader', token: grant.token + 1 } }));
       expect(isMnError(fenced, 'MN_E_FENCED')).toBe(true);
       expect(isMnError(await failure(store.schedules.update('nope', { name: 'y' })), 'MN_E_NOT_FOUND')).toBe(true);
+      const missed = await store.schedules.update('s', { last_missed_at: '2026-05-24T10:06:00.000Z' }, {}, { missed: 3, blocked: 1 });
+      expect(missed).toMatchObject({ last_missed_at: '2026-05-24T10:06:00.000Z', counters: { missed: 3, blocked: 1, dispatched: 0 } });
     });
 
     it('commits a dispatch with its child job atomically, and a second commit of the token creates nothing', async () => {

@@ -3,9 +3,10 @@
 
   Input:
     KEYS[1] schedule hash   KEYS[2] lease key of the fence (any key when ARGV[1] is '')
-    KEYS[3] due index
+    KEYS[3] due index       KEYS[4] counters hash
     ARGV[1] fencing token, '' when unfenced   ARGV[2] expected version, '' for any
-    ARGV[3] updated_at (JSON)   ARGV[4] schedule id   ARGV[5..] field, value pairs
+    ARGV[3] updated_at (JSON)   ARGV[4] schedule id
+    ARGV[5] c, then c counter name, increment pairs; then field, value pairs to the end
 
   Output:
     {0}                  updated
@@ -28,8 +29,13 @@ local version = tonumber(redis.call('HGET', KEYS[1], 'version'))
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= version then
   return {-4, tostring(version)}
 end
-if #ARGV >= 6 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+local c = tonumber(ARGV[5])
+for k = 1, c do
+  redis.call('HINCRBY', KEYS[4], ARGV[5 + 2 * k - 1], tonumber(ARGV[5 + 2 * k]))
+end
+local first = 6 + 2 * c
+if #ARGV > first then
+  redis.call('HSET', KEYS[1], unpack(ARGV, first))
 end
 redis.call('HSET', KEYS[1], 'version', version + 1, 'updated_at', ARGV[3])
 indexSchedule(KEYS[1], KEYS[3], ARGV[4])
