@@ -5,6 +5,7 @@ import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerServiceCommands(program);
   registerDeploymentCommands(program);
+  registerScheduleCommands(program);
   return program;
 }
 
