@@ -3,6 +3,7 @@
  * the environment and the host name are passed in, and problems come back as a list naming the
  * variable instead of being thrown, so a daemon refuses to start with every problem listed.
  */
+import { type Limits, limitsFromEnv } from './limits.js';
 
 export interface DaemonConfig {
   /** Address the gRPC server binds (MN_CORE_HOST, default 127.0.0.1). */
@@ -35,6 +36,8 @@ export interface DaemonConfig {
   executorPools: Record<string, number>;
   /** Message delivery settings (spec §2.3, §10.6). */
   messages: MessageSettings;
+  /** Request limits (README "Limits"); {@link DEFAULT_LIMITS} when absent. */
+  limits?: Limits;
 }
 
 /** Message delivery settings (spec §2.3). */
@@ -100,6 +103,9 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
       pollMs: int('MN_MESSAGE_DELIVERY_POLL_MS', 1_000, 10, 60_000),
     },
   };
+  const limits = limitsFromEnv(env);
+  problems.push(...limits.problems);
+  config.limits = limits.limits;
   if (config.jobLeaseRenewMs >= config.jobLeaseMs) {
     problems.push({
       variable: 'MN_JOB_LEASE_RENEW_INTERVAL_MS',

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadBundle, moduleFiles } from '../../bundle/load.js';
+import { issueText } from '../../core/manifest/context.js';
 import { ApiClient, CliError, clientFrom } from '../client.js';
 import { EXIT, type ProgressCounts, printJson, renderProgress, say, table } from '../output.js';
 
@@ -24,7 +25,7 @@ export function registerJobCommands(program: Command): void {
     .action(async (target: string, opts: TargetOpts & { detach?: boolean; force?: boolean }) => {
       const bundle = await loadBundle(target);
       if (!bundle.ok || !bundle.manifest) {
-        const lines = bundle.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`);
+        const lines = bundle.errors.map(issueText);
         throw new CliError(`${target} is not a valid bundle:\n  ${lines.join('\n  ')}`, bundle.unreadable ? EXIT.usage : EXIT.invalid);
       }
       const payloads = {
