@@ -67,7 +67,7 @@ describe('submission limits and isolation', () => {
     expect(record.job.initial_inputs).toEqual({ w: [{ items: [1, 2, 3], label: 'b' }] });
     // Without the config the error names the field once.
     await expect(jobs.submit(raw)).rejects.toThrow(/invalid manifest: (?!.*initial_inputs\.w\[0\]\.items: initial_inputs)/);
-    const err = await jobs.submit(raw).catch((e: unknown) => e as MnError);
+    const err = (await jobs.submit(raw).then(() => null, (e: unknown) => e)) as MnError;
     expect(String(err.message)).toContain('initial_inputs.w[0].items: unresolved template ${config.items}');
     expect(String(err.message).split('initial_inputs.w[0].items').length).toBe(2);
   });
