@@ -5,6 +5,7 @@ import { clusterServiceHandlers } from './cluster-service.js';
 import { type ApiContext, jobServiceHandlers } from './job-service.js';
 import { observabilityServiceHandlers } from './observability-service.js';
 import { ERROR_CODE_METADATA } from './status-map.js';
+import { reflectionDefinition } from './reflection.js';
 import { CLUSTER_SERVICE, JOB_SERVICE, OBSERVABILITY_SERVICE, loadContract, serviceConstructor } from './protos.js';
 
 export interface ApiServer {
@@ -27,7 +28,7 @@ export async function startApiServer(ctx: ApiContext, bind: { host: string; port
   server.addService(...refusingMalformed(serviceConstructor(OBSERVABILITY_SERVICE).service, observabilityServiceHandlers(ctx)));
   const health = new HealthImplementation({ '': 'SERVING', [JOB_SERVICE]: 'SERVING', [CLUSTER_SERVICE]: 'SERVING', [OBSERVABILITY_SERVICE]: 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(loadContract().definition).addToServer(server);
+  new ReflectionService(reflectionDefinition(loadContract().definition)).addToServer(server);
 
   const host = bind.host.includes(':') && !bind.host.startsWith('[') ? `[${bind.host}]` : bind.host;
   const port = await new Promise<number>((resolve, reject) => {
