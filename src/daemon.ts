@@ -12,6 +12,9 @@ import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { Launcher } from './runtime/exec/launcher.js';
+import { DeploymentController } from './deploy/controller.js';
+import { Deployer } from './deploy/deployer.js';
+import { RolloutExecutor } from './deploy/executor.js';
 import { ServiceDirectory } from './services/directory.js';
 import { ensureJobServices } from './services/job-services.js';
 import { ServiceMonitor } from './services/monitor.js';
@@ -107,6 +110,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError,
   });
   monitor.start();
+  // Deployments: the leader drives rollouts; each job's coordinator applies them to its job.
+  const deployer = new Deployer({ store, jobs, now: Date.now, onError });
+  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence(), onError });
+  const rollouts = new RolloutExecutor({ store, jobs, coordinators, onError });
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -115,6 +122,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Completion and seeding are checked often: two small reads per coordinated job.
     every(Math.min(config.sweepMs, 250), () => supervisor.tick(), onError),
     every(config.heartbeatMs, () => host.tick(), onError),
+    every(Math.min(config.sweepMs, 250), async () => {
+      await rollouts.tick();
+      if (leader.isLeader) await deployments.tick();
+    }, onError),
   ];
   await host.tick().catch(onError);
   host.start();
@@ -127,6 +138,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adminToken: config.adminToken,
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
+    deployer,
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDaemonCommands } from './commands/daemon.js';
+import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerNodeCommands(program);
   registerServiceCommands(program);
+  registerDeploymentCommands(program);
   return program;
 }
 
