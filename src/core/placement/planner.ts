@@ -93,10 +93,16 @@ export class PassState {
   }
 }
 
+/** The discrete resources held per node in a pass, as the explainer reads them. */
+export interface PassSets {
+  readonly ports: ReadonlyArray<ReadonlySet<string> | undefined>;
+  readonly devices: ReadonlyArray<ReadonlySet<string> | undefined>;
+}
+
 /** What the explainer needs to judge a node in the current state. */
 export interface PassView {
   index: ClusterIndex;
-  state: PassState;
+  state: PassSets;
   free: Float64Array;
   jobHosts: Uint8Array;
   jobProperties: ReadonlyMap<string, Int32Array>;
