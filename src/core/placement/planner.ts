@@ -6,8 +6,9 @@
  */
 import type { ClusterState } from '../cluster/types.js';
 import type { Job, Strategy } from '../manifest/types.js';
-import { resolveAttribute } from './constraints.js';
-import { ClusterIndex } from './cluster-index.js';
+import type { ClusterNode } from '../cluster/types.js';
+import { type AttributeLookup, type CompiledConstraint, resolveAttribute } from './constraints.js';
+import { ClusterIndex, type KeyedColumn } from './cluster-index.js';
 import { explainGroupFailure, explainSystemFailure } from './explain.js';
 import {
   type ExecutionProfile,
@@ -121,7 +122,7 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   for (const job of jobs) {
     const result = planner.placeJob(job, placements, failures);
     let availability: Availability = 'runnable_now';
-    if (result.failed > 0) availability = planner.probeEmpty(job) ? 'runnable_later' : 'not_runnable';
+    if (result.failed > 0) availability = planner.probeEmpty(job, result) ? 'runnable_later' : 'not_runnable';
     const summary: JobSummary = { job: job.graph_id, placed: result.placed, failed: result.failed, availability };
     if (result.systemTargets) summary.system_targets = result.systemTargets;
     summaries.push(summary);
@@ -150,6 +151,8 @@ interface JobResult {
   placed: number;
   failed: number;
   systemTargets?: string[];
+  /** Groups with agents left unplaced (not for system jobs). */
+  failedGroups?: PreparedGroup[];
 }
 
 class Planner {
@@ -157,6 +160,9 @@ class Planner {
   private readonly profiles: Readonly<Record<string, ExecutionProfile>>;
   private readonly only: ReadonlySet<string> | null;
   private readonly masks = new Map<string, Uint8Array>();
+  /** Per plan: constraint verdicts per attribute value, and device slots per device shape. */
+  private readonly constraintShapes = new Map<string, [KeyedColumn, Uint8Array]>();
+  private readonly deviceTables = new Map<string, Int32Array>();
   private state: PassState;
   /** Key of the mask currently in the kernel's elig view; null when unknown. */
   private eligKey: string | null = null;
@@ -224,15 +230,21 @@ class Planner {
   placeJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
     const type = job.policies.job_type;
     if (type === 'system' || type === 'sysbatch') return this.placeSystemJob(job, placements, failures);
+    return this.placeGroups(this.groupsOf(job), placements, failures);
+  }
+
+  private placeGroups(groups: readonly PreparedGroup[], placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
     const jobState: JobState = { hosts: new Uint8Array(this.index.n), properties: new Map() };
     let placed = 0;
     let failed = 0;
-    for (const group of this.groupsOf(job)) {
+    let failedGroups: PreparedGroup[] | undefined;
+    for (const group of groups) {
       const got = this.placeGroup(group, jobState, placements);
       placed += got;
       const missing = group.size - got;
       if (missing > 0) {
         failed += missing;
+        (failedGroups ??= []).push(group);
         if (failures) {
           failures.push(
             explainGroupFailure(this.view(jobState), group, got),
@@ -240,22 +252,25 @@ class Planner {
         }
       }
     }
-    return { placed, failed };
+    return failedGroups ? { placed, failed, failedGroups } : { placed, failed };
   }
 
   /**
-   * Would the job fit on this cluster with no existing allocations and nothing else of this plan?
-   * Runs a dry pass on the empty cluster and restores the real state afterwards.
+   * Would what failed of the job fit on this cluster with no existing allocations and nothing
+   * else of this plan (spec §3.7)? Re-places only the failed groups (all their agents, in order)
+   * in a dry pass on the empty cluster (a system job: the whole job) and restores the real state.
    */
-  probeEmpty(job: Job): boolean {
+  probeEmpty(job: Job, result: JobResult): boolean {
     const saved = this.kernel.free().slice();
     const savedState = this.state;
     this.state = new PassState(this.index, true);
     this.load(this.index.cap);
-    const result = this.placeJob(job, null, null);
+    const type = job.policies.job_type;
+    const system = type === 'system' || type === 'sysbatch';
+    const probe = system || !result.failedGroups ? this.placeJob(job, null, null) : this.placeGroups(result.failedGroups, null, null);
     this.state = savedState;
     this.load(saved);
-    return result.failed === 0;
+    return probe.failed === 0;
   }
 
   private view(jobState: JobState): PassView {
@@ -276,36 +291,99 @@ class Planner {
     });
   }
 
-  /** Status, class-level filters (profile, constraints, driver, volumes) and node services. */
+  /**
+   * Status, profile, constraints, driver, volumes and node services. Each filter is evaluated
+   * once per machine shape for its concern (per distinct value of the attribute a constraint
+   * reads, per distinct driver list, ...) and spread over the nodes with one typed-array pass;
+   * only constraints on per-node fields (`node`, `status`) and services are judged per node.
+   */
   staticMask(group: PreparedGroup): Uint8Array {
     const cached = this.masks.get(group.maskKey);
     if (cached) return cached;
     const { index } = this;
-    const classOk = new Uint8Array(index.classCount);
-    const classConstraints = group.staticConstraints.filter((c) => !c.perNode);
-    const nodeConstraints = group.staticConstraints.filter((c) => c.perNode);
+    const n = index.n;
     const spec = group.spec;
-    for (let k = 0; k < index.classCount; k++) {
-      const rep = index.classReps[k]!;
-      classOk[k] =
-        profileOk(rep, group.profileName, group.profile) &&
-        classConstraints.every((c) => c.test(resolveAttribute(rep, c.attribute))) &&
-        driverOk(rep, spec.resources.runtime_driver) &&
-        volumesOk(rep, spec.resources.volumes)
-          ? 1
-          : 0;
-    }
-    const mask = new Uint8Array(index.n);
     const needsServices = spec.requires_services.some((s) => s.required);
-    for (let i = 0; i < index.n; i++) {
-      if (!index.schedulable[i] || !classOk[index.classOf[i]!]) continue;
-      const node = index.nodes[i]!;
-      if (nodeConstraints.length > 0 && !nodeConstraints.every((c) => c.test(resolveAttribute(node, c.attribute)))) continue;
-      if (needsServices && !servicesOk(index.servicesAt[i], spec.requires_services)) continue;
-      mask[i] = 1;
+    const nodeConstraints = group.staticConstraints.filter((c) => c.perNode);
+    const shapeFilters: Array<[KeyedColumn, Uint8Array]> = [];
+    for (const c of group.staticConstraints) {
+      if (!c.perNode) shapeFilters.push(this.constraintByShape(c));
+    }
+    if (group.profileName !== null) {
+      const col = index.keyed('profile', profileKey);
+      shapeFilters.push([col, this.byShape(col, (rep) => profileOk(rep, group.profileName, group.profile))]);
+    }
+    const driver = spec.resources.runtime_driver;
+    if (driver !== null) {
+      const col = index.keyed('runtime_drivers', driversKey);
+      shapeFilters.push([col, this.byShape(col, (rep) => driverOk(rep, driver))]);
+    }
+    if (spec.resources.volumes.length > 0) {
+      const col = index.keyed('host_paths', pathsKey);
+      shapeFilters.push([col, this.byShape(col, (rep) => volumesOk(rep, spec.resources.volumes))]);
+    }
+    if (shapeFilters.length === 0 && nodeConstraints.length === 0 && !needsServices) {
+      this.masks.set(group.maskKey, index.schedulable);
+      return index.schedulable;
+    }
+    const mask = index.schedulable.slice();
+    for (const [col, ok] of shapeFilters) {
+      const values = col.values;
+      for (let i = 0; i < n; i++) mask[i]! &= ok[values[i]!]!;
+    }
+    if (nodeConstraints.length > 0 || needsServices) {
+      for (let i = 0; i < n; i++) {
+        if (!mask[i]) continue;
+        const node = index.nodes[i]!;
+        if (nodeConstraints.length > 0 && !nodeConstraints.every((c) => c.test(resolveAttribute(node, c.attribute)))) mask[i] = 0;
+        else if (needsServices && !servicesOk(index.servicesAt[i], spec.requires_services)) mask[i] = 0;
+      }
     }
     this.masks.set(group.maskKey, mask);
     return mask;
+  }
+
+  /** `ok[v]` = the predicate on the representative node of shape v. */
+  private byShape(col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint8Array {
+    const ok = new Uint8Array(col.count);
+    const nodes = this.index.nodes;
+    for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
+    return ok;
+  }
+
+  /** A constraint's verdict per distinct value of its attribute (cached per plan by constraint). */
+  private constraintByShape(c: CompiledConstraint): [KeyedColumn, Uint8Array] {
+    const key = `${c.attribute}\u0000${JSON.stringify(c.constraint)}`;
+    let hit = this.constraintShapes.get(key);
+    if (!hit) {
+      const attribute = c.attribute;
+      const col = this.index.keyed(`attr:${attribute}`, (node) => lookupKey(resolveAttribute(node, attribute)));
+      hit = [col, this.byShape(col, (rep) => c.test(resolveAttribute(rep, attribute)))];
+      this.constraintShapes.set(key, hit);
+    }
+    return hit;
+  }
+
+  /**
+   * Slots per device shape for a group's device requests on a node holding none of its devices:
+   * -1 where the group binds no devices on that shape (its requests do not apply there). Greedy
+   * assignment is sequential, so the slots under a limit L are min(this, L).
+   */
+  private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array } {
+    const col = this.index.keyed('devices', devicesKey);
+    const key = JSON.stringify([group.explicitDevices, group.genericGpu]);
+    let fresh = this.deviceTables.get(key);
+    if (!fresh) {
+      fresh = new Int32Array(col.count);
+      const nodes = this.index.nodes;
+      for (let v = 0; v < col.count; v++) {
+        const rep = nodes[col.reps[v]!]!;
+        const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
+        fresh[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
+      }
+      this.deviceTables.set(key, fresh);
+    }
+    return { col, fresh };
   }
 
   /**
@@ -323,21 +401,39 @@ class Planner {
     }
     this.slotsUnlimited = false;
     const { index, state } = this;
-    for (let i = 0; i < index.n; i++) {
-      if (!mask[i] || group.portSelfConflict) {
+    const n = index.n;
+    if (group.portSelfConflict) {
+      slots.fill(0, 0, n);
+      return;
+    }
+    const table = hasDevices ? this.deviceTable(group) : null;
+    const shapeOf = table?.col.values;
+    const fresh = table?.fresh;
+    const hosts = jobState.hosts;
+    const ports = state.ports;
+    const devices = state.devices;
+    for (let i = 0; i < n; i++) {
+      if (!mask[i]) {
         slots[i] = 0;
         continue;
       }
       let s = -1;
-      if (group.distinctHosts) s = jobState.hosts[i] ? 0 : 1;
+      if (group.distinctHosts) s = hosts[i] ? 0 : 1;
       if (s !== 0 && hasPorts) {
-        const used = state.ports[i];
+        const used = ports[i];
         s = used !== undefined && group.portKeys.some((k) => used.has(k)) ? 0 : 1;
       }
-      if (s !== 0 && hasDevices) {
-        const node = index.nodes[i]!;
-        const reqs = deviceRequestsFor(node, group.explicitDevices, group.genericGpu);
-        if (reqs.length > 0) s = deviceSlots(node.devices, state.devices[i], reqs, s < 0 ? limit : s);
+      if (s !== 0 && fresh !== undefined) {
+        const t = fresh[shapeOf![i]!]!;
+        if (t >= 0) {
+          const lim = s < 0 ? limit : s;
+          const used = devices[i];
+          if (used === undefined) s = t < lim ? t : lim;
+          else {
+            const node = index.nodes[i]!;
+            s = deviceSlots(node.devices, used, deviceRequestsFor(node, group.explicitDevices, group.genericGpu), lim);
+          }
+        }
       }
       slots[i] = s;
     }
@@ -655,4 +751,25 @@ export function scoreBefore(
   }
   const u = dims > 0 ? sum / dims : 0;
   return strategy === STRATEGY_SPREAD ? (dims > 0 ? 1 - u : 1) : u;
+}
+
+/** Shape keys of the concerns the static filters read (see `ClusterIndex.keyed`). */
+function lookupKey(v: AttributeLookup): string {
+  return v === undefined ? 'u' : typeof v === 'string' ? `s${v}` : `l${v.join('\u0000')}`;
+}
+
+function profileKey(node: ClusterNode): string {
+  return `${node.profiles.join('\u0000')}\u0001${node.capabilities.join('\u0000')}`;
+}
+
+function driversKey(node: ClusterNode): string {
+  return node.runtime_drivers.join('\u0000');
+}
+
+function pathsKey(node: ClusterNode): string {
+  return node.host_paths.join('\u0000');
+}
+
+function devicesKey(node: ClusterNode): string {
+  return node.devices.length === 0 ? '' : JSON.stringify(node.devices);
 }
