@@ -68,12 +68,26 @@ export class PassState {
   readonly devices: Array<Set<string> | undefined>;
   private readonly ownPorts: Uint8Array;
   private readonly ownDevices: Uint8Array;
+  /** Bumped whenever a node's held devices change; keys the per-node device slot caches. */
+  readonly deviceVersion: Uint32Array;
+  /** Per device-request key: slots (no limit) per node holding devices, valid at `ver[i] - 1`. */
+  private readonly deviceCaches = new Map<string, { slots: Int32Array; ver: Uint32Array }>();
 
   constructor(index: ClusterIndex, empty: boolean) {
     this.ports = empty ? new Array<Set<string> | undefined>(index.n) : index.basePorts.slice();
     this.devices = empty ? new Array<Set<string> | undefined>(index.n) : index.baseDevices.slice();
     this.ownPorts = new Uint8Array(index.n);
     this.ownDevices = new Uint8Array(index.n);
+    this.deviceVersion = new Uint32Array(index.n);
+  }
+
+  deviceCache(key: string, n: number): { slots: Int32Array; ver: Uint32Array } {
+    let cache = this.deviceCaches.get(key);
+    if (!cache) {
+      cache = { slots: new Int32Array(n), ver: new Uint32Array(n) };
+      this.deviceCaches.set(key, cache);
+    }
+    return cache;
   }
 
   /** Copy-on-write so the index's base sets stay intact for later probes. */
@@ -91,6 +105,7 @@ export class PassState {
       this.ownDevices[i] = 1;
     }
     this.devices[i]!.add(id);
+    this.deviceVersion[i]!++;
   }
 }
 
@@ -163,6 +178,7 @@ class Planner {
   /** Per plan: constraint verdicts per attribute value, and device slots per device shape. */
   private readonly constraintShapes = new Map<string, [KeyedColumn, Uint8Array]>();
   private readonly deviceTables = new Map<string, Int32Array>();
+  private readonly rowParts = new Map<PreparedGroup, SharedRowParts>();
   private state: PassState;
   /** Key of the mask currently in the kernel's elig view; null when unknown. */
   private eligKey: string | null = null;
@@ -369,7 +385,7 @@ class Planner {
    * -1 where the group binds no devices on that shape (its requests do not apply there). Greedy
    * assignment is sequential, so the slots under a limit L are min(this, L).
    */
-  private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array } {
+  private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array; key: string } {
     const col = this.index.keyed('devices', devicesKey);
     const key = JSON.stringify([group.explicitDevices, group.genericGpu]);
     let fresh = this.deviceTables.get(key);
@@ -383,7 +399,7 @@ class Planner {
       }
       this.deviceTables.set(key, fresh);
     }
-    return { col, fresh };
+    return { col, fresh, key };
   }
 
   /**
@@ -409,6 +425,8 @@ class Planner {
     const table = hasDevices ? this.deviceTable(group) : null;
     const shapeOf = table?.col.values;
     const fresh = table?.fresh;
+    const held = table ? state.deviceCache(table.key, n) : null;
+    const version = state.deviceVersion;
     const hosts = jobState.hosts;
     const ports = state.ports;
     const devices = state.devices;
@@ -430,8 +448,15 @@ class Planner {
           const used = devices[i];
           if (used === undefined) s = t < lim ? t : lim;
           else {
-            const node = index.nodes[i]!;
-            s = deviceSlots(node.devices, used, deviceRequestsFor(node, group.explicitDevices, group.genericGpu), lim);
+            // A node holding devices: its own answer, recomputed only after its devices changed.
+            const stamp = version[i]! + 1;
+            if (held!.ver[i] !== stamp) {
+              const node = index.nodes[i]!;
+              held!.slots[i] = deviceSlots(node.devices, used, deviceRequestsFor(node, group.explicitDevices, group.genericGpu), node.devices.length);
+              held!.ver[i] = stamp;
+            }
+            const h = held!.slots[i]!;
+            s = h < lim ? h : lim;
           }
         }
       }
@@ -552,8 +577,7 @@ class Planner {
     const ask = group.ask;
     const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(group);
-    const allocationsByDriver = new Map<string, Placement['allocations']>();
+    const shared = sharedRowParts(this.rowParts, group);
     const requestedDriver = spec.resources.runtime_driver;
     // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
     // object are looked up once per run.
@@ -572,11 +596,7 @@ class Planner {
       if (i !== lastNode) {
         lastNode = i;
         driver = effectiveDriver(node, requestedDriver);
-        nodeAllocations = allocationsByDriver.get(driver);
-        if (nodeAllocations === undefined) {
-          nodeAllocations = Object.freeze({ devices: NO_DEVICES, ports: shared.ports, volumes: shared.volumes, runtime_driver: driver });
-          allocationsByDriver.set(driver, nodeAllocations);
-        }
+        nodeAllocations = driverAllocations(shared, driver);
       }
       let allocations: Placement['allocations'] | undefined;
       if (needsDevices) {
@@ -658,7 +678,7 @@ class Planner {
           placed++;
           if (placements === null) continue;
           const spec = g.spec;
-          const shared = sharedRowParts(g);
+          const shared = sharedRowParts(this.rowParts, g);
           placements.push({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
@@ -688,23 +708,44 @@ interface SharedRowParts {
   resources: Placement['resources'];
   ports: Placement['allocations']['ports'];
   volumes: Placement['allocations']['volumes'];
+  /** The device-free allocation object of the last runtime driver seen, and any others. */
+  driver: string | null;
+  allocations: Placement['allocations'] | null;
+  byDriver: Map<string, Placement['allocations']> | null;
 }
 
-const sharedParts = new WeakMap<PreparedGroup, SharedRowParts>();
+const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
+const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
 
-/** The frozen row parts every agent of a group has in common, built once per group. */
-function sharedRowParts(group: PreparedGroup): SharedRowParts {
-  let parts = sharedParts.get(group);
+/** The frozen row parts every agent of a group has in common, built once per group and plan. */
+function sharedRowParts(cache: Map<PreparedGroup, SharedRowParts>, group: PreparedGroup): SharedRowParts {
+  let parts = cache.get(group);
   if (!parts) {
     const r = group.spec.resources;
     parts = {
       resources: Object.freeze({ ...group.scalar }),
-      ports: Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
-      volumes: Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
+      ports: r.ports.length === 0 ? NO_PORTS : Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
+      volumes: r.volumes.length === 0 ? NO_VOLUMES : Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
+      driver: null,
+      allocations: null,
+      byDriver: null,
     };
-    sharedParts.set(group, parts);
+    cache.set(group, parts);
   }
   return parts;
+}
+
+/** The group's shared device-free allocation object for a runtime driver. */
+function driverAllocations(parts: SharedRowParts, driver: string): Placement['allocations'] {
+  if (parts.driver === driver) return parts.allocations!;
+  let allocations = parts.byDriver?.get(driver);
+  if (allocations === undefined) {
+    allocations = Object.freeze({ devices: NO_DEVICES, ports: parts.ports, volumes: parts.volumes, runtime_driver: driver });
+    if (parts.allocations !== null) (parts.byDriver ??= new Map()).set(parts.driver!, parts.allocations);
+  }
+  parts.driver = driver;
+  parts.allocations = allocations;
+  return allocations;
 }
 
 /** How many agents (up to `limit`) can get devices on a node, assigning greedily one by one. */
