@@ -176,9 +176,10 @@ class Planner {
   private readonly only: ReadonlySet<string> | null;
   private readonly masks = new Map<string, Uint8Array>();
   /** Per plan: constraint verdicts per attribute value, and device slots per device shape. */
-  private readonly constraintShapes = new Map<string, [KeyedColumn, Uint8Array]>();
+  private readonly filters = new Map<string, Uint32Array>();
   private readonly deviceTables = new Map<string, Int32Array>();
   private readonly rowParts = new Map<PreparedGroup, SharedRowParts>();
+  private readonly lists = new Map<Uint8Array, Int32Array>();
   private state: PassState;
   /** Key of the mask currently in the kernel's elig view; null when unknown. */
   private eligKey: string | null = null;
@@ -321,32 +322,39 @@ class Planner {
     const spec = group.spec;
     const needsServices = spec.requires_services.some((s) => s.required);
     const nodeConstraints = group.staticConstraints.filter((c) => c.perNode);
-    const shapeFilters: Array<[KeyedColumn, Uint8Array]> = [];
+    // Per-node verdicts of each filter (u32 words over a byte per node, zero-padded), cached
+    // per plan by filter: a mask is then an AND of a few word columns.
+    const filters: Uint32Array[] = [];
     for (const c of group.staticConstraints) {
-      if (!c.perNode) shapeFilters.push(this.constraintByShape(c));
+      if (!c.perNode) filters.push(this.constraintFilter(c));
     }
     if (group.profileName !== null) {
-      const col = index.keyed('profile', profileKey);
-      shapeFilters.push([col, this.byShape(col, (rep) => profileOk(rep, group.profileName, group.profile))]);
+      const name = group.profileName;
+      const profile = group.profile;
+      filters.push(
+        this.nodeFilter(`profile\u0000${JSON.stringify([name, profile ?? null])}`, index.keyed('profile', profileKey), (rep) => profileOk(rep, name, profile)),
+      );
     }
     const driver = spec.resources.runtime_driver;
     if (driver !== null) {
-      const col = index.keyed('runtime_drivers', driversKey);
-      shapeFilters.push([col, this.byShape(col, (rep) => driverOk(rep, driver))]);
+      filters.push(this.nodeFilter(`driver\u0000${driver}`, index.keyed('runtime_drivers', driversKey), (rep) => driverOk(rep, driver)));
     }
-    if (spec.resources.volumes.length > 0) {
-      const col = index.keyed('host_paths', pathsKey);
-      shapeFilters.push([col, this.byShape(col, (rep) => volumesOk(rep, spec.resources.volumes))]);
+    const volumes = spec.resources.volumes;
+    if (volumes.length > 0) {
+      filters.push(
+        this.nodeFilter(`volumes\u0000${JSON.stringify(volumes.map((v) => v.source))}`, index.keyed('host_paths', pathsKey), (rep) => volumesOk(rep, volumes)),
+      );
     }
-    if (shapeFilters.length === 0 && nodeConstraints.length === 0 && !needsServices) {
+    if (filters.length === 0 && nodeConstraints.length === 0 && !needsServices) {
       this.masks.set(group.maskKey, index.schedulable);
       return index.schedulable;
     }
-    const mask = index.schedulable.slice();
-    for (const [col, ok] of shapeFilters) {
-      const values = col.values;
-      for (let i = 0; i < n; i++) mask[i]! &= ok[values[i]!]!;
-    }
+    const words = (n + 3) >> 2;
+    const buffer = new ArrayBuffer(words * 4);
+    const mask = new Uint8Array(buffer, 0, n);
+    mask.set(index.schedulable);
+    const m32 = new Uint32Array(buffer);
+    for (const f of filters) for (let w = 0; w < words; w++) m32[w]! &= f[w]!;
     if (nodeConstraints.length > 0 || needsServices) {
       for (let i = 0; i < n; i++) {
         if (!mask[i]) continue;
@@ -359,25 +367,34 @@ class Planner {
     return mask;
   }
 
-  /** `ok[v]` = the predicate on the representative node of shape v. */
-  private byShape(col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint8Array {
-    const ok = new Uint8Array(col.count);
-    const nodes = this.index.nodes;
-    for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
-    return ok;
+  /**
+   * A filter's verdict per node as u32 words (a byte per node, 1 = passes), evaluated once per
+   * shape of `col` on its representative node; cached per plan under `key`.
+   */
+  private nodeFilter(key: string, col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint32Array {
+    let words = this.filters.get(key);
+    if (!words) {
+      const ok = new Uint8Array(col.count);
+      const nodes = this.index.nodes;
+      for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
+      const n = this.index.n;
+      words = new Uint32Array((n + 3) >> 2);
+      const bytes = new Uint8Array(words.buffer, 0, n);
+      const values = col.values;
+      for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+      this.filters.set(key, words);
+    }
+    return words;
   }
 
-  /** A constraint's verdict per distinct value of its attribute (cached per plan by constraint). */
-  private constraintByShape(c: CompiledConstraint): [KeyedColumn, Uint8Array] {
-    const key = `${c.attribute}\u0000${JSON.stringify(c.constraint)}`;
-    let hit = this.constraintShapes.get(key);
-    if (!hit) {
-      const attribute = c.attribute;
-      const col = this.index.keyed(`attr:${attribute}`, (node) => lookupKey(resolveAttribute(node, attribute)));
-      hit = [col, this.byShape(col, (rep) => c.test(resolveAttribute(rep, attribute)))];
-      this.constraintShapes.set(key, hit);
-    }
-    return hit;
+  /** A static constraint as a node filter, evaluated once per distinct value of its attribute. */
+  private constraintFilter(c: CompiledConstraint): Uint32Array {
+    const attribute = c.attribute;
+    return this.nodeFilter(
+      `${attribute}\u0000${JSON.stringify(c.constraint)}`,
+      this.index.keyed(`attr:${attribute}`, (node) => lookupKey(resolveAttribute(node, attribute))),
+      (rep) => c.test(resolveAttribute(rep, attribute)),
+    );
   }
 
   /**
@@ -400,6 +417,42 @@ class Planner {
       this.deviceTables.set(key, fresh);
     }
     return { col, fresh, key };
+  }
+
+  /**
+   * The kernel's eligibility for a group: the static mask, and for a group binding devices also
+   * without the nodes whose device shape cannot take even one agent when all its devices are
+   * free (devices are only taken during a pass, so such a node never fits; the kernel treats an
+   * ineligible node and a node without slots alike). `key` names the mask for the elig view.
+   */
+  private eligibility(group: PreparedGroup): { mask: Uint8Array; key: string } {
+    const mask = this.staticMask(group);
+    if (group.explicitDevices.length === 0 && group.genericGpu === null) return { mask, key: group.maskKey };
+    const table = this.deviceTable(group);
+    const key = `${group.maskKey}\u0002${table.key}`;
+    let combined = this.masks.get(key);
+    if (!combined) {
+      combined = mask.slice();
+      const shapeOf = table.col.values;
+      const fresh = table.fresh;
+      for (let i = 0; i < combined.length; i++) if (fresh[shapeOf[i]!] === 0) combined[i] = 0;
+      this.masks.set(key, combined);
+    }
+    return { mask: combined, key };
+  }
+
+  /** The indices of a mask's eligible nodes, ascending (built once per mask and plan). */
+  private eligibleList(mask: Uint8Array): Int32Array {
+    let list = this.lists.get(mask);
+    if (!list) {
+      let count = 0;
+      for (let i = 0; i < mask.length; i++) count += mask[i]!;
+      list = new Int32Array(count);
+      let k = 0;
+      for (let i = 0; i < mask.length; i++) if (mask[i]) list[k++] = i;
+      this.lists.set(mask, list);
+    }
+    return list;
   }
 
   /**
@@ -430,11 +483,10 @@ class Planner {
     const hosts = jobState.hosts;
     const ports = state.ports;
     const devices = state.devices;
-    for (let i = 0; i < n; i++) {
-      if (!mask[i]) {
-        slots[i] = 0;
-        continue;
-      }
+    // Only eligible nodes' slots are read by the kernel: the others keep whatever they hold.
+    const list = this.eligibleList(mask);
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
       let s = -1;
       if (group.distinctHosts) s = hosts[i] ? 0 : 1;
       if (s !== 0 && hasPorts) {
@@ -510,7 +562,7 @@ class Planner {
   /** Places one group; returns how many of its agents were placed (always a prefix). */
   private placeGroup(group: PreparedGroup, jobState: JobState, placements: Placement[] | null): number {
     const total = group.size;
-    const mask = this.staticMask(group);
+    const { mask, key } = this.eligibility(group);
     const strategy = this.strategyOf(group.job);
     const sampleK = this.options.sampleK ?? 0;
     // One kernel call for the whole class, unless several distinct_property limits apply: the
@@ -532,9 +584,9 @@ class Planner {
           }
         }
         this.eligKey = null;
-      } else if (this.eligKey !== group.maskKey) {
+      } else if (this.eligKey !== key) {
         elig.set(mask);
-        this.eligKey = group.maskKey;
+        this.eligKey = key;
       }
       this.fillSlots(group, mask, jobState, count);
       const property = group.properties.length > 0 ? this.propertyFor(group, jobState, 0) : null;
