@@ -23,6 +23,7 @@ import {
 import { type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
 import {
   DIMENSIONS,
+  fitsScalar,
   STRATEGY_BINPACK,
   STRATEGY_SPREAD,
   type KernelPropertyLimit,
@@ -706,7 +707,7 @@ class Planner {
       if (!masks.every((m) => m[i])) continue;
       const free = this.kernel.free();
       let fits = !selfConflict;
-      for (let d = 0; d < DIMENSIONS && fits; d++) if (totalAsk[d]! > 0 && free[d * n + i]! < totalAsk[d]!) fits = false;
+      for (let d = 0; d < DIMENSIONS && fits; d++) if (!fitsScalar(free[d * n + i]!, totalAsk[d]!)) fits = false;
       const used = state.ports[i];
       if (fits && used !== undefined && keys.some((k) => used.has(k))) fits = false;
       const node = index.nodes[i]!;
