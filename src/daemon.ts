@@ -12,12 +12,18 @@ import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { Launcher } from './runtime/exec/launcher.js';
+import { DeploymentController } from './deploy/controller.js';
+import { Deployer } from './deploy/deployer.js';
+import { RolloutExecutor } from './deploy/executor.js';
 import { ServiceDirectory } from './services/directory.js';
 import { ensureJobServices } from './services/job-services.js';
 import { ServiceMonitor } from './services/monitor.js';
 import { Preflight } from './services/preflight.js';
 import path from 'node:path';
 import type { Store } from './store/store.js';
+import { scheduleClock } from './schedules/clock.js';
+import { Schedules } from './schedules/schedules.js';
+import { ScheduleSweeper } from './schedules/sweeper.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
 export interface DaemonOptions {
@@ -107,6 +113,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError,
   });
   monitor.start();
+  // Deployments: the leader drives rollouts; each job's coordinator applies them to its job.
+  const deployer = new Deployer({ store, jobs, now: Date.now, onError });
+  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence, onError });
+  const rollouts = new RolloutExecutor({ store, jobs, coordinators, onError });
+  // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
+  let sweeper: ScheduleSweeper | null = null;
+  const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -115,6 +130,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Completion and seeding are checked often: two small reads per coordinated job.
     every(Math.min(config.sweepMs, 250), () => supervisor.tick(), onError),
     every(config.heartbeatMs, () => host.tick(), onError),
+    every(Math.min(config.sweepMs, 250), async () => {
+      await rollouts.tick();
+      if (leader.isLeader) await deployments.tick();
+    }, onError),
   ];
   await host.tick().catch(onError);
   host.start();
@@ -127,12 +146,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adminToken: config.adminToken,
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
+    deployer,
+    schedules,
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;
   try {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
+    sweeper.stop();
     membership.stop();
     stopTimers();
     monitor.stop();
@@ -155,6 +177,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
+      sweeper?.stop();
       membership.stop();
       stopTimers();
       monitor.stop();

@@ -1,11 +1,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
+import type { Deployer } from '../deploy/deployer.js';
 import type { Jobs } from '../runtime/jobs.js';
+import type { Schedules } from '../schedules/schedules.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
+import { deploymentHandlers } from './deployment-handlers.js';
+import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
 
 export interface ApiContext {
@@ -16,10 +20,24 @@ export interface ApiContext {
   nodeName: string;
   /** Discovery and preflight (ClusterService's service methods). */
   services: { directory: ServiceDirectory; preflight: Preflight; monitor?: { metrics(): MonitorMetrics } };
+  /** Deployments (JobService's deployment methods). */
+  deployer: Deployer;
+  /** Schedules, triggers and events (spec §7); absent in contexts that do not serve them. */
+  schedules?: Schedules;
   onInternal?: InternalErrorSink;
 }
 
 interface JobIdRequest { job_id: string }
+
+/** A request's bundle files; a path that is absolute or climbs out of the bundle is refused. */
+export function bundleFiles(payloads: Record<string, Buffer> | undefined): Record<string, Buffer> {
+  for (const name of Object.keys(payloads ?? {})) {
+    if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
+      throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
+    }
+  }
+  return payloads ?? {};
+}
 
 /** `mirrorneuron.job.v1.JobService` handlers. */
 export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
@@ -31,17 +49,13 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     }, ctx.onInternal);
 
   return {
+    ...scheduleHandlers(ctx),
     SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
       'SubmitJob',
       async (req, md) => {
         requireToken(md, ctx.authToken, 'SubmitJob');
         const text = requireField(req.manifest_json, 'manifest_json');
-        for (const name of Object.keys(req.payloads ?? {})) {
-          if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
-            throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
-          }
-        }
-        const { job_id, status } = await jobs.submit(text, req.payloads ?? {}, { force: req.force === true });
+        const { job_id, status } = await jobs.submit(text, bundleFiles(req.payloads), { force: req.force === true });
         return { job_id, status };
       },
       ctx.onInternal,
@@ -98,6 +112,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     CancelJob: control('CancelJob', 'cancel'),
     PauseJob: control('PauseJob', 'pause'),
     ResumeJob: control('ResumeJob', 'resume'),
+    ...deploymentHandlers(ctx),
     ClearJobs: unary<{ admin_token: string }, { cleared_count: number }>('ClearJobs', async (req, md) => {
       requireToken(md, ctx.authToken, 'ClearJobs');
       if (ctx.adminToken === null) throw new MnError('MN_E_PERMISSION_DENIED', 'ClearJobs requires MN_GRPC_ADMIN_TOKEN to be set on the daemon');

@@ -1,6 +1,6 @@
 import { isMnError } from '../core/errors.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
-import { CLUSTER_EVENTS_JOB_ID, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { CLUSTER_EVENTS_JOB_ID, type Fence, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from '../runtime/coordinators.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import { reconcileServices } from '../services/reconcile.js';
@@ -52,6 +52,11 @@ export class Leader {
 
   get isLeader(): boolean {
     return this.keeper.held;
+  }
+
+  /** The leader lease's fence while this daemon leads, else null (writes made as leader carry it). */
+  get fence(): Fence | null {
+    return this.keeper.held ? this.keeper.fence() : null;
   }
 
   start(): void {

@@ -22,18 +22,10 @@ export function registerJobCommands(program: Command): void {
     .option('--detach', 'return once the job is submitted')
     .option('--force', 'start even if its required_services are not met (the job records the skipped check)')
     .action(async (target: string, opts: TargetOpts & { detach?: boolean; force?: boolean }) => {
-      const bundle = await loadBundle(target);
-      if (!bundle.ok || !bundle.manifest) {
-        const lines = bundle.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`);
-        throw new CliError(`${target} is not a valid bundle:\n  ${lines.join('\n  ')}`, bundle.unreadable ? EXIT.usage : EXIT.invalid);
-      }
-      const payloads = {
-        ...(await readPayloads(bundle.root, bundle.manifestPath !== path.join(bundle.root, 'manifest.json'))),
-        ...(await moduleFiles(bundle.root, bundle.manifest)),
-      };
+      const { manifest, payloads } = await readBundle(target);
       const client = clientFrom(opts);
       try {
-        const res = await client.call<{ job_id: string; status: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(bundle.manifest), payloads, force: !!opts.force });
+        const res = await client.call<{ job_id: string; status: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(manifest), payloads, force: !!opts.force });
         if (opts.detach) {
           if (opts.json) printJson({ job_id: res.job_id, status: res.status });
           else say(`${res.job_id} ${res.status}`);
@@ -144,6 +136,20 @@ export function registerJobCommands(program: Command): void {
 }
 
 /** Runs `fn` with a client for the command's target and closes it afterwards. */
+/** A bundle as a request carries it: its manifest and its payloads, config and module files; an invalid one is refused naming every problem. */
+export async function readBundle(target: string): Promise<{ manifest: unknown; payloads: Record<string, Buffer> }> {
+  const bundle = await loadBundle(target);
+  if (!bundle.ok || !bundle.manifest) {
+    const lines = bundle.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`);
+    throw new CliError(`${target} is not a valid bundle:\n  ${lines.join('\n  ')}`, bundle.unreadable ? EXIT.usage : EXIT.invalid);
+  }
+  const payloads = {
+    ...(await readPayloads(bundle.root, bundle.manifestPath !== path.join(bundle.root, 'manifest.json'))),
+    ...(await moduleFiles(bundle.root, bundle.manifest)),
+  };
+  return { manifest: bundle.manifest, payloads };
+}
+
 export async function withClient<T>(opts: { target?: string }, fn: (client: ApiClient) => Promise<T>): Promise<T> {
   const client = clientFrom(opts);
   try {
@@ -348,7 +354,7 @@ async function follow(client: ApiClient, jobId: string, print: boolean): Promise
 }
 
 /** The bundle's payloads/ and config/ files as `relative path → bytes`. */
-async function readPayloads(root: string, bareManifest: boolean): Promise<Record<string, Buffer>> {
+export async function readPayloads(root: string, bareManifest: boolean): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
   if (bareManifest) return out;
   let total = 0;

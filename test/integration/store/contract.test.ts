@@ -12,6 +12,7 @@ import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contrac
 import { messageContract } from './message-contract.js';
 import { serviceContract } from './service-contract.js';
 import { deploymentContract } from './deployment-contract.js';
+import { scheduleContract } from './schedule-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -28,6 +29,7 @@ storeContract('MemoryStore', memory);
 messageContract('MemoryStore', memory);
 serviceContract('MemoryStore', memory);
 deploymentContract('MemoryStore', memory);
+scheduleContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -50,3 +52,4 @@ storeContract('RedisStore', redis);
 messageContract('RedisStore', redis);
 serviceContract('RedisStore', redis);
 deploymentContract('RedisStore', redis);
+scheduleContract('RedisStore', redis);
