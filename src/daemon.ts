@@ -25,6 +25,9 @@ import { type HttpServer, startHttpServer } from './http/server.js';
 import { type Logger, errorFields, lineLogger, silentLogger } from './observability/log.js';
 import { instrumentPlanner, readClusterGauges } from './observability/instrument.js';
 import { countFencing, isLeader, leaderChanges, scrapeMetrics } from './observability/metrics.js';
+import { scheduleClock } from './schedules/clock.js';
+import { Schedules } from './schedules/schedules.js';
+import { ScheduleSweeper } from './schedules/sweeper.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
 export interface DaemonOptions {
@@ -79,7 +82,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const checksDir = path.join(config.home, 'checks');
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
-  const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs) });
+  const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({
@@ -128,8 +131,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   monitor.start();
   // Deployments: the leader drives rollouts; each job's coordinator applies them to its job.
   const deployer = new Deployer({ store, jobs, now: Date.now, onError });
-  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence(), onError });
+  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence, onError });
   const rollouts = new RolloutExecutor({ store, jobs, coordinators, onError });
+  // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
+  let sweeper: ScheduleSweeper | null = null;
+  const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -155,12 +163,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
     deployer,
+    schedules,
     onInternal: (rpc, error) => logger.error({ ...errorFields(error), rpc }, `internal error in ${rpc}`),
   };
   let api: ApiServer;
   try {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
+    sweeper.stop();
     membership.stop();
     stopTimers();
     monitor.stop();
@@ -212,6 +222,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
+      sweeper?.stop();
       membership.stop();
       stopTimers();
       monitor.stop();

@@ -2,14 +2,17 @@ import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
 import type { Deployer } from '../deploy/deployer.js';
 import type { Jobs } from '../runtime/jobs.js';
+import type { Schedules } from '../schedules/schedules.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
+import { agentPage, jobDocument } from './job-view.js';
 import { deploymentHandlers } from './deployment-handlers.js';
+import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
-import { controlJob, jobDetail, jobEventPage, jobResult, listJobSummaries } from './reads.js';
+import { controlJob, jobEventPage, jobResult, listJobSummaries } from './reads.js';
 
 export interface ApiContext {
   store: Store;
@@ -21,6 +24,8 @@ export interface ApiContext {
   services: { directory: ServiceDirectory; preflight: Preflight; monitor?: { metrics(): MonitorMetrics } };
   /** Deployments (JobService's deployment methods). */
   deployer: Deployer;
+  /** Schedules, triggers and events (spec §7); absent in contexts that do not serve them. */
+  schedules?: Schedules;
   onInternal?: InternalErrorSink;
 }
 
@@ -46,6 +51,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     }, ctx.onInternal);
 
   return {
+    ...scheduleHandlers(ctx),
     SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
       'SubmitJob',
       async (req, md) => {
@@ -56,14 +62,17 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       },
       ctx.onInternal,
     ),
-    GetJob: unary<JobIdRequest, { job_json: string }>('GetJob', async (req) => ({ job_json: JSON.stringify(await jobDetail(ctx, req.job_id)) }), ctx.onInternal),
+    GetJob: unary<JobIdRequest & { include_manifest?: boolean }, { job_json: string }>('GetJob', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      return { job_json: JSON.stringify(await jobDocument(store, record, req.include_manifest === true)) };
+    }, ctx.onInternal),
     ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {
       return { jobs_json: JSON.stringify(await listJobSummaries(ctx, { limit: req.limit, includeTerminal: req.include_terminal })) };
     }, ctx.onInternal),
-    ListAgents: unary<JobIdRequest, { agents_json: string }>('ListAgents', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      await jobs.get(jobId);
-      return { agents_json: JSON.stringify(await store.listAgents(jobId)) };
+    ListAgents: unary<JobIdRequest & { page_size?: number; page_token?: string }, { agents_json: string; next_page_token: string; total: number }>('ListAgents', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      const page = await agentPage(store, record, req);
+      return { agents_json: JSON.stringify(page.agents), next_page_token: page.next_page_token, total: page.total };
     }, ctx.onInternal),
     ListJobEvents: unary<{ job_id: string; after_id: string; limit: number }, { events_json: string }>('ListJobEvents', async (req) => {
       return { events_json: JSON.stringify(await jobEventPage(ctx, req.job_id, { afterId: req.after_id, limit: req.limit })) };

@@ -8,7 +8,8 @@ import { LEADER_LEASE } from '../cluster/leader.js';
 import { clusterService, effectiveStatus } from '../cluster/snapshot.js';
 import { MnError } from '../core/errors.js';
 import type { ServiceQuery } from '../core/services/registry.js';
-import { type AgentRecord, type JobRecord, type JobSummary, type StoredEvent, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type JobSummary, type StoredEvent, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { jobDocument } from './job-view.js';
 import { nodeView } from './cluster-service.js';
 import { requireField } from './handler.js';
 import type { ApiContext } from './job-service.js';
@@ -57,13 +58,10 @@ export async function listJobSummaries(ctx: ApiContext, options: { limit: number
   return list;
 }
 
-/** GetJob: the record with its agents (the final agents once the job ended and gave its placements back). */
-export async function jobDetail(ctx: ApiContext, jobId: unknown): Promise<JobRecord & { agents: AgentRecord[] }> {
-  const id = requireField(jobId, 'job_id');
-  const [record, live] = await Promise.all([ctx.jobs.get(id), ctx.store.listAgents(id)]);
-  const final = record.details.final_agents;
-  const agents = live.length === 0 && Array.isArray(final) ? final : live;
-  return { ...record, agents };
+/** GetJob's document ({@link jobDocument}): the record, its first agents and the summary of all of them. */
+export async function jobDetail(ctx: ApiContext, jobId: unknown): Promise<Record<string, unknown>> {
+  const record = await ctx.jobs.get(requireField(jobId, 'job_id'));
+  return jobDocument(ctx.store, record, false);
 }
 
 /** ListJobEvents: events after `afterId`, at most `limit` (default 1000, at most 10,000). */

@@ -5,7 +5,14 @@
 import type { ProgressCounts } from './output.js';
 
 /** Agent counts of a GetJob document (`job.agent_count` is the total after fan-out). */
-export function countsOf(record: { job?: { agent_count?: unknown }; agents?: Array<{ state?: unknown }> }): ProgressCounts {
+export function countsOf(record: { job?: { agent_count?: unknown }; agents?: Array<{ state?: unknown }>; agent_summary?: { total: number; by_state: Record<string, number> } }): ProgressCounts {
+  const summary = record.agent_summary;
+  if (summary && typeof summary.total === 'number') {
+    // GetJob lists the first agents only; the summary counts them all.
+    const by = summary.by_state ?? {};
+    const total = typeof record.job?.agent_count === 'number' ? record.job.agent_count : summary.total;
+    return { total, placed: summary.total, running: (by.running ?? 0) + (by.starting ?? 0) + (by.restarting ?? 0), completed: by.completed ?? 0, failed: by.failed ?? 0 };
+  }
   const agents = Array.isArray(record.agents) ? record.agents : [];
   const total = typeof record.job?.agent_count === 'number' ? record.job.agent_count : agents.length;
   const counts: ProgressCounts = { total, placed: agents.length, running: 0, completed: 0, failed: 0 };

@@ -6,6 +6,7 @@
 import { controlJob, drainNode, jobDetail, jobEventPage, jobResult, listJobSummaries, listNodeViews, listServiceInstances, nodeDetail, nodeEligibility, systemSummary, undrainNode } from '../api/reads.js';
 import type { ApiContext } from '../api/job-service.js';
 import { MnError } from '../core/errors.js';
+import type { AgentSummary } from '../core/paging.js';
 import { TERMINAL_JOB_STATUSES, type AgentRecord } from '../store/store.js';
 
 export interface Route {
@@ -105,10 +106,10 @@ export function agentCounts(states: readonly string[]): { placed: number; by_sta
 async function jobList(ctx: ApiContext, q: URLSearchParams): Promise<unknown[]> {
   const summaries = await listJobSummaries(ctx, { limit: intParam(q, 'limit', 100), includeTerminal: q.get('all') !== '0' });
   const rows = await Promise.all(summaries.map(async (s) => {
-    const [record, live] = await Promise.all([ctx.store.getJob(s.job_id), ctx.store.listAgents(s.job_id)]);
+    const [record, summary] = await Promise.all([ctx.store.getJob(s.job_id), ctx.store.agentSummary(s.job_id)]);
     if (!record) return null;
-    let list: string[] = live.map((a) => a.state);
-    if (list.length === 0 && TERMINAL_JOB_STATUSES.has(record.status) && Array.isArray(record.details.final_agents)) list = record.details.final_agents.map((a) => a.state);
+    let counts = { placed: summary.total, by_state: summary.by_state };
+    if (summary.total === 0 && TERMINAL_JOB_STATUSES.has(record.status) && Array.isArray(record.details.final_agents)) counts = agentCounts(record.details.final_agents.map((a) => a.state));
     return {
       ...s,
       graph_id: record.job.graph_id,
@@ -116,28 +117,30 @@ async function jobList(ctx: ApiContext, q: URLSearchParams): Promise<unknown[]> 
       type: record.job.type,
       priority: record.job.priority,
       agent_count: record.job.agent_count,
-      agents: agentCounts(list),
+      agents: counts,
     };
   }));
   return rows.filter((r) => r !== null);
 }
 
-/** The job page: GetJob with the agents capped, counts over all of them, and grouped by machine. */
+/** The job page: GetJob's document (first agents, counts of all by state and machine) and each failed agent's error. */
 async function jobPage(ctx: ApiContext, jobId: string): Promise<unknown> {
-  const { agents, manifest: _manifest, ...record } = await jobDetail(ctx, jobId);
+  const doc = await jobDetail(ctx, jobId);
+  const summary = doc.agent_summary as AgentSummary;
+  const agents = (doc.agents as AgentRecord[]).slice(0, MAX_AGENTS_SHOWN);
   const byNode: Record<string, Record<string, number>> = {};
-  for (const a of agents) {
+  for (const a of doc.agents as AgentRecord[]) {
     const n = (byNode[a.node] ??= {});
     n[a.state] = (n[a.state] ?? 0) + 1;
   }
-  const shown: AgentRecord[] = agents.slice(0, MAX_AGENTS_SHOWN);
-  const failed = agents.some((a) => a.state === 'failed') ? await agentErrors(ctx, jobId) : {};
+  const failed = (summary.by_state.failed ?? 0) > 0 ? await agentErrors(ctx, jobId) : {};
   return {
-    ...record,
-    details: { ...record.details, final_agents: undefined, modules: undefined },
-    agents: shown,
-    agents_total: agents.length,
-    agent_counts: agentCounts(agents.map((a) => a.state)),
+    ...doc,
+    details: { ...(doc.details as Record<string, unknown>), modules: undefined },
+    agents,
+    agents_total: summary.total,
+    agent_counts: { placed: summary.total, by_state: summary.by_state },
+    // By state for the agents listed; `agent_summary.by_node` counts every agent per machine.
     agents_by_node: byNode,
     agent_errors: failed,
   };

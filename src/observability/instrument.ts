@@ -43,8 +43,8 @@ export async function readClusterGauges(store: Store, now: number): Promise<Clus
   let inboxBacklog = 0;
   let deadLetters = 0;
   await Promise.all(active.map(async (j) => {
-    const [agents, counts] = await Promise.all([store.listAgents(j.job_id), store.messageCounts(j.job_id)]);
-    for (const a of agents) agentsByState[a.state] = (agentsByState[a.state] ?? 0) + 1;
+    const [summary, counts] = await Promise.all([store.agentSummary(j.job_id), store.messageCounts(j.job_id)]);
+    for (const [state, n] of Object.entries(summary.by_state)) agentsByState[state] = (agentsByState[state] ?? 0) + n;
     inboxBacklog += counts.outstanding;
     deadLetters += counts.dead_letters;
   }));

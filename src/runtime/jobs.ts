@@ -2,16 +2,18 @@ import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
+import { issueText } from '../core/manifest/context.js';
 import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobDetails, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
 import { capacityOf, jobPlan, toAgentPlacements } from './placement-commit.js';
-import { moduleSources, newJobId } from './submission.js';
+import { bundleConfig, moduleSources, newJobId } from './submission.js';
+import { DEFAULT_LIMITS, type Limits, limitError } from '../core/limits.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -36,6 +38,8 @@ export interface JobsOptions {
   commitAttempts?: number;
   /** Checks a job's `required_services` before it is accepted (spec §5.6); without it, none are checked. */
   preflight?: (requirements: readonly ServiceRequirement[]) => Promise<PreflightReport>;
+  /** Request limits (default {@link DEFAULT_LIMITS}). */
+  limits?: Limits;
 }
 
 /** How a job is submitted. */
@@ -64,6 +68,8 @@ interface Pending {
   details: JobDetails;
   /** Times this submission was planned together with others and failed (then it is planned alone). */
   retries: number;
+  /** Planned in a task of its own: its batch's plan failed in the worker (a crash), so no one else fails with it. */
+  alone?: boolean;
   resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
   reject: (error: unknown) => void;
 }
@@ -88,6 +94,11 @@ export class Jobs {
     this.views = new ClusterViewBuilder(options.store);
   }
 
+  /** The request limits submissions are held to. */
+  get limits(): Limits {
+    return this.options.limits ?? DEFAULT_LIMITS;
+  }
+
   /**
    * Validates, plans and commits a job. `files` are the bundle's files by relative path; the
    * sources of module agents (`config.module`) among them travel with the job record to the
@@ -102,14 +113,66 @@ export class Jobs {
     });
   }
 
+  /**
+   * The record a scheduled dispatch creates (status `pending`, no plan), built as a submission
+   * would build it; the dispatch commits it atomically with its schedule's record, then
+   * {@link placeExisting} plans and commits it like any other job.
+   */
+  async pendingRecord(jobId: string, job: Job, manifest: unknown, modules: Record<string, string>, details: JobDetails): Promise<NewJob> {
+    const view = await this.views.build();
+    return {
+      job_id: jobId,
+      manifest,
+      job,
+      status: 'pending',
+      requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+      effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
+      details: { ...details, ...(Object.keys(modules).length > 0 ? { modules } : {}) },
+    };
+  }
+
+  /**
+   * Plans and commits a job whose record exists and is still pending without a plan (a
+   * scheduled dispatch). A job that cannot be placed is failed, with the reason on its record.
+   */
+  async placeExisting(record: JobRecord): Promise<{ job_id: string; status: JobStatus }> {
+    try {
+      const placed = await new Promise<{ job_id: string; status: JobStatus; plan: Plan }>((resolve, reject) => {
+        const modules = record.details.modules ?? {};
+        this.queue.push({ job: record.job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
+        void this.drain();
+      });
+      return { job_id: placed.job_id, status: placed.status };
+    } catch (error) {
+      const fresh = await this.options.store.getJob(record.job_id).catch(() => null);
+      if (fresh && fresh.status === 'pending' && (await this.options.coordinators.adopt(record.job_id).catch(() => null))) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await this.options.store.updateJob(record.job_id, { details: { ...fresh.details, failure: { reason } } }, { fence: this.options.coordinators.fence(record.job_id) }).catch(() => undefined);
+        await this.options.coordinators.transition(record.job_id, 'failed', 'job_failed').catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
   /** Validates a manifest and finds its module sources among `files`; an invalid one is refused naming every problem. */
   validate(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): { job: Job; modules: Record<string, string> } {
-    const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
+    const limits = this.limits;
+    // Sizes first: refused before anything reads the text.
+    const manifestBytes = Buffer.byteLength(manifestJson, 'utf8');
+    if (manifestBytes > limits.maxManifestBytes) throw limitError('manifest_json', 'maxManifestBytes', limits.maxManifestBytes, manifestBytes, 'size in bytes');
+    let payloadBytes = 0;
+    for (const file of Object.values(files)) payloadBytes += typeof file === 'string' ? Buffer.byteLength(file, 'utf8') : file.length;
+    if (payloadBytes > limits.maxPayloadBytes) throw limitError('payloads', 'maxPayloadBytes', limits.maxPayloadBytes, payloadBytes, 'total size in bytes');
+    const config = bundleConfig(files, limits.maxJsonDepth);
+    const result = validateManifest(manifestJson, { env: this.options.env ?? {}, maxJsonDepth: limits.maxJsonDepth, ...(config ? { config } : {}) });
     if (!result.ok || !result.job) {
-      const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
+      const first = result.errors.slice(0, 10).map(issueText);
       throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${first.join('; ')}${result.errors.length > 10 ? ` (and ${result.errors.length - 10} more)` : ''}`, {
         details: { errors: result.errors },
       });
+    }
+    if (result.job.agent_count > limits.maxAgentsPerJob) {
+      throw limitError('manifest_json', 'maxAgentsPerJob', limits.maxAgentsPerJob, result.job.agent_count, 'agent count');
     }
     return { job: result.job, modules: moduleSources(result.job, files) };
   }
@@ -133,7 +196,7 @@ export class Jobs {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, BATCH);
+        const batch = this.nextBatch();
         try {
           await this.commitBatch(batch);
         } catch (error) {
@@ -145,10 +208,40 @@ export class Jobs {
     }
   }
 
+  /** Up to {@link BATCH} queued submissions in arrival order; one that must be planned alone comes alone. */
+  private nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    while (batch.length < BATCH && this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.alone && batch.length > 0) break;
+      batch.push(this.queue.shift()!);
+      if (next.alone) break;
+    }
+    return batch;
+  }
+
   private async commitBatch(batch: Pending[]): Promise<void> {
     const view = await this.views.build();
     // Plan under the job ids: two submissions of one manifest share a graph id.
-    const plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+    let plan: Plan;
+    try {
+      plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+    } catch (error) {
+      if (batch.length > 1) {
+        // One submission may have broken the worker: plan each alone, so only that one fails.
+        for (const p of batch) p.alone = true;
+        this.queue.unshift(...batch);
+        return;
+      }
+      const cause = isMnError(error) ? error.details.cause : undefined;
+      if (cause === 'MN_E_WORKER_EXITED' || cause === 'MN_E_TASK_FAILED') {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new MnError('MN_E_TASK_FAILED', `planning job ${batch[0]!.jobId} failed in its placement worker, which was replaced; other submissions are not affected (${message})`, {
+          details: { job_id: batch[0]!.jobId, cause },
+        });
+      }
+      throw error;
+    }
     for (const p of batch) {
       const failures = plan.failures.filter((f) => f.job === p.jobId);
       if (failures.length > 0) {

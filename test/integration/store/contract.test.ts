@@ -12,6 +12,8 @@ import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contrac
 import { messageContract } from './message-contract.js';
 import { serviceContract } from './service-contract.js';
 import { deploymentContract } from './deployment-contract.js';
+import { scheduleContract } from './schedule-contract.js';
+import { pagingContract } from './paging-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -28,6 +30,8 @@ storeContract('MemoryStore', memory);
 messageContract('MemoryStore', memory);
 serviceContract('MemoryStore', memory);
 deploymentContract('MemoryStore', memory);
+scheduleContract('MemoryStore', memory);
+pagingContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -50,3 +54,5 @@ storeContract('RedisStore', redis);
 messageContract('RedisStore', redis);
 serviceContract('RedisStore', redis);
 deploymentContract('RedisStore', redis);
+scheduleContract('RedisStore', redis);
+pagingContract('RedisStore', redis);

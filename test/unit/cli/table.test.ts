@@ -52,5 +52,8 @@ describe('job progress', () => {
     expect(counts).toEqual({ total: 5, placed: 4, running: 2, completed: 1, failed: 1 });
     expect(progressLine('j1', 'running', counts)).toBe('j1 running: placed 4/5, running 2, completed 1, failed 1');
     expect(countsOf({})).toEqual({ total: 0, placed: 0, running: 0, completed: 0, failed: 0 });
+    // A big job's document lists its first agents only: the summary counts all of them.
+    const big = { job: { agent_count: 100_000 }, agents: [{ state: 'running' }], agent_summary: { total: 99_000, by_state: { running: 50_000, completed: 48_000, failed: 1000 } } };
+    expect(countsOf(big)).toEqual({ total: 100_000, placed: 99_000, running: 50_000, completed: 48_000, failed: 1000 });
   });
 });
