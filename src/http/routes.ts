@@ -43,6 +43,10 @@ export function dashboardApi(ctx: ApiContext): { match(method: string, path: str
     { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/resume$/, name: 'ResumeDeployment', run: ([id], _q, b) => ctx.deployer.resume(id!, reasonOf(b)) },
     { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/fail$/, name: 'FailDeployment', run: ([id], _q, b) => ctx.deployer.fail(id!, reasonOf(b)) },
     { method: 'POST', pattern: /^\/api\/deployments\/([^/]+)\/rollback$/, name: 'RollbackDeployment', run: ([id], _q, b) => ctx.deployer.rollback(id!, reasonOf(b) ? { reason: reasonOf(b)! } : {}) },
+    { method: 'GET', pattern: /^\/api\/schedules$/, name: 'ListSchedules', run: async () => { const sv = schedulesOf(ctx); return (await sv.list({})).map((r) => sv.view(r)); } },
+    { method: 'POST', pattern: /^\/api\/schedules\/([^/]+)\/pause$/, name: 'PauseSchedule', run: ([id], _q, b) => schedulesOf(ctx).pause(id!, reasonOf(b) ?? '') },
+    { method: 'POST', pattern: /^\/api\/schedules\/([^/]+)\/resume$/, name: 'ResumeSchedule', run: ([id]) => schedulesOf(ctx).resume(id!) },
+    { method: 'POST', pattern: /^\/api\/schedules\/([^/]+)\/run-now$/, name: 'DispatchSchedule', run: ([id], _q, b) => schedulesOf(ctx).runNow(id!, undefined, reasonOf(b) ?? '') },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, name: 'CancelJob', run: ([id]) => controlJob(ctx, id, 'cancel') },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/pause$/, name: 'PauseJob', run: ([id]) => controlJob(ctx, id, 'pause') },
     { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/resume$/, name: 'ResumeJob', run: ([id]) => controlJob(ctx, id, 'resume') },
@@ -71,6 +75,11 @@ export function dashboardApi(ctx: ApiContext): { match(method: string, path: str
       return null;
     },
   };
+}
+
+function schedulesOf(ctx: ApiContext): NonNullable<ApiContext['schedules']> {
+  if (!ctx.schedules) throw new MnError('MN_E_FAILED_PRECONDITION', 'this daemon does not serve schedules');
+  return ctx.schedules;
 }
 
 function reasonOf(b: Record<string, unknown>): string | undefined {

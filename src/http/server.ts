@@ -51,7 +51,7 @@ const HTTP_STATUS: Partial<Record<MnErrorCode, number>> = {
 };
 
 /** Pages of the single-page app: each is answered with index.html; anything else is a 404 page. */
-const APP_ROUTES = [/^\/$/, /^\/jobs\/?$/, /^\/jobs\/[^/]+\/?$/, /^\/services\/?$/, /^\/events\/?$/, /^\/deployments\/?$/, /^\/deployments\/[^/]+\/?$/];
+const APP_ROUTES = [/^\/$/, /^\/jobs\/?$/, /^\/jobs\/[^/]+\/?$/, /^\/services\/?$/, /^\/events\/?$/, /^\/deployments\/?$/, /^\/deployments\/[^/]+\/?$/, /^\/schedules\/?$/];
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 const require = createRequire(import.meta.url);

@@ -5,7 +5,7 @@ import { h, render } from '/static/vendor/preact.mjs';
 import { useEffect, useState } from '/static/vendor/preact-hooks.mjs';
 import htm from '/static/vendor/htm.mjs';
 import { getToken, setToken } from '/static/api.js';
-import { DeploymentPage, DeploymentsPage, EventsPage, JobPage, JobsPage, NotFound, Overview, ServicesPage } from '/static/pages.js';
+import { DeploymentPage, DeploymentsPage, EventsPage, SchedulesPage, JobPage, JobsPage, NotFound, Overview, ServicesPage } from '/static/pages.js';
 
 const html = htm.bind(h);
 
@@ -16,6 +16,7 @@ function route(path) {
   if (job) return { page: JobPage, params: { id: decodeURIComponent(job[1]) } };
   if (/^\/services\/?$/.test(path)) return { page: ServicesPage, params: {} };
   if (/^\/events\/?$/.test(path)) return { page: EventsPage, params: {} };
+  if (/^\/schedules\/?$/.test(path)) return { page: SchedulesPage, params: {} };
   if (/^\/deployments\/?$/.test(path)) return { page: DeploymentsPage, params: {} };
   const dep = /^\/deployments\/([^/]+)\/?$/.exec(path);
   if (dep) return { page: DeploymentPage, params: { id: decodeURIComponent(dep[1]) } };
@@ -57,7 +58,7 @@ function App() {
   const nav = (href, label) => html`<a href=${href} class=${(href === '/' ? path === '/' : path.startsWith(href)) ? 'active' : ''}>${label}</a>`;
   return html`<header>
       <a class="brand" href="/">mn</a>
-      <nav>${nav('/', 'Overview')}${nav('/jobs', 'Jobs')}${nav('/services', 'Services')}${nav('/deployments', 'Deployments')}${nav('/events', 'Events')}<a href="/metrics">Metrics</a></nav>
+      <nav>${nav('/', 'Overview')}${nav('/jobs', 'Jobs')}${nav('/services', 'Services')}${nav('/deployments', 'Deployments')}${nav('/schedules', 'Schedules')}${nav('/events', 'Events')}<a href="/metrics">Metrics</a></nav>
       <${TokenBox} />
     </header>
     <main><${Page} key=${path} ...${params} /></main>`;

@@ -360,3 +360,32 @@ export function DeploymentPage({ id }) {
       </table></div>
   </section>`;
 }
+
+// ---- schedules ------------------------------------------------------------------------------
+
+export function SchedulesPage() {
+  const list = useLive(() => getJson('/api/schedules'), null, 5000);
+  return html`<section>
+    <h1>Schedules <${LiveDot} live=${list.live} /></h1>
+    <${Problem} error=${list.error} />
+    ${list.data && (list.data.length === 0 ? html`<p class="muted">No schedules yet. Create one with <code>mn schedule create BUNDLE</code>.</p>` : html`<table class="schedules">
+      <thead><tr><th>Schedule</th><th>Kind</th><th>Status</th><th>When</th><th>Next runs</th><th>Last run</th><th></th></tr></thead>
+      <tbody>${list.data.map((s) => {
+        const last = (s.dispatches ?? [])[0];
+        const path = (verb) => `/api/schedules/${encodeURIComponent(s.schedule_id)}/${verb}`;
+        return html`<tr key=${s.schedule_id} data-schedule=${s.schedule_id}>
+          <td>${s.name}<br /><small class="muted">${s.schedule_id}</small></td>
+          <td>${s.kind}</td>
+          <td><${Badge} value=${s.status} />${s.last_blocked_reason ? html`<br /><small class="muted">${s.last_blocked_reason}</small>` : null}</td>
+          <td>${s.kind === 'periodic' ? html`<code>${s.crons.join(' | ')}</code> <small class="muted">${s.timezone}</small>` : s.kind === 'delayed' ? s.run_at : (s.trigger?.event_type ?? 'event')}</td>
+          <td class="upcoming">${(s.upcoming ?? []).slice(0, 3).map((u) => html`<div>${u.local}</div>`)}</td>
+          <td>${last ? html`${last.job_id ? html`<a href=${`/jobs/${encodeURIComponent(last.job_id)}`}>${last.job_id}</a>` : ''} <${Badge} value=${last.status} />` : '-'}</td>
+          <td>${s.status === 'paused'
+            ? html`<${Action} label="Resume" path=${path('resume')} onDone=${list.reload} />`
+            : html`<${Action} label="Pause" path=${path('pause')} onDone=${list.reload} />`}
+            <${Action} label="Run now" path=${path('run-now')} onDone=${list.reload} /></td>
+        </tr>`;
+      })}</tbody>
+    </table>`)}
+  </section>`;
+}

@@ -11,6 +11,7 @@ import { ROOT } from '../../helpers/cli.js';
 import { type DashboardDaemon, launchChromium, startDashboardDaemon } from '../../helpers/dashboard.js';
 import { eventually } from '../../helpers/daemon.js';
 import { rawCall } from '../../helpers/grpc.js';
+import { scheduleCall } from '../../helpers/schedules.js';
 import { fanOutManifest, machine } from '../../helpers/jobs.js';
 import { JOB_SERVICE } from '../../../src/api/protos.js';
 
@@ -187,6 +188,19 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Promote', exact: true }).click();
     await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 30_000 }).toBe('successful');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('lists a schedule with its next runs in its time zone, and pauses it with the token', async () => {
+    const created = await scheduleCall<{ schedule_id: string }>(d.target, 'CreateSchedule', { manifest_json: longRunning('nightly report'), schedule_json: JSON.stringify({ cron: '0 2 * * *', timezone: 'Europe/Paris' }), kind: '' }, TOKEN);
+    await page.goto(new URL('/schedules', d.url).href);
+    const row = page.locator(`tr[data-schedule="${created.schedule_id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.textContent()).toContain('0 2 * * *');
+    expect(await row.locator('td.upcoming div').count()).toBe(3);
+    expect(await row.locator('td.upcoming div').first().textContent()).toMatch(/02:00/);
+    await shot('schedules');
+    await row.getByRole('button', { name: 'Pause', exact: true }).click();
+    await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 10_000 }).toBe('paused');
   });
 
   it('answers an unknown route with a 404 page', async () => {
