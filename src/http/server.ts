@@ -105,6 +105,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const stream = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
     const jobId = url.searchParams.get('job') || null;
     if (jobId !== null) await ctx.jobs.get(jobId); // 404 for an unknown job
+    if (streams.size >= limits.maxStreams) {
+      throw new MnError('MN_E_RESOURCE_EXHAUSTED', `this daemon already serves ${limits.maxStreams} event streams; close other dashboard tabs or use another daemon`);
+    }
     const lastId = typeof req.headers['last-event-id'] === 'string' && /^\d+-\d+$/.test(req.headers['last-event-id']) ? req.headers['last-event-id'] : undefined;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
     res.flushHeaders();

@@ -21,9 +21,11 @@ export interface SseLimits {
   maxBufferedBytes: number;
   /** How long a full socket may stay full before the connection is dropped (default 10 s). */
   stallMs: number;
+  /** Open streams one daemon serves at most (each follows the store; default 64). */
+  maxStreams: number;
 }
 
-export const DEFAULT_SSE_LIMITS: SseLimits = { maxBufferedBytes: 1024 * 1024, stallMs: 10_000 };
+export const DEFAULT_SSE_LIMITS: SseLimits = { maxBufferedBytes: 1024 * 1024, stallMs: 10_000, maxStreams: 64 };
 
 /** One SSE frame: `id`, `event` and the JSON data, each data line prefixed as the format asks. */
 export function sseFrame(data: unknown, options: { id?: string; event?: string } = {}): string {
@@ -47,7 +49,7 @@ export class SseConnection {
 
   constructor(
     private readonly sink: SseSink,
-    private readonly limits: SseLimits = DEFAULT_SSE_LIMITS,
+    private readonly limits: Pick<SseLimits, 'maxBufferedBytes' | 'stallMs'> = DEFAULT_SSE_LIMITS,
     private readonly timeout: (ms: number) => { promise: Promise<void>; cancel(): void } = defaultTimeout,
   ) {
     sink.once('close', () => (this.ended ??= 'closed'));

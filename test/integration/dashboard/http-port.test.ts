@@ -48,6 +48,16 @@ function startDev(env: Record<string, string>): Promise<Dev> {
   });
 }
 
+/** Retries `attempt` until it answers `want` (a closed stream is released when its socket closes). */
+async function eventuallyStatus(attempt: () => Promise<number>, want: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const code = await attempt();
+    if (code === want) return code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return attempt();
+}
+
 async function stop(dev: Dev | undefined): Promise<void> {
   if (!dev || dev.proc.exitCode !== null) return;
   const exited = new Promise((r) => dev.proc.once('exit', r));
@@ -192,6 +202,22 @@ describe('the HTTP port of mn dev', () => {
     const rest = await read(half.id!);
     expect(rest.slice(1).map((f) => f.id)).toEqual(all.slice(all.indexOf(half) + 1).map((f) => f.id));
     expect((await get('/api/stream?job=no-such-job')).status).toBe(404);
+
+    // At most 64 open streams per daemon: the next is refused, and a closed one frees its place.
+    const open: http.ClientRequest[] = [];
+    const statusOf = () => new Promise<number>((resolve) => {
+      const req = http.get(new URL('/api/stream', base), (res) => resolve(res.statusCode ?? 0));
+      open.push(req);
+    });
+    try {
+      const codes = await Promise.all(Array.from({ length: 64 }, statusOf));
+      expect(codes.every((c) => c === 200)).toBe(true);
+      expect(await statusOf()).toBe(429);
+      open.shift()!.destroy();
+      expect(await eventuallyStatus(statusOf, 200)).toBe(200);
+    } finally {
+      for (const r of open) r.destroy();
+    }
   });
 
   it('watches a job with mn job status --watch: one line per change when piped, exit 0 completed and 1 failed; tables without colour', async () => {
