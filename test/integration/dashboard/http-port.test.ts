@@ -48,6 +48,12 @@ function startDev(env: Record<string, string>): Promise<Dev> {
   });
 }
 
+/** Waits until `check()` holds (15 s at most). */
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 150 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!check()) throw new Error('condition not met within 15 s');
+}
+
 /** Retries `attempt` until it answers `want` (a closed stream is released when its socket closes). */
 async function eventuallyStatus(attempt: () => Promise<number>, want: number): Promise<number> {
   for (let i = 0; i < 50; i++) {
@@ -221,17 +227,29 @@ describe('the HTTP port of mn dev', () => {
   });
 
   it('watches a job with mn job status --watch: one line per change when piped, exit 0 completed and 1 failed; tables without colour', async () => {
-    const slow = fanOutManifest('watched', 3, { command: ['sh', '-c', 'sleep 2.5'] });
+    // A job that runs until the test cancels it: the watch sees it running, then cancelled (exit 1).
+    const slow = JSON.stringify({ manifest_version: '1', graph_id: 'watched', entrypoints: ['w'], nodes: [{ node_id: 'w', agent_type: 'executor', count: 2, config: { command: ['sleep', '60'] }, resources: { cpu_cores: 0.01, memory_mb: 1 } }] });
     const submit = await rawCall<{ job_id: string }>(dev.target, JOB_SERVICE, 'SubmitJob', { manifest_json: slow, payloads: {} }, TOKEN);
     const jobId = submit.res!.job_id;
-    const watched = await runCli(['job', 'status', jobId, '--watch', '--target', dev.target]);
-    expect(watched.code).toBe(0);
-    const lines = watched.stdout.split('\n').filter((l) => l.startsWith(`${jobId} `) && l.includes(': placed '));
-    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const watch = spawn(process.execPath, [path.join(ROOT, 'bin', 'mn.js'), 'job', 'status', jobId, '--watch', '--target', dev.target], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let errText = '';
+    watch.stdout!.on('data', (d) => (out += d));
+    watch.stderr!.on('data', (d) => (errText += d));
+    const code = new Promise<number | null>((resolve) => watch.once('close', (c) => resolve(c)));
+    await eventuallyTrue(() => out.includes(`${jobId} running: placed 2/2, running 2, completed 0, failed 0`));
+    await rawCall(dev.target, JOB_SERVICE, 'CancelJob', { job_id: jobId }, TOKEN);
+    expect(await code).toBe(1);
+    const lines = out.split('\n').filter((l) => l.startsWith(`${jobId} `) && l.includes(': placed '));
     expect(new Set(lines).size).toBe(lines.length); // a line only when something changed
-    expect(lines.at(-1)).toBe(`${jobId} completed: placed 5/5, running 0, completed 5, failed 0`);
-    expect(watched.stdout).not.toContain('\x1b[');
-    expect(watched.stderr).toBe('');
+    expect(lines.at(-1)).toMatch(new RegExp(`^${jobId} cancelled: placed \\d/2, `));
+    expect(out).not.toContain('\x1b[');
+    expect(errText).toBe('');
+
+    const quick = await rawCall<{ job_id: string }>(dev.target, JOB_SERVICE, 'SubmitJob', { manifest_json: fanOutManifest('watched-ok', 2, { command: ['true'] }), payloads: {} }, TOKEN);
+    const done = await runCli(['job', 'status', quick.res!.job_id, '--watch', '--target', dev.target]);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain(`${quick.res!.job_id} completed: placed 4/4, running 0, completed 4, failed 0`);
 
     const failing = JSON.stringify({ manifest_version: '1', graph_id: 'watched-fail', entrypoints: ['x'], nodes: [{ node_id: 'x', agent_type: 'executor', config: { command: ['false'] }, resources: { cpu_cores: 0.01, memory_mb: 1 } }], policies: { restart: { enabled: false } } });
     const failed = await rawCall<{ job_id: string }>(dev.target, JOB_SERVICE, 'SubmitJob', { manifest_json: failing, payloads: {} }, TOKEN);
@@ -246,7 +264,7 @@ describe('the HTTP port of mn dev', () => {
     expect(head!.indexOf('STATUS')).toBe(row!.indexOf('healthy'));
     const jobs = await runCli(['job', 'list', '--all', '--target', dev.target]);
     expect(jobs.stdout.split('\n')[0]).toMatch(/^JOB +STATUS +CREATED +AGE$/);
-    expect(jobs.stdout).toContain(jobId);
+    expect(jobs.stdout).toContain(quick.res!.job_id);
   });
 
   it('logs JSON lines with level, time and node when stderr is not a terminal', () => {
