@@ -11,7 +11,7 @@ import { type JobDetails, type JobRecord, type JobStatus, type Store, TERMINAL_J
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
-import { capacityOf, jobPlan, toAgentPlacements } from './placement-commit.js';
+import { capacityOf, jobPlan, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
 import { bundleConfig, moduleSources, newJobId } from './submission.js';
 import { DEFAULT_LIMITS, type Limits, limitError } from '../core/limits.js';
 
@@ -259,7 +259,7 @@ export class Jobs {
     if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true, details: { reason: 'taken', job_id: jobId } });
     await store.commitPlacements(
       jobId,
-      { plan, status: 'scheduled', placements: toAgentPlacements(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
+      { plan, status: 'scheduled', placements: await toAgentPlacementsChunked(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
       fence,
     );
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });

@@ -3,6 +3,7 @@ import type { ClusterState } from '../core/cluster/types.js';
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import type { AgentPlacement } from '../store/store.js';
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 
 /** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
 export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
@@ -19,6 +20,16 @@ export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
 
 export function toAgentPlacements(plan: Plan): AgentPlacement[] {
   return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) }));
+}
+
+/** {@link toAgentPlacements} a chunk per turn of the event loop (a big job's commit). */
+export async function toAgentPlacementsChunked(plan: Plan): Promise<AgentPlacement[]> {
+  const out: AgentPlacement[] = [];
+  for (let i = 0; i < plan.placements.length; i += LOOP_CHUNK) {
+    for (const p of plan.placements.slice(i, i + LOOP_CHUNK)) out.push({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) });
+    if (plan.placements.length > LOOP_CHUNK) await yieldToLoop();
+  }
+  return out;
 }
 
 /**
