@@ -100,7 +100,7 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
   const { agents } = options;
   const probeMs = options.probeMs ?? 50;
   const home = mkdtempSync(path.join(os.tmpdir(), 'mn-hardening-'));
-  const env = { MN_GRPC_PORT: '0', MN_NODE_NAME: 'big@lab', MN_MAX_AGENTS_PER_JOB: String(agents), MN_LEADER_LEASE_MS: '3000', MN_HEARTBEAT_INTERVAL_MS: '500' };
+  const env = { MN_GRPC_PORT: '0', MN_NODE_NAME: 'big@lab', MN_MAX_AGENTS_PER_JOB: String(agents) };
   const { config, problems } = daemonConfigFromEnv(env, { hostname: 'bench', homeDir: home });
   if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('; '));
   let store: Store;

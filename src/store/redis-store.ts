@@ -275,10 +275,24 @@ export class RedisStore implements Store {
 
   async listAgents(jobId: string): Promise<AgentRecord[]> {
     checkName(jobId, 'job id');
-    const hash = await this.call(() => this.client.hgetall(this.keys.jobAgents(jobId)));
-    return Object.values(hash)
-      .map((json) => JSON.parse(json) as AgentRecord)
-      .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+    const key = this.keys.jobAgents(jobId);
+    // A small job in one read; a big one in chunks (HSCAN), each parsed in its own turn of the
+    // event loop, so listing 100,000 agents never holds it for long.
+    const size = await this.call(() => this.client.hlen(key));
+    let list: AgentRecord[];
+    if (size <= LIST_CHUNK) {
+      list = Object.values(await this.call(() => this.client.hgetall(key))).map((json) => JSON.parse(json) as AgentRecord);
+    } else {
+      const byId = new Map<string, AgentRecord>();
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', LIST_CHUNK));
+        for (let i = 0; i + 1 < flat.length; i += 2) if (!byId.has(flat[i]!)) byId.set(flat[i]!, JSON.parse(flat[i + 1]!) as AgentRecord);
+        cursor = next;
+      } while (cursor !== '0');
+      list = [...byId.values()];
+    }
+    return list.sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
   }
 
   async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
@@ -301,7 +315,7 @@ export class RedisStore implements Store {
     const seen = new Set<string>();
     let cursor = '0';
     do {
-      const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', 1000));
+      const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', LIST_CHUNK));
       const chunk: AgentRecord[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) {
         if (seen.has(flat[i]!)) continue;
@@ -875,6 +889,9 @@ function pairs(flat: readonly unknown[]): Hash {
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
   return out;
 }
+
+/** Agents read per round trip when listing a big job's agents. */
+const LIST_CHUNK = 2000;
 
 /** Plans shorter than this are parsed on every read (caching them saves nothing). */
 const PLAN_CACHE_MIN_CHARS = 64 * 1024;

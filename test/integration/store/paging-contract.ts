@@ -39,6 +39,8 @@ export function pagingContract(name: string, create: () => Promise<StoreHarness>
         after = page.next;
       }
       expect(pages).toBe(3);
+      // Listing them all (a big job: read in chunks) gives the same agents in the same order.
+      expect((await store.listAgents('j')).map((a) => a.agent_id)).toEqual(ids);
       expect(seen.map((a) => a.agent_id)).toEqual(ids);
       expect(seen.find((a) => a.agent_id === 'w-00007')!.state).toBe('running');
       // A page that ends exactly at the last agent says so.
