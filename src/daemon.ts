@@ -21,6 +21,9 @@ import { ServiceMonitor } from './services/monitor.js';
 import { Preflight } from './services/preflight.js';
 import path from 'node:path';
 import type { Store } from './store/store.js';
+import { scheduleClock } from './schedules/clock.js';
+import { Schedules } from './schedules/schedules.js';
+import { ScheduleSweeper } from './schedules/sweeper.js';
 
 /** What the composition root needs: settings, a store, and the machine's inventory. */
 export interface DaemonOptions {
@@ -112,8 +115,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   monitor.start();
   // Deployments: the leader drives rollouts; each job's coordinator applies them to its job.
   const deployer = new Deployer({ store, jobs, now: Date.now, onError });
-  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence(), onError });
+  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence, onError });
   const rollouts = new RolloutExecutor({ store, jobs, coordinators, onError });
+  // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
+  let sweeper: ScheduleSweeper | null = null;
+  const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {
       await relocator.tick();
@@ -139,12 +147,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
     deployer,
+    schedules,
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };
   let api: ApiServer;
   try {
     api = await startApiServer(ctx, { host: config.host, port: config.port });
   } catch (error) {
+    sweeper.stop();
     membership.stop();
     stopTimers();
     monitor.stop();
@@ -167,6 +177,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
+      sweeper?.stop();
       membership.stop();
       stopTimers();
       monitor.stop();

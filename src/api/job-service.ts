@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
 import type { Deployer } from '../deploy/deployer.js';
 import type { Jobs } from '../runtime/jobs.js';
+import type { Schedules } from '../schedules/schedules.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
@@ -9,6 +10,7 @@ import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
 import { agentPage, jobDocument } from './job-view.js';
 import { deploymentHandlers } from './deployment-handlers.js';
+import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
 
 export interface ApiContext {
@@ -21,6 +23,8 @@ export interface ApiContext {
   services: { directory: ServiceDirectory; preflight: Preflight; monitor?: { metrics(): MonitorMetrics } };
   /** Deployments (JobService's deployment methods). */
   deployer: Deployer;
+  /** Schedules, triggers and events (spec §7); absent in contexts that do not serve them. */
+  schedules?: Schedules;
   onInternal?: InternalErrorSink;
 }
 
@@ -46,6 +50,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     }, ctx.onInternal);
 
   return {
+    ...scheduleHandlers(ctx),
     SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
       'SubmitJob',
       async (req, md) => {

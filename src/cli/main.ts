@@ -5,6 +5,7 @@ import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServiceCommands } from './commands/service.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
@@ -16,6 +17,8 @@ export function buildProgram(): Command {
     .name('mn')
     .description('mn-runtime: run AI agent workflows on machines you own')
     .version('0.1.0')
+    // Program options only before the command, so that `mn deployment rollback --version 1` is the command's own.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
@@ -25,6 +28,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerServiceCommands(program);
   registerDeploymentCommands(program);
+  registerScheduleCommands(program);
   return program;
 }
 

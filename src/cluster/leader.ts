@@ -54,9 +54,9 @@ export class Leader {
     return this.keeper.held;
   }
 
-  /** The leader lease's fence, for writes only the leader may make; throws `MN_E_LEASE_LOST` when not held. */
-  fence(): Fence {
-    return this.keeper.fence();
+  /** The leader lease's fence while this daemon leads, else null (writes made as leader carry it). */
+  get fence(): Fence | null {
+    return this.keeper.held ? this.keeper.fence() : null;
   }
 
   start(): void {

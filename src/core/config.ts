@@ -36,6 +36,10 @@ export interface DaemonConfig {
   executorPools: Record<string, number>;
   /** Message delivery settings (spec §2.3, §10.6). */
   messages: MessageSettings;
+  /** Longest sleep of the leader's schedule sweep (MN_SCHEDULE_SWEEP_INTERVAL_MS, default 5000); it also wakes at the next due time. */
+  scheduleSweepMs: number;
+  /** Largest trigger event payload in bytes (MN_MAX_EVENT_BYTES, default 65536). */
+  maxEventBytes: number;
   /** Request limits (README "Limits"); {@link DEFAULT_LIMITS} when absent. */
   limits?: Limits;
 }
@@ -102,6 +106,8 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
       maxAttempts: int('MN_MESSAGE_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
       pollMs: int('MN_MESSAGE_DELIVERY_POLL_MS', 1_000, 10, 60_000),
     },
+    scheduleSweepMs: int('MN_SCHEDULE_SWEEP_INTERVAL_MS', 5_000, 10, 3_600_000),
+    maxEventBytes: int('MN_MAX_EVENT_BYTES', 65_536, 2, 16 * 1024 * 1024),
   };
   const limits = limitsFromEnv(env);
   problems.push(...limits.problems);

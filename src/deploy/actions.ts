@@ -14,17 +14,22 @@ export interface DeployContext {
   store: Store;
   jobs: Jobs;
   now(): number;
-  /** The fence of writes (the leader's lease for the controller; none for operator verbs, which check versions only). */
-  fence?: () => Fence;
+  /**
+   * The fence of writes: the leader's lease for the controller (null once it is lost: then
+   * nothing is written); none for operator verbs, which check versions only.
+   */
+  fence?: () => Fence | null;
   onError?: (error: unknown) => void;
 }
 
 /** Writes a deployment change unless the record moved on meanwhile (then the caller looks again). */
 export async function commit(ctx: DeployContext, dep: DeploymentRecord, patch: DeploymentPatch, events: Array<Omit<DeploymentEvent, 'timestamp'>> = []): Promise<DeploymentRecord | null> {
+  const fence = ctx.fence ? ctx.fence() : undefined;
+  if (fence === null) throw new MnError('MN_E_LEASE_LOST', `deployment ${dep.deployment_id} is driven by the leader, and this daemon no longer leads`);
   let list = dep.events;
   for (const e of events) list = withEvent(list, { ...e, timestamp: ctx.now() } as DeploymentEvent);
   try {
-    return await ctx.store.deployments.update(dep.deployment_id, { ...patch, ...(events.length > 0 ? { events: list } : {}) }, { expectedVersion: dep.version, ...(ctx.fence ? { fence: ctx.fence() } : {}) });
+    return await ctx.store.deployments.update(dep.deployment_id, { ...patch, ...(events.length > 0 ? { events: list } : {}) }, { expectedVersion: dep.version, ...(fence ? { fence } : {}) });
   } catch (error) {
     if (isMnError(error, 'MN_E_CONFLICT')) return null;
     throw error;

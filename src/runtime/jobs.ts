@@ -7,7 +7,7 @@ import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobDetails, type JobRecord, type JobStatus, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
@@ -111,6 +111,47 @@ export class Jobs {
       this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
       void this.drain();
     });
+  }
+
+  /**
+   * The record a scheduled dispatch creates (status `pending`, no plan), built as a submission
+   * would build it; the dispatch commits it atomically with its schedule's record, then
+   * {@link placeExisting} plans and commits it like any other job.
+   */
+  async pendingRecord(jobId: string, job: Job, manifest: unknown, modules: Record<string, string>, details: JobDetails): Promise<NewJob> {
+    const view = await this.views.build();
+    return {
+      job_id: jobId,
+      manifest,
+      job,
+      status: 'pending',
+      requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+      effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
+      details: { ...details, ...(Object.keys(modules).length > 0 ? { modules } : {}) },
+    };
+  }
+
+  /**
+   * Plans and commits a job whose record exists and is still pending without a plan (a
+   * scheduled dispatch). A job that cannot be placed is failed, with the reason on its record.
+   */
+  async placeExisting(record: JobRecord): Promise<{ job_id: string; status: JobStatus }> {
+    try {
+      const placed = await new Promise<{ job_id: string; status: JobStatus; plan: Plan }>((resolve, reject) => {
+        const modules = record.details.modules ?? {};
+        this.queue.push({ job: record.job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
+        void this.drain();
+      });
+      return { job_id: placed.job_id, status: placed.status };
+    } catch (error) {
+      const fresh = await this.options.store.getJob(record.job_id).catch(() => null);
+      if (fresh && fresh.status === 'pending' && (await this.options.coordinators.adopt(record.job_id).catch(() => null))) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await this.options.store.updateJob(record.job_id, { details: { ...fresh.details, failure: { reason } } }, { fence: this.options.coordinators.fence(record.job_id) }).catch(() => undefined);
+        await this.options.coordinators.transition(record.job_id, 'failed', 'job_failed').catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   /** Validates a manifest and finds its module sources among `files`; an invalid one is refused naming every problem. */

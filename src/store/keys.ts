@@ -189,4 +189,48 @@ export class StoreKeys {
   deploymentStableVersions(key: string): string {
     return `${this.namespace}:deployment_key:${key}:stable`;
   }
+  /** Set: every schedule id. */
+  schedules(): string {
+    return `${this.namespace}:schedules`;
+  }
+
+  /** Hash: one schedule record, a JSON value per field (plus `next_run_ms` for the index). */
+  schedule(id: string): string {
+    return `${this.namespace}:schedule:${id}`;
+  }
+
+  /** String (JSON): the schedule's archived bundle (manifest and module sources). */
+  scheduleBundle(id: string): string {
+    return `${this.namespace}:schedule:${id}:bundle`;
+  }
+
+  /** List: the schedule's 50 newest dispatches (JSON), newest first. */
+  scheduleDispatches(id: string): string {
+    return `${this.namespace}:schedule:${id}:dispatches`;
+  }
+
+  /** Set: the schedule's active child job ids. */
+  scheduleActiveJobs(id: string): string {
+    return `${this.namespace}:schedule:${id}:active_jobs`;
+  }
+
+  /** Hash: the schedule's counters (dispatched, missed, failed, blocked). */
+  scheduleCounters(id: string): string {
+    return `${this.namespace}:schedule:${id}:counters`;
+  }
+
+  /** Sorted set: active schedules with a next run, scored by it (epoch ms). */
+  scheduleDue(): string {
+    return `${this.namespace}:schedule:due`;
+  }
+
+  /** String (JSON, PX TTL): the dispatch committed under a dispatch token. */
+  scheduleToken(token: string): string {
+    return `${this.namespace}:schedule_token:${token}`;
+  }
+
+  /** List: emitted trigger events (JSON), newest first, the 1,000 newest kept. */
+  triggerEvents(): string {
+    return `${this.namespace}:trigger:events`;
+  }
 }

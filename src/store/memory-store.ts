@@ -13,6 +13,7 @@ import type { Plan } from '../core/placement/plan-types.js';
 import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../core/paging.js';
 import { copy, type MemoryCore } from './memory/core.js';
 import { MemoryDeployments } from './memory/deployments.js';
+import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
@@ -200,6 +201,7 @@ export class MemoryStore implements Store {
 
   readonly services: MemoryServiceRegistry;
   readonly deployments: MemoryDeployments;
+  readonly schedules: MemorySchedules;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -213,6 +215,11 @@ export class MemoryStore implements Store {
     };
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
+    this.schedules = new MemorySchedules(core, (job) => {
+      checkNewJob(job);
+      if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });
+      this.jobs.set(job.job_id, copy(newJobRecord(job, this.clock())));
+    });
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.maxGlobalEvents = options.maxGlobalEvents ?? DEFAULT_MAX_EVENTS;
     this.global = new EventStream(this.maxGlobalEvents);

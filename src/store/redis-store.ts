@@ -11,6 +11,7 @@ import { StoreKeys } from './keys.js';
 import { contextOf, decodeJobRecord, newJobRecord } from './records.js';
 import type { RedisCore } from './redis/core.js';
 import { RedisDeployments } from './redis/deployments.js';
+import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -104,6 +105,7 @@ export class RedisStore implements Store {
   private closed = false;
   readonly services: RedisServiceRegistry;
   readonly deployments: RedisDeployments;
+  readonly schedules: RedisSchedules;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -128,6 +130,11 @@ export class RedisStore implements Store {
     };
     this.services = new RedisServiceRegistry(core);
     this.deployments = new RedisDeployments(core);
+    this.schedules = new RedisSchedules(core, (job) => {
+      checkNewJob(job);
+      const record = newJobRecord(job, this.clock());
+      return JOB_FIELDS.flatMap((field) => [field, JSON.stringify(record[field])]);
+    });
   }
 
   /** Opens the data and lease connections and waits until both are ready. */

@@ -24,6 +24,7 @@ import type { PreflightEntry } from '../core/services/preflight.js';
 import type { AgentSummary } from '../core/paging.js';
 import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
+import type { ScheduleStore } from './schedules.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -397,6 +398,8 @@ export interface Store {
   readonly services: ServiceRegistryStore;
   /** Deployments and their version history (spec §6.3). */
   readonly deployments: DeploymentStore;
+  /** Schedules, their dispatches and trigger events (spec §7). */
+  readonly schedules: ScheduleStore;
 
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DeploymentRecord, VersionRecord } from '../../core/deploy/records.js';
-import { CliError } from '../client.js';
+import { type ApiClient, CliError } from '../client.js';
 import { EXIT, printJson, say, table } from '../output.js';
 import { readBundle, withClient } from './job.js';
 
@@ -53,17 +53,7 @@ export function registerDeploymentCommands(program: Command): void {
       await withClient(opts, async (c) => {
         let dep = result<DeploymentRecord>(await c.call('job', 'DeployJob', { manifest_json: JSON.stringify(manifest), payloads, deployment_key: opts.key ?? '', update_policy_json: JSON.stringify(overrides), force: !!opts.force, tag: opts.tag ?? '', wait: false }));
         if (!opts.json) say(`${dep.deployment_id} version ${dep.target_version} ${dep.status} (${dep.mode}): ${dep.description}`);
-        if (opts.wait) {
-          let seen = dep.events.length > 0 ? dep.events[dep.events.length - 1]!.timestamp : 0;
-          while (!(dep.status in SETTLED)) {
-            await new Promise((r) => setTimeout(r, 250));
-            dep = result<View>(await c.call('job', 'GetDeployment', { id_or_key: dep.deployment_id })).deployment;
-            for (const e of dep.events.filter((ev) => ev.timestamp > seen)) if (!opts.json) say(`  ${e.type}: ${e.reason}`);
-            if (dep.events.length > 0) seen = Math.max(seen, dep.events[dep.events.length - 1]!.timestamp);
-          }
-          process.exitCode = SETTLED[dep.status] ?? EXIT.ok;
-          if (!opts.json) say(`${dep.deployment_id} ${dep.status}: ${dep.description}`);
-        }
+        if (opts.wait) dep = await follow(c, dep, !!opts.json);
         if (opts.json) printJson(dep);
       });
     });
@@ -86,27 +76,50 @@ export function registerDeploymentCommands(program: Command): void {
       say(describe(view));
     });
 
-  common(deployment.command('promote').description('let a canary or blue-green candidate through').argument('<key-or-id>')).action(async (keyOrId: string, opts: Opts) => act(opts, 'PromoteDeployment', { id_or_key: keyOrId, reason: '' }));
+  common(deployment.command('promote').description('let a canary or blue-green candidate through').argument('<key-or-id>'))
+    .option('--reason <text>', 'why')
+    .option('--wait', 'follow the deployment until it settles')
+    .action(async (keyOrId: string, opts: Opts & { reason?: string; wait?: boolean }) => act(opts, 'PromoteDeployment', { id_or_key: keyOrId, reason: opts.reason ?? '' }));
   common(deployment.command('rollback').description('deploy an earlier version again, as a new version').argument('<key-or-id>'))
     .option('--version <v>', 'the version to go back to (default: the last stable one other than the current)')
     .option('--tag <tag>', 'the version with this tag')
     .option('--reason <text>', 'why')
-    .action(async (keyOrId: string, opts: Opts & { version?: string; tag?: string; reason?: string }) => act(opts, 'RollbackDeployment', { id_or_key: keyOrId, version: opts.version ?? '', tag: opts.tag ?? '', reason: opts.reason ?? '' }));
+    .option('--wait', 'follow the new deployment until it settles')
+    .action(async (keyOrId: string, opts: Opts & { version?: string; tag?: string; reason?: string; wait?: boolean }) => act(opts, 'RollbackDeployment', { id_or_key: keyOrId, version: opts.version ?? '', tag: opts.tag ?? '', reason: opts.reason ?? '' }));
   for (const [verb, rpc, what] of [['pause', 'PauseDeployment', 'hold a rollout where it is'], ['resume', 'ResumeDeployment', 'continue a paused rollout'], ['fail', 'FailDeployment', 'fail a deployment: its candidate stops, replaced agents go back']] as const) {
     common(deployment.command(verb).description(what).argument('<key-or-id>'))
       .option('--reason <text>', 'why')
-      .action(async (keyOrId: string, opts: Opts & { reason?: string }) => act(opts, rpc, { id_or_key: keyOrId, reason: opts.reason ?? '' }));
+      .option('--wait', 'follow the deployment until it settles')
+      .action(async (keyOrId: string, opts: Opts & { reason?: string; wait?: boolean }) => act(opts, rpc, { id_or_key: keyOrId, reason: opts.reason ?? '' }));
   }
+}
+
+/** Follows a deployment until it settles, printing each new event; the exit code says whether it failed. */
+async function follow(c: ApiClient, start: DeploymentRecord, json: boolean): Promise<DeploymentRecord> {
+  let dep = start;
+  let seen = dep.events.at(-1)?.timestamp ?? 0;
+  while (!(dep.status in SETTLED)) {
+    await new Promise((r) => setTimeout(r, 250));
+    dep = result<View>(await c.call('job', 'GetDeployment', { id_or_key: dep.deployment_id })).deployment;
+    for (const e of dep.events.filter((ev) => ev.timestamp > seen)) if (!json) say(`  ${e.type}: ${e.reason}`);
+    seen = Math.max(seen, dep.events.at(-1)?.timestamp ?? 0);
+  }
+  process.exitCode = SETTLED[dep.status] ?? EXIT.ok;
+  if (!json) say(`${dep.deployment_id} ${dep.status}: ${dep.description}`);
+  return dep;
 }
 
 function result<T>(res: unknown): T {
   return JSON.parse((res as { result_json: string }).result_json) as T;
 }
 
-async function act(opts: Opts, rpc: string, request: Record<string, unknown>): Promise<void> {
-  const dep = await withClient(opts, async (c) => result<DeploymentRecord>(await c.call('job', rpc, request)));
-  if (opts.json) return printJson(dep);
-  say(`${dep.deployment_id} version ${dep.target_version} ${dep.status}: ${dep.description}`);
+async function act(opts: Opts & { wait?: boolean }, rpc: string, request: Record<string, unknown>): Promise<void> {
+  await withClient(opts, async (c) => {
+    let dep = result<DeploymentRecord>(await c.call('job', rpc, request));
+    if (!opts.json) say(`${dep.deployment_id} version ${dep.target_version} ${dep.status}: ${dep.description}`);
+    if (opts.wait) dep = await follow(c, dep, !!opts.json);
+    if (opts.json) printJson(dep);
+  });
 }
 
 /** The readable status of a deployment. */

@@ -377,7 +377,7 @@ async function follow(client: ApiClient, jobId: string, print: boolean): Promise
 }
 
 /** The bundle's payloads/ and config/ files as `relative path → bytes`. */
-async function readPayloads(root: string, bareManifest: boolean): Promise<Record<string, Buffer>> {
+export async function readPayloads(root: string, bareManifest: boolean): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
   if (bareManifest) return out;
   let total = 0;

@@ -12,6 +12,7 @@ import { CONTRACT_MAX_EVENTS, type StoreHarness, storeContract } from './contrac
 import { messageContract } from './message-contract.js';
 import { serviceContract } from './service-contract.js';
 import { deploymentContract } from './deployment-contract.js';
+import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
@@ -29,6 +30,7 @@ storeContract('MemoryStore', memory);
 messageContract('MemoryStore', memory);
 serviceContract('MemoryStore', memory);
 deploymentContract('MemoryStore', memory);
+scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 
 let server: RedisServer;
@@ -52,4 +54,5 @@ storeContract('RedisStore', redis);
 messageContract('RedisStore', redis);
 serviceContract('RedisStore', redis);
 deploymentContract('RedisStore', redis);
+scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
