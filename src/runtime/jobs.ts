@@ -9,7 +9,7 @@ import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
 import { controlJob, type JobAction } from './job-control.js';
-import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements } from './placement-commit.js';
+import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
 import { newJobId, validateSubmission } from './submission.js';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 
@@ -261,7 +261,7 @@ export class Jobs {
     if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true, details: { reason: 'taken', job_id: jobId } });
     await store.commitPlacements(
       jobId,
-      { plan, status: 'scheduled', placements: toAgentPlacements(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
+      { plan, status: 'scheduled', placements: await toAgentPlacementsChunked(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
       fence,
     );
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
