@@ -6,7 +6,7 @@ import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type Fence, type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
@@ -108,16 +108,30 @@ export class Jobs {
    * {@link placeExisting} plans and commits it like any other job.
    */
   async pendingRecord(jobId: string, job: Job, manifest: unknown, modules: Record<string, string>, details: JobDetails): Promise<NewJob> {
-    const view = await this.views.build();
+    // Cluster health from the node list alone: a dispatch must not cost a full cluster view.
+    const nodes = (await this.options.store.listNodes()).map((n) => ({ status: n.status, alive: n.alive, profiles: Array.isArray(n.inventory.profiles) ? (n.inventory.profiles as string[]) : [] }));
     return {
       job_id: jobId,
       manifest,
       job,
       status: 'pending',
       requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
-      effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
+      effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, nodes)) },
       details: { ...details, ...(Object.keys(modules).length > 0 ? { modules } : {}) },
     };
+  }
+
+  /**
+   * Takes the coordinator lease of a job about to be created by a dispatch, so that the leader's
+   * sweep does not adopt it (as an orphan) between its creation and its placement here; null
+   * when another daemon holds it. {@link unreserve} gives it back when the job was not created.
+   */
+  reserve(jobId: string): Promise<Fence | null> {
+    return this.options.coordinators.adopt(jobId);
+  }
+
+  unreserve(jobId: string): Promise<void> {
+    return this.options.coordinators.release(jobId);
   }
 
   /**

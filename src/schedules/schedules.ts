@@ -263,7 +263,17 @@ export class Schedules {
     }
     const dispatch: ScheduleDispatch = job ? { ...base, job_id: job.job_id, status: 'submitted', window_end_at: windowEnd(record, now) } : { ...base, error: error ?? 'unknown error' };
     const counters: Partial<ScheduleCounters> = { ...(req.counters ?? {}), ...(job ? { dispatched: 1 } : { failed: 1 }) };
-    const outcome = await store.schedules.commitDispatch({ schedule_id: record.schedule_id, dispatch, ...(job ? { job } : {}), ...(req.set ? { set: req.set } : {}), counters, ...(req.prune ? { prune: req.prune } : {}) }, fence);
+    // The child's coordinator lease is taken before the job exists, so that no sweep adopts it
+    // as an orphan before it is placed here.
+    const reserved = job ? await jobs.reserve(job.job_id).catch(() => null) : null;
+    let outcome: DispatchOutcome;
+    try {
+      outcome = await store.schedules.commitDispatch({ schedule_id: record.schedule_id, dispatch, ...(job ? { job } : {}), ...(req.set ? { set: req.set } : {}), counters, ...(req.prune ? { prune: req.prune } : {}) }, fence);
+    } catch (e) {
+      if (job && reserved) await jobs.unreserve(job.job_id).catch(() => undefined);
+      throw e;
+    }
+    if (job && reserved && !outcome.committed) await jobs.unreserve(job.job_id).catch(() => undefined);
     if (outcome.committed && job) {
       const jobId = job.job_id;
       await store.appendEvent(jobId, { type: 'schedule_dispatched', payload: { schedule_id: record.schedule_id, dispatch_id: dispatch.dispatch_id, reason: req.reason, scheduled_for: req.scheduled_for, event_id: eventId } }).catch(() => undefined);
