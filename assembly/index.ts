@@ -5,3 +5,4 @@
  */
 export { arenaAlloc as alloc, arenaReset as reset, arenaTop as top, arenaRelease as release } from './arena';
 export { bind, bindIndex, place, prepare, score, setIndex, touch } from './kernel';
+export { DIMENSIONS, GPU_RESERVE, GPU_RESERVE_PARTIAL, STRATEGY_BINPACK, STRATEGY_SPREAD } from './kernel';

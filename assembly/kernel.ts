@@ -6,7 +6,11 @@
  * The state of one `place` call lives in module globals; nothing is allocated while placing.
  */
 
-const STRATEGY_BINPACK: i32 = 0;
+// Constants shared with the JS side (src/core/placement/kernel-types.ts and kernel.ts), exported
+// as immutable globals so a test can hold the two to the same values.
+export const DIMENSIONS: i32 = 4;
+export const STRATEGY_BINPACK: i32 = 0;
+export const STRATEGY_SPREAD: i32 = 1;
 
 // Loaded columns.
 let n: i32 = 0;
@@ -280,8 +284,8 @@ export function prepare(): void {
  * GPU, a node with GPU capacity ranks GPU_RESERVE lower when all its GPUs are free and
  * GPU_RESERVE_PARTIAL lower when some are. Ranking only; `score` leaves it out.
  */
-const GPU_RESERVE: f64 = 1;
-const GPU_RESERVE_PARTIAL: f64 = 0.5;
+export const GPU_RESERVE: f64 = 1;
+export const GPU_RESERVE_PARTIAL: f64 = 0.5;
 
 @inline function reserve(i: i32): f64 {
   if (a3 != 0) return 0;

@@ -19,9 +19,11 @@ import { PlacementPool } from '../src/solver/pool.js';
 import { distinctClasses, j6Classes, makeCluster, NODE_MIXES, type KernelClass, type NodeMix } from './fixtures.js';
 import { checkPlacements, runStream, runStreams, type Columns } from './kernel-workloads.js';
 import { runPlannerBench } from './planner-workloads.js';
+import { distinctManifest, e2eCluster, identicalManifest, RecordingKernel, replay } from './e2e-workloads.js';
+import * as lib from '../src/lib.js';
 
 const quick = process.argv.includes('--quick') || process.env.MN_BENCH_QUICK === '1';
-/** `--only=distinct,j6` runs just those sections (snapshot, identical, distinct, scaling, j6, spread, pool, planner). */
+/** `--only=distinct,j6` runs just those sections (snapshot, identical, distinct, scaling, j6, spread, pool, planner, e2e). */
 const only = new Set(
   (process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter((x) => x !== ''),
 );
@@ -392,6 +394,71 @@ async function poolBench(): Promise<void> {
   table(`Optimistic parallel planning: ${jobCount} jobs × 50 agents on ${n.toLocaleString('en-US')} nodes (pool + committer)`, ['workload', 'workers', 'jobs', 'placed', 'ms', 'placements/s', 'conflicts', 'conflict rate', 'violations'], rows);
 }
 
+// --- End to end: the package entry's simulatePlan beside the kernel alone --------------------
+/**
+ * `simulatePlan` from the package entry (raw manifest validated on every call, parsed cluster) on
+ * the 10,000-node hetero cluster, with the library's default engine: one warm-up call, then the
+ * median of three. Beside it, the kernel alone replaying the exact kernel calls that plan made
+ * (recorded once, outside the timing) on a fresh kernel of the same engine, median of three.
+ */
+async function e2eBench(): Promise<void> {
+  const n = 10_000;
+  const identical = quick ? 20_000 : 100_000;
+  const distinct = quick ? 2_000 : 10_000;
+  const raw = e2eCluster(n);
+  const t0 = performance.now();
+  const cluster = lib.parseClusterFile(raw);
+  const parseMs = performance.now() - t0;
+  const logK = Math.ceil(Math.log2(n));
+  const cases: Array<[string, Record<string, unknown>, number, number]> = [
+    [`${identical.toLocaleString('en-US')} identical agents`, identicalManifest(identical), identical, 0],
+    [`${distinct.toLocaleString('en-US')} distinct agents`, distinctManifest(distinct), distinct, 0],
+    [`${identical.toLocaleString('en-US')} identical, sampled k=${logK}`, identicalManifest(identical), identical, logK],
+    [`${distinct.toLocaleString('en-US')} distinct, sampled k=${logK}`, distinctManifest(distinct), distinct, logK],
+  ];
+  const rows: Array<Array<string | number>> = [];
+  const out: Record<string, unknown> = {};
+  for (const [label, manifest, agents, sampleK] of cases) {
+    const call = (): ReturnType<typeof lib.simulatePlan> => lib.simulatePlan({ cluster, jobs: [manifest], strategy: 'binpack', sampleK });
+    call(); // warm-up
+    const times: number[] = [];
+    let plan = call();
+    for (let r = 0; r < 3; r++) {
+      gc();
+      const t = performance.now();
+      plan = call();
+      times.push(performance.now() - t);
+    }
+    const engine = plan.stats.engine;
+    const makeKernel = (): PlacementKernel => (engine === 'wasm' ? new WasmKernel() : new JsKernel());
+    // Record the kernel calls of the same plan, then time their replay on fresh kernels.
+    const recorder = new RecordingKernel(makeKernel());
+    lib.simulatePlan({ cluster, jobs: [manifest], strategy: 'binpack', sampleK, kernel: recorder });
+    replay(makeKernel(), recorder.events); // warm-up
+    const kernelTimes: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const kernel = makeKernel();
+      gc();
+      const t = performance.now();
+      replay(kernel, recorder.events);
+      kernelTimes.push(performance.now() - t);
+    }
+    const violations = lib.checkPlan(cluster, [lib.validateManifest(manifest).job!], plan).length;
+    const ms = median(times);
+    const kernelMs = median(kernelTimes);
+    const placed = plan.stats.placed;
+    sampleMemory();
+    out[label] = { agents, placed, engine, sampleK, ms, runsMs: times, kernelMs, kernelRunsMs: kernelTimes, ratio: ms / kernelMs, placementsPerSec: (placed / ms) * 1000, kernelPlacementsPerSec: (placed / kernelMs) * 1000, violations, kernelCalls: recorder.events.length };
+    rows.push([label, engine, `${placed.toLocaleString('en-US')}/${agents.toLocaleString('en-US')}`, fmt(ms, 1), `${fmt(placed / ms, 1)}k`, fmt(kernelMs, 1), `${fmt(placed / kernelMs, 1)}k`, `**${fmt(ms / kernelMs, 2)}×**`, violations]);
+  }
+  results.e2e = { nodes: n, clusterParseMs: parseMs, cases: out };
+  table(
+    `End to end: simulatePlan from the package entry (validation + plan), ${n.toLocaleString('en-US')} hetero nodes, binpack, median of 3 after a warm-up, beside the kernel alone replaying the same kernel calls (cluster parse ${fmt(parseMs, 0)} ms, once)`,
+    ['workload', 'engine', 'placed', 'end to end ms', 'end to end placements/s', 'kernel-only ms', 'kernel-only placements/s', 'end to end / kernel', 'violations (checkPlan)'],
+    rows,
+  );
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   if (wanted('snapshot')) await snapshotBench();
@@ -417,6 +484,8 @@ async function main(): Promise<void> {
       md.push(`\nsimulatePlan end to end: skipped (${planner.note})`);
     }
   }
+  gc();
+  if (wanted('e2e')) await e2eBench();
   sampleMemory();
   const usage = process.resourceUsage();
   results.memory = { peakRssMiB: usage.maxRSS / 1024, peakHeapUsedMiB: peakHeap / 2 ** 20 };

@@ -12,6 +12,9 @@ import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { Launcher } from './runtime/exec/launcher.js';
+import { DeploymentController } from './deploy/controller.js';
+import { Deployer } from './deploy/deployer.js';
+import { RolloutExecutor } from './deploy/executor.js';
 import { ServiceDirectory } from './services/directory.js';
 import { ensureJobServices } from './services/job-services.js';
 import { ServiceMonitor } from './services/monitor.js';
@@ -67,7 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const checksDir = path.join(config.home, 'checks');
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
-  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs) });
+  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({
@@ -110,6 +113,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError,
   });
   monitor.start();
+  // Deployments: the leader drives rollouts; each job's coordinator applies them to its job.
+  const deployer = new Deployer({ store, jobs, now: Date.now, onError });
+  const deployments = new DeploymentController({ store, jobs, now: Date.now, fence: () => leader.fence, onError });
+  const rollouts = new RolloutExecutor({ store, jobs, coordinators, onError });
   // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
   let sweeper: ScheduleSweeper | null = null;
   const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
@@ -123,6 +130,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Completion and seeding are checked often: two small reads per coordinated job.
     every(Math.min(config.sweepMs, 250), () => supervisor.tick(), onError),
     every(config.heartbeatMs, () => host.tick(), onError),
+    every(Math.min(config.sweepMs, 250), async () => {
+      await rollouts.tick();
+      if (leader.isLeader) await deployments.tick();
+    }, onError),
   ];
   await host.tick().catch(onError);
   host.start();
@@ -135,6 +146,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adminToken: config.adminToken,
     nodeName: config.nodeName,
     services: { directory, preflight, monitor },
+    deployer,
     schedules,
     onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   };

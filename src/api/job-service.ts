@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
+import type { Deployer } from '../deploy/deployer.js';
 import type { Jobs } from '../runtime/jobs.js';
 import type { Schedules } from '../schedules/schedules.js';
 import type { ServiceDirectory } from '../services/directory.js';
@@ -7,6 +8,8 @@ import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
+import { agentPage, jobDocument } from './job-view.js';
+import { deploymentHandlers } from './deployment-handlers.js';
 import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
 
@@ -18,12 +21,24 @@ export interface ApiContext {
   nodeName: string;
   /** Discovery and preflight (ClusterService's service methods). */
   services: { directory: ServiceDirectory; preflight: Preflight; monitor?: { metrics(): MonitorMetrics } };
+  /** Deployments (JobService's deployment methods). */
+  deployer: Deployer;
   /** Schedules, triggers and events (spec §7); absent in contexts that do not serve them. */
   schedules?: Schedules;
   onInternal?: InternalErrorSink;
 }
 
 interface JobIdRequest { job_id: string }
+
+/** A request's bundle files; a path that is absolute or climbs out of the bundle is refused. */
+export function bundleFiles(payloads: Record<string, Buffer> | undefined): Record<string, Buffer> {
+  for (const name of Object.keys(payloads ?? {})) {
+    if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
+      throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
+    }
+  }
+  return payloads ?? {};
+}
 
 /** `mirrorneuron.job.v1.JobService` handlers. */
 export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
@@ -41,22 +56,14 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       async (req, md) => {
         requireToken(md, ctx.authToken, 'SubmitJob');
         const text = requireField(req.manifest_json, 'manifest_json');
-        for (const name of Object.keys(req.payloads ?? {})) {
-          if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
-            throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
-          }
-        }
-        const { job_id, status } = await jobs.submit(text, req.payloads ?? {}, { force: req.force === true });
+        const { job_id, status } = await jobs.submit(text, bundleFiles(req.payloads), { force: req.force === true });
         return { job_id, status };
       },
       ctx.onInternal,
     ),
-    GetJob: unary<JobIdRequest, { job_json: string }>('GetJob', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      const [record, live] = await Promise.all([jobs.get(jobId), store.listAgents(jobId)]);
-      const final = record.details.final_agents;
-      const agents = live.length === 0 && Array.isArray(final) ? final : live;
-      return { job_json: JSON.stringify({ ...record, agents }) };
+    GetJob: unary<JobIdRequest & { include_manifest?: boolean }, { job_json: string }>('GetJob', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      return { job_json: JSON.stringify(await jobDocument(store, record, req.include_manifest === true)) };
     }, ctx.onInternal),
     ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {
       let list = await store.listJobs();
@@ -65,10 +72,10 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       if (req.limit > 0) list = list.slice(0, req.limit);
       return { jobs_json: JSON.stringify(list) };
     }, ctx.onInternal),
-    ListAgents: unary<JobIdRequest, { agents_json: string }>('ListAgents', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      await jobs.get(jobId);
-      return { agents_json: JSON.stringify(await store.listAgents(jobId)) };
+    ListAgents: unary<JobIdRequest & { page_size?: number; page_token?: string }, { agents_json: string; next_page_token: string; total: number }>('ListAgents', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      const page = await agentPage(store, record, req);
+      return { agents_json: JSON.stringify(page.agents), next_page_token: page.next_page_token, total: page.total };
     }, ctx.onInternal),
     ListJobEvents: unary<{ job_id: string; after_id: string; limit: number }, { events_json: string }>('ListJobEvents', async (req) => {
       const jobId = requireField(req.job_id, 'job_id');
@@ -103,6 +110,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
     CancelJob: control('CancelJob', 'cancel'),
     PauseJob: control('PauseJob', 'pause'),
     ResumeJob: control('ResumeJob', 'resume'),
+    ...deploymentHandlers(ctx),
     ClearJobs: unary<{ admin_token: string }, { cleared_count: number }>('ClearJobs', async (req, md) => {
       requireToken(md, ctx.authToken, 'ClearJobs');
       if (ctx.adminToken === null) throw new MnError('MN_E_PERMISSION_DENIED', 'ClearJobs requires MN_GRPC_ADMIN_TOKEN to be set on the daemon');

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDaemonCommands } from './commands/daemon.js';
+import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerJobCommands } from './commands/job.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
@@ -16,6 +17,8 @@ export function buildProgram(): Command {
     .name('mn')
     .description('mn-runtime: run AI agent workflows on machines you own')
     .version('0.1.0')
+    // Program options only before the command, so that `mn deployment rollback --version 1` is the command's own.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
@@ -24,6 +27,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerNodeCommands(program);
   registerServiceCommands(program);
+  registerDeploymentCommands(program);
   registerScheduleCommands(program);
   return program;
 }

@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Launcher } from '../../src/runtime/exec/launcher.js';
+import { eventually } from '../helpers/daemon.js';
 
 const cwd = os.tmpdir();
 const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string } = {}) =>
@@ -32,4 +35,24 @@ describe('Launcher (executor processes spawned from a small child process)', () 
     expect((await pending).error).toMatch(/the launcher exited/);
     expect((await run(launcher, ['true'])).exit_code).toBe(0);
   });
+
+  it('takes its running processes along when closed, leaving none behind', async () => {
+    const own = new Launcher();
+    const pidFile = path.join(mkdtempSync(path.join(cwd, 'mn-launcher-')), 'pid');
+    const pending = run(own, ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 600`]);
+    const pid = await eventually(async () => Number(readFileSync(pidFile, 'utf8').trim()) || null, 10_000, 20);
+    expect(alive(pid)).toBe(true);
+    own.close();
+    expect((await pending).error).toMatch(/the launcher exited/);
+    await eventually(async () => !alive(pid), 5_000, 20);
+  });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

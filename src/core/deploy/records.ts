@@ -77,8 +77,9 @@ export interface DeploymentRecord {
   rollback_of: number | null;
   /** The job spec the rollout moves to (agent level: what replaced agents run). */
   target_spec: Job | null;
-  /** The status a paused deployment resumes to. */
+  /** The status a paused deployment resumes to, and since when it is paused (deadlines do not run meanwhile). */
   paused_from: DeploymentStatus | null;
+  paused_at: number | null;
   changed_agent_ids: string[];
   remaining_agent_ids: string[];
   canary_agent_ids: string[];
@@ -149,4 +150,15 @@ export interface JobRollout {
   applied: string[];
   /** Discovery role of each replaced agent's services (`canary` until promotion). */
   roles: Record<string, 'primary' | 'canary' | 'candidate'>;
+}
+
+/** A rollout's clocks moved on by `ms` (the time it was paused does not count against its deadlines). */
+export function shiftRollout(r: RolloutState, ms: number): RolloutState {
+  const agents = Object.fromEntries(Object.entries(r.agents).map(([id, a]) => [id, { ...a, replaced_at: a.replaced_at + ms, healthy_since: a.healthy_since === null ? null : a.healthy_since + ms }]));
+  return { ...r, started_at: r.started_at + ms, batch_started_at: r.batch_started_at + ms, last_progress_at: r.last_progress_at + ms, agents };
+}
+
+/** Long-running job types (deployed in place or blue-green) and run-to-completion ones (re-run) do not share a key. */
+export function jobFamily(type: string): 'long_running' | 'run_to_completion' {
+  return type === 'service' || type === 'system' ? 'long_running' : 'run_to_completion';
 }

@@ -6,6 +6,17 @@ import type { ClusterNode, ClusterService, ClusterState } from '../cluster/types
 import { DIMENSIONS } from './kernel-types.js';
 import { portKey } from './filters.js';
 
+/**
+ * Nodes grouped by a key (a machine shape for one concern: an attribute's value, the device list,
+ * the runtime drivers, ...): `values[i]` is node i's group, `reps[v]` the first node of group v.
+ * Predicates of that concern are evaluated once per group instead of once per node.
+ */
+export interface KeyedColumn {
+  values: Int32Array;
+  reps: Int32Array;
+  count: number;
+}
+
 /** Values of one attribute over all nodes: `values[i]` indexes `names`, -1 when absent. */
 export interface AttributeColumn {
   values: Int32Array;
@@ -26,6 +37,7 @@ interface ClusterLayout {
   nodeIndex: Map<string, number>;
   servicesAt: Array<ClusterService[] | undefined>;
   columns: Map<string, AttributeColumn>;
+  keyed: Map<string, KeyedColumn>;
 }
 
 const layouts = new WeakMap<ClusterState, ClusterLayout>();
@@ -68,7 +80,7 @@ function layoutOf(cluster: ClusterState): ClusterLayout {
     const i = nodeIndex.get(s.node);
     if (i !== undefined) (servicesAt[i] ??= []).push(s);
   }
-  const layout: ClusterLayout = { cap, classOf, classReps, nodeIndex, servicesAt, columns: new Map() };
+  const layout: ClusterLayout = { cap, classOf, classReps, nodeIndex, servicesAt, columns: new Map(), keyed: new Map() };
   layouts.set(cluster, layout);
   return layout;
 }
@@ -94,6 +106,7 @@ export class ClusterIndex {
   readonly schedulable: Uint8Array;
   readonly excluded: Uint8Array;
   private readonly columns: Map<string, AttributeColumn>;
+  private readonly keyedColumns: Map<string, KeyedColumn>;
 
   constructor(cluster: ClusterState, options: { excludeNodes?: readonly string[]; ignoreJobIds?: readonly string[] } = {}) {
     const layout = layoutOf(cluster);
@@ -107,6 +120,7 @@ export class ClusterIndex {
     this.nodeIndex = layout.nodeIndex;
     this.servicesAt = layout.servicesAt;
     this.columns = layout.columns;
+    this.keyedColumns = layout.keyed;
     this.schedulable = new Uint8Array(n);
     this.excluded = new Uint8Array(n);
     this.basePorts = new Array<Set<string> | undefined>(n);
@@ -141,6 +155,31 @@ export class ClusterIndex {
 
   get classCount(): number {
     return this.classReps.length;
+  }
+
+  /**
+   * Nodes grouped by `key(node)`, built once per cluster under `name`. The key function must be a
+   * pure function of the node, the same for every call with that name.
+   */
+  keyed(name: string, key: (node: ClusterNode) => string): KeyedColumn {
+    let col = this.keyedColumns.get(name);
+    if (col) return col;
+    const values = new Int32Array(this.n);
+    const reps: number[] = [];
+    const ids = new Map<string, number>();
+    for (let i = 0; i < this.n; i++) {
+      const k = key(this.nodes[i]!);
+      let id = ids.get(k);
+      if (id === undefined) {
+        id = reps.length;
+        ids.set(k, id);
+        reps.push(i);
+      }
+      values[i] = id;
+    }
+    col = { values, reps: Int32Array.from(reps), count: reps.length };
+    this.keyedColumns.set(name, col);
+    return col;
   }
 
   /**

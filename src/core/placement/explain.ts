@@ -18,7 +18,7 @@ import {
   volumesOk,
 } from './filters.js';
 import { type PreparedGroup, agentIdOf, indexAt, systemDevices } from './group.js';
-import { DIMENSIONS } from './kernel-types.js';
+import { DIMENSIONS, fitsScalar } from './kernel-types.js';
 import { FILTER_STAGES, type FilterStage, type NearestNode, type PlacementFailure } from './plan-types.js';
 import type { PassView } from './planner.js';
 
@@ -125,7 +125,7 @@ function groupJudge(view: PassView, group: PreparedGroup): NodeJudge {
       const stage = SCALAR_STAGES[d]!;
       const need = group.ask[d]!;
       const f = free[d * n + i]!;
-      out[stage] = need > 0 && f < need ? UNITS[stage]!(need, f, index.cap[d * n + i]!) : null;
+      out[stage] = fitsScalar(f, need) ? null : UNITS[stage]!(need, f, index.cap[d * n + i]!);
     }
     out.runtime_driver = driverOk(node, spec.resources.runtime_driver)
       ? null
@@ -159,7 +159,7 @@ function groupJudge(view: PassView, group: PreparedGroup): NodeJudge {
       if (group.staticConstraints.some((c) => !c.test(resolveAttribute(node, c.attribute)))) return 2;
       if ((group.distinctHosts && view.jobHosts[i]) || propertyFull(i) !== null) return 2;
       if (!servicesOk(index.servicesAt[i], spec.requires_services)) return 3;
-      for (let d = 0; d < DIMENSIONS; d++) if (group.ask[d]! > 0 && free[d * n + i]! < group.ask[d]!) return 4 + d;
+      for (let d = 0; d < DIMENSIONS; d++) if (!fitsScalar(free[d * n + i]!, group.ask[d]!)) return 4 + d;
       const f = failing(i);
       for (let s = 8; s < STAGE_COUNT; s++) if (f[FILTER_STAGES[s]!] !== null) return s;
       return STAGE_COUNT;
@@ -328,7 +328,7 @@ export function explainSystemFailure(
         if (s < 4) worst = Math.min(worst, s);
       }
       if (worst < STAGE_COUNT) return worst;
-      for (let d = 0; d < DIMENSIONS; d++) if (totalAsk[d]! > 0 && free[d * n + i]! < totalAsk[d]!) return 4 + d;
+      for (let d = 0; d < DIMENSIONS; d++) if (!fitsScalar(free[d * n + i]!, totalAsk[d]!)) return 4 + d;
       for (let k = 0; k < groups.length; k++) {
         const s = judges[k]!.first(i);
         if (s >= 8 && s < STAGE_COUNT) return s;
@@ -345,7 +345,7 @@ export function explainSystemFailure(
       }
       for (let d = 0; d < DIMENSIONS; d++) {
         const stage = SCALAR_STAGES[d]!;
-        if (totalAsk[d]! > 0 && free[d * n + i]! < totalAsk[d]!) out[stage] = UNITS[stage]!(totalAsk[d]!, free[d * n + i]!, index.cap[d * n + i]!);
+        if (!fitsScalar(free[d * n + i]!, totalAsk[d]!)) out[stage] = UNITS[stage]!(totalAsk[d]!, free[d * n + i]!, index.cap[d * n + i]!);
       }
       if (selfConflict) out.ports = 'the group requests the same port twice';
       else if (out.devices === undefined && systemDevices(index.nodes[i]!, state.devices[i], groups) === null) {

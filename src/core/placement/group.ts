@@ -53,6 +53,8 @@ export function agentIdOf(spec: NodeSpec, index: number): string {
   return spec.count > 1 ? `${spec.node_id}-${index}` : spec.node_id;
 }
 
+const NO_KEYS: string[] = [];
+
 export function prepareGroup(
   job: Job,
   spec: NodeSpec,
@@ -81,7 +83,8 @@ export function prepareGroup(
     } else staticConstraints.push(compileConstraint(c));
   }
 
-  const explicitGpus = r.devices.filter(isGpuDevice).reduce((s, d) => s + d.count, 0);
+  let explicitGpus = 0;
+  for (const d of r.devices) if (isGpuDevice(d)) explicitGpus += d.count;
   const genericGpu: DeviceRequest | null =
     gpu > explicitGpus
       ? {
@@ -98,10 +101,13 @@ export function prepareGroup(
         }
       : null;
 
-  const portKeys = r.ports.map((p) => portKey(p.port, p.protocol));
-  const portSelfConflict = new Set(portKeys).size !== portKeys.length;
+  const portKeys = r.ports.length === 0 ? NO_KEYS : r.ports.map((p) => portKey(p.port, p.protocol));
+  const portSelfConflict = portKeys.length > 1 && new Set(portKeys).size !== portKeys.length;
 
-  const maskKey = JSON.stringify([
+  // Groups without static filters share the empty key (the mask of schedulable nodes).
+  const unfiltered =
+    staticConstraints.length === 0 && profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
+  const maskKey = unfiltered ? '' : JSON.stringify([
     staticConstraints.map((c) => c.constraint),
     profileName,
     profile ?? null,

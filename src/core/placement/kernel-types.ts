@@ -11,6 +11,16 @@ export const DIMENSIONS = 4;
 export const STRATEGY_BINPACK = 0;
 export const STRATEGY_SPREAD = 1;
 
+/**
+ * The scalar fit rule of one dimension, shared by both kernels (`fits` in kernel.ts and
+ * assembly/kernel.ts), the planner's system-job check and the failure explanations: a zero ask
+ * always fits; otherwise free capacity must be at least the ask. A NaN ask (or NaN free
+ * capacity under a non-zero ask) never fits; a negative ask fits wherever free >= ask.
+ */
+export function fitsScalar(free: number, need: number): boolean {
+  return need === 0 || free >= need;
+}
+
 /** Spread blocks for one kernel call (S blocks, up to V values each). */
 export interface KernelSpread {
   blocks: number;

@@ -12,6 +12,7 @@ import {
   checkKernelColumns,
   checkKernelTouch,
   DIMENSIONS,
+  fitsScalar,
   STRATEGY_BINPACK,
   type KernelOptions,
   type KernelPlaceOptions,
@@ -341,10 +342,10 @@ export class JsKernel implements PlacementKernel {
     if (this.eligBuf[i] !== 1 || this.slotsBuf[i] === 0) return false;
     const n = this.n;
     const free = this.freeBuf;
-    if (this.a0 !== 0 && !(free[i]! >= this.a0)) return false;
-    if (this.a1 !== 0 && !(free[n + i]! >= this.a1)) return false;
-    if (this.a2 !== 0 && !(free[2 * n + i]! >= this.a2)) return false;
-    if (this.a3 !== 0 && !(free[3 * n + i]! >= this.a3)) return false;
+    if (!fitsScalar(free[i]!, this.a0)) return false;
+    if (!fitsScalar(free[n + i]!, this.a1)) return false;
+    if (!fitsScalar(free[2 * n + i]!, this.a2)) return false;
+    if (!fitsScalar(free[3 * n + i]!, this.a3)) return false;
     const pv = this.propVal;
     if (pv !== null) {
       const v = pv[i]!;
@@ -470,10 +471,10 @@ export class JsKernel implements PlacementKernel {
       head[g] = h;
       if (h === e) continue;
       const r = mem[h]!;
-      if (this.a0 !== 0 && !(free[r]! >= this.a0)) continue;
-      if (this.a1 !== 0 && !(free[n + r]! >= this.a1)) continue;
-      if (this.a2 !== 0 && !(free[2 * n + r]! >= this.a2)) continue;
-      if (this.a3 !== 0 && !(free[3 * n + r]! >= this.a3)) continue;
+      if (!fitsScalar(free[r]!, this.a0)) continue;
+      if (!fitsScalar(free[n + r]!, this.a1)) continue;
+      if (!fitsScalar(free[2 * n + r]!, this.a2)) continue;
+      if (!fitsScalar(free[3 * n + r]!, this.a3)) continue;
       const s = this.baseScore(r);
       if (chosen >= 0 && s < best) continue;
       const tie = chosen >= 0 && s === best;

@@ -6,8 +6,9 @@
  */
 import type { ClusterState } from '../cluster/types.js';
 import type { Job, Strategy } from '../manifest/types.js';
-import { resolveAttribute } from './constraints.js';
-import { ClusterIndex } from './cluster-index.js';
+import type { ClusterNode } from '../cluster/types.js';
+import { type AttributeLookup, type CompiledConstraint, resolveAttribute } from './constraints.js';
+import { ClusterIndex, type KeyedColumn } from './cluster-index.js';
 import { explainGroupFailure, explainSystemFailure } from './explain.js';
 import {
   type ExecutionProfile,
@@ -22,6 +23,7 @@ import {
 import { type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
 import {
   DIMENSIONS,
+  fitsScalar,
   STRATEGY_BINPACK,
   STRATEGY_SPREAD,
   type KernelPropertyLimit,
@@ -67,12 +69,26 @@ export class PassState {
   readonly devices: Array<Set<string> | undefined>;
   private readonly ownPorts: Uint8Array;
   private readonly ownDevices: Uint8Array;
+  /** Bumped whenever a node's held devices change; keys the per-node device slot caches. */
+  readonly deviceVersion: Uint32Array;
+  /** Per device-request key: slots (no limit) per node holding devices, valid at `ver[i] - 1`. */
+  private readonly deviceCaches = new Map<string, { slots: Int32Array; ver: Uint32Array }>();
 
   constructor(index: ClusterIndex, empty: boolean) {
     this.ports = empty ? new Array<Set<string> | undefined>(index.n) : index.basePorts.slice();
     this.devices = empty ? new Array<Set<string> | undefined>(index.n) : index.baseDevices.slice();
     this.ownPorts = new Uint8Array(index.n);
     this.ownDevices = new Uint8Array(index.n);
+    this.deviceVersion = new Uint32Array(index.n);
+  }
+
+  deviceCache(key: string, n: number): { slots: Int32Array; ver: Uint32Array } {
+    let cache = this.deviceCaches.get(key);
+    if (!cache) {
+      cache = { slots: new Int32Array(n), ver: new Uint32Array(n) };
+      this.deviceCaches.set(key, cache);
+    }
+    return cache;
   }
 
   /** Copy-on-write so the index's base sets stay intact for later probes. */
@@ -90,13 +106,20 @@ export class PassState {
       this.ownDevices[i] = 1;
     }
     this.devices[i]!.add(id);
+    this.deviceVersion[i]!++;
   }
+}
+
+/** The discrete resources held per node in a pass, as the explainer reads them. */
+export interface PassSets {
+  readonly ports: ReadonlyArray<ReadonlySet<string> | undefined>;
+  readonly devices: ReadonlyArray<ReadonlySet<string> | undefined>;
 }
 
 /** What the explainer needs to judge a node in the current state. */
 export interface PassView {
   index: ClusterIndex;
-  state: PassState;
+  state: PassSets;
   free: Float64Array;
   jobHosts: Uint8Array;
   jobProperties: ReadonlyMap<string, Int32Array>;
@@ -115,7 +138,7 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   for (const job of jobs) {
     const result = planner.placeJob(job, placements, failures);
     let availability: Availability = 'runnable_now';
-    if (result.failed > 0) availability = planner.probeEmpty(job) ? 'runnable_later' : 'not_runnable';
+    if (result.failed > 0) availability = planner.probeEmpty(job, result) ? 'runnable_later' : 'not_runnable';
     const summary: JobSummary = { job: job.graph_id, placed: result.placed, failed: result.failed, availability };
     if (result.systemTargets) summary.system_targets = result.systemTargets;
     summaries.push(summary);
@@ -144,6 +167,8 @@ interface JobResult {
   placed: number;
   failed: number;
   systemTargets?: string[];
+  /** Groups with agents left unplaced (not for system jobs). */
+  failedGroups?: PreparedGroup[];
 }
 
 class Planner {
@@ -151,6 +176,11 @@ class Planner {
   private readonly profiles: Readonly<Record<string, ExecutionProfile>>;
   private readonly only: ReadonlySet<string> | null;
   private readonly masks = new Map<string, Uint8Array>();
+  /** Per plan: constraint verdicts per attribute value, and device slots per device shape. */
+  private readonly filters = new Map<string, Uint32Array>();
+  private readonly deviceTables = new Map<string, Int32Array>();
+  private readonly rowParts = new Map<PreparedGroup, SharedRowParts>();
+  private readonly lists = new Map<Uint8Array, Int32Array>();
   private state: PassState;
   /** Key of the mask currently in the kernel's elig view; null when unknown. */
   private eligKey: string | null = null;
@@ -218,15 +248,21 @@ class Planner {
   placeJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
     const type = job.policies.job_type;
     if (type === 'system' || type === 'sysbatch') return this.placeSystemJob(job, placements, failures);
+    return this.placeGroups(this.groupsOf(job), placements, failures);
+  }
+
+  private placeGroups(groups: readonly PreparedGroup[], placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
     const jobState: JobState = { hosts: new Uint8Array(this.index.n), properties: new Map() };
     let placed = 0;
     let failed = 0;
-    for (const group of this.groupsOf(job)) {
+    let failedGroups: PreparedGroup[] | undefined;
+    for (const group of groups) {
       const got = this.placeGroup(group, jobState, placements);
       placed += got;
       const missing = group.size - got;
       if (missing > 0) {
         failed += missing;
+        (failedGroups ??= []).push(group);
         if (failures) {
           failures.push(
             explainGroupFailure(this.view(jobState), group, got),
@@ -234,22 +270,25 @@ class Planner {
         }
       }
     }
-    return { placed, failed };
+    return failedGroups ? { placed, failed, failedGroups } : { placed, failed };
   }
 
   /**
-   * Would the job fit on this cluster with no existing allocations and nothing else of this plan?
-   * Runs a dry pass on the empty cluster and restores the real state afterwards.
+   * Would what failed of the job fit on this cluster with no existing allocations and nothing
+   * else of this plan (spec §3.7)? Re-places only the failed groups (all their agents, in order)
+   * in a dry pass on the empty cluster (a system job: the whole job) and restores the real state.
    */
-  probeEmpty(job: Job): boolean {
+  probeEmpty(job: Job, result: JobResult): boolean {
     const saved = this.kernel.free().slice();
     const savedState = this.state;
     this.state = new PassState(this.index, true);
     this.load(this.index.cap);
-    const result = this.placeJob(job, null, null);
+    const type = job.policies.job_type;
+    const system = type === 'system' || type === 'sysbatch';
+    const probe = system || !result.failedGroups ? this.placeJob(job, null, null) : this.placeGroups(result.failedGroups, null, null);
     this.state = savedState;
     this.load(saved);
-    return result.failed === 0;
+    return probe.failed === 0;
   }
 
   private view(jobState: JobState): PassView {
@@ -270,36 +309,151 @@ class Planner {
     });
   }
 
-  /** Status, class-level filters (profile, constraints, driver, volumes) and node services. */
+  /**
+   * Status, profile, constraints, driver, volumes and node services. Each filter is evaluated
+   * once per machine shape for its concern (per distinct value of the attribute a constraint
+   * reads, per distinct driver list, ...) and spread over the nodes with one typed-array pass;
+   * only constraints on per-node fields (`node`, `status`) and services are judged per node.
+   */
   staticMask(group: PreparedGroup): Uint8Array {
     const cached = this.masks.get(group.maskKey);
     if (cached) return cached;
     const { index } = this;
-    const classOk = new Uint8Array(index.classCount);
-    const classConstraints = group.staticConstraints.filter((c) => !c.perNode);
-    const nodeConstraints = group.staticConstraints.filter((c) => c.perNode);
+    const n = index.n;
     const spec = group.spec;
-    for (let k = 0; k < index.classCount; k++) {
-      const rep = index.classReps[k]!;
-      classOk[k] =
-        profileOk(rep, group.profileName, group.profile) &&
-        classConstraints.every((c) => c.test(resolveAttribute(rep, c.attribute))) &&
-        driverOk(rep, spec.resources.runtime_driver) &&
-        volumesOk(rep, spec.resources.volumes)
-          ? 1
-          : 0;
-    }
-    const mask = new Uint8Array(index.n);
     const needsServices = spec.requires_services.some((s) => s.required);
-    for (let i = 0; i < index.n; i++) {
-      if (!index.schedulable[i] || !classOk[index.classOf[i]!]) continue;
-      const node = index.nodes[i]!;
-      if (nodeConstraints.length > 0 && !nodeConstraints.every((c) => c.test(resolveAttribute(node, c.attribute)))) continue;
-      if (needsServices && !servicesOk(index.servicesAt[i], spec.requires_services)) continue;
-      mask[i] = 1;
+    const nodeConstraints = group.staticConstraints.filter((c) => c.perNode);
+    // Per-node verdicts of each filter (u32 words over a byte per node, zero-padded), cached
+    // per plan by filter: a mask is then an AND of a few word columns.
+    const filters: Uint32Array[] = [];
+    for (const c of group.staticConstraints) {
+      if (!c.perNode) filters.push(this.constraintFilter(c));
+    }
+    if (group.profileName !== null) {
+      const name = group.profileName;
+      const profile = group.profile;
+      filters.push(
+        this.nodeFilter(`profile\u0000${JSON.stringify([name, profile ?? null])}`, index.keyed('profile', profileKey), (rep) => profileOk(rep, name, profile)),
+      );
+    }
+    const driver = spec.resources.runtime_driver;
+    if (driver !== null) {
+      filters.push(this.nodeFilter(`driver\u0000${driver}`, index.keyed('runtime_drivers', driversKey), (rep) => driverOk(rep, driver)));
+    }
+    const volumes = spec.resources.volumes;
+    if (volumes.length > 0) {
+      filters.push(
+        this.nodeFilter(`volumes\u0000${JSON.stringify(volumes.map((v) => v.source))}`, index.keyed('host_paths', pathsKey), (rep) => volumesOk(rep, volumes)),
+      );
+    }
+    if (filters.length === 0 && nodeConstraints.length === 0 && !needsServices) {
+      this.masks.set(group.maskKey, index.schedulable);
+      return index.schedulable;
+    }
+    const words = (n + 3) >> 2;
+    const buffer = new ArrayBuffer(words * 4);
+    const mask = new Uint8Array(buffer, 0, n);
+    mask.set(index.schedulable);
+    const m32 = new Uint32Array(buffer);
+    for (const f of filters) for (let w = 0; w < words; w++) m32[w]! &= f[w]!;
+    if (nodeConstraints.length > 0 || needsServices) {
+      for (let i = 0; i < n; i++) {
+        if (!mask[i]) continue;
+        const node = index.nodes[i]!;
+        if (nodeConstraints.length > 0 && !nodeConstraints.every((c) => c.test(resolveAttribute(node, c.attribute)))) mask[i] = 0;
+        else if (needsServices && !servicesOk(index.servicesAt[i], spec.requires_services)) mask[i] = 0;
+      }
     }
     this.masks.set(group.maskKey, mask);
     return mask;
+  }
+
+  /**
+   * A filter's verdict per node as u32 words (a byte per node, 1 = passes), evaluated once per
+   * shape of `col` on its representative node; cached per plan under `key`.
+   */
+  private nodeFilter(key: string, col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint32Array {
+    let words = this.filters.get(key);
+    if (!words) {
+      const ok = new Uint8Array(col.count);
+      const nodes = this.index.nodes;
+      for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
+      const n = this.index.n;
+      words = new Uint32Array((n + 3) >> 2);
+      const bytes = new Uint8Array(words.buffer, 0, n);
+      const values = col.values;
+      for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+      this.filters.set(key, words);
+    }
+    return words;
+  }
+
+  /** A static constraint as a node filter, evaluated once per distinct value of its attribute. */
+  private constraintFilter(c: CompiledConstraint): Uint32Array {
+    const attribute = c.attribute;
+    return this.nodeFilter(
+      `${attribute}\u0000${JSON.stringify(c.constraint)}`,
+      this.index.keyed(`attr:${attribute}`, (node) => lookupKey(resolveAttribute(node, attribute))),
+      (rep) => c.test(resolveAttribute(rep, attribute)),
+    );
+  }
+
+  /**
+   * Slots per device shape for a group's device requests on a node holding none of its devices:
+   * -1 where the group binds no devices on that shape (its requests do not apply there). Greedy
+   * assignment is sequential, so the slots under a limit L are min(this, L).
+   */
+  private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array; key: string } {
+    const col = this.index.keyed('devices', devicesKey);
+    const key = JSON.stringify([group.explicitDevices, group.genericGpu]);
+    let fresh = this.deviceTables.get(key);
+    if (!fresh) {
+      fresh = new Int32Array(col.count);
+      const nodes = this.index.nodes;
+      for (let v = 0; v < col.count; v++) {
+        const rep = nodes[col.reps[v]!]!;
+        const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
+        fresh[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
+      }
+      this.deviceTables.set(key, fresh);
+    }
+    return { col, fresh, key };
+  }
+
+  /**
+   * The kernel's eligibility for a group: the static mask, and for a group binding devices also
+   * without the nodes whose device shape cannot take even one agent when all its devices are
+   * free (devices are only taken during a pass, so such a node never fits; the kernel treats an
+   * ineligible node and a node without slots alike). `key` names the mask for the elig view.
+   */
+  private eligibility(group: PreparedGroup): { mask: Uint8Array; key: string } {
+    const mask = this.staticMask(group);
+    if (group.explicitDevices.length === 0 && group.genericGpu === null) return { mask, key: group.maskKey };
+    const table = this.deviceTable(group);
+    const key = `${group.maskKey}\u0002${table.key}`;
+    let combined = this.masks.get(key);
+    if (!combined) {
+      combined = mask.slice();
+      const shapeOf = table.col.values;
+      const fresh = table.fresh;
+      for (let i = 0; i < combined.length; i++) if (fresh[shapeOf[i]!] === 0) combined[i] = 0;
+      this.masks.set(key, combined);
+    }
+    return { mask: combined, key };
+  }
+
+  /** The indices of a mask's eligible nodes, ascending (built once per mask and plan). */
+  private eligibleList(mask: Uint8Array): Int32Array {
+    let list = this.lists.get(mask);
+    if (!list) {
+      let count = 0;
+      for (let i = 0; i < mask.length; i++) count += mask[i]!;
+      list = new Int32Array(count);
+      let k = 0;
+      for (let i = 0; i < mask.length; i++) if (mask[i]) list[k++] = i;
+      this.lists.set(mask, list);
+    }
+    return list;
   }
 
   /**
@@ -317,21 +471,47 @@ class Planner {
     }
     this.slotsUnlimited = false;
     const { index, state } = this;
-    for (let i = 0; i < index.n; i++) {
-      if (!mask[i] || group.portSelfConflict) {
-        slots[i] = 0;
-        continue;
-      }
+    const n = index.n;
+    if (group.portSelfConflict) {
+      slots.fill(0, 0, n);
+      return;
+    }
+    const table = hasDevices ? this.deviceTable(group) : null;
+    const shapeOf = table?.col.values;
+    const fresh = table?.fresh;
+    const held = table ? state.deviceCache(table.key, n) : null;
+    const version = state.deviceVersion;
+    const hosts = jobState.hosts;
+    const ports = state.ports;
+    const devices = state.devices;
+    // Only eligible nodes' slots are read by the kernel: the others keep whatever they hold.
+    const list = this.eligibleList(mask);
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
       let s = -1;
-      if (group.distinctHosts) s = jobState.hosts[i] ? 0 : 1;
+      if (group.distinctHosts) s = hosts[i] ? 0 : 1;
       if (s !== 0 && hasPorts) {
-        const used = state.ports[i];
+        const used = ports[i];
         s = used !== undefined && group.portKeys.some((k) => used.has(k)) ? 0 : 1;
       }
-      if (s !== 0 && hasDevices) {
-        const node = index.nodes[i]!;
-        const reqs = deviceRequestsFor(node, group.explicitDevices, group.genericGpu);
-        if (reqs.length > 0) s = deviceSlots(node.devices, state.devices[i], reqs, s < 0 ? limit : s);
+      if (s !== 0 && fresh !== undefined) {
+        const t = fresh[shapeOf![i]!]!;
+        if (t >= 0) {
+          const lim = s < 0 ? limit : s;
+          const used = devices[i];
+          if (used === undefined) s = t < lim ? t : lim;
+          else {
+            // A node holding devices: its own answer, recomputed only after its devices changed.
+            const stamp = version[i]! + 1;
+            if (held!.ver[i] !== stamp) {
+              const node = index.nodes[i]!;
+              held!.slots[i] = deviceSlots(node.devices, used, deviceRequestsFor(node, group.explicitDevices, group.genericGpu), node.devices.length);
+              held!.ver[i] = stamp;
+            }
+            const h = held!.slots[i]!;
+            s = h < lim ? h : lim;
+          }
+        }
       }
       slots[i] = s;
     }
@@ -383,7 +563,7 @@ class Planner {
   /** Places one group; returns how many of its agents were placed (always a prefix). */
   private placeGroup(group: PreparedGroup, jobState: JobState, placements: Placement[] | null): number {
     const total = group.size;
-    const mask = this.staticMask(group);
+    const { mask, key } = this.eligibility(group);
     const strategy = this.strategyOf(group.job);
     const sampleK = this.options.sampleK ?? 0;
     // One kernel call for the whole class, unless several distinct_property limits apply: the
@@ -405,9 +585,9 @@ class Planner {
           }
         }
         this.eligKey = null;
-      } else if (this.eligKey !== group.maskKey) {
+      } else if (this.eligKey !== key) {
         elig.set(mask);
-        this.eligKey = group.maskKey;
+        this.eligKey = key;
       }
       this.fillSlots(group, mask, jobState, count);
       const property = group.properties.length > 0 ? this.propertyFor(group, jobState, 0) : null;
@@ -450,8 +630,7 @@ class Planner {
     const ask = group.ask;
     const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(group);
-    const allocationsByDriver = new Map<string, Placement['allocations']>();
+    const shared = sharedRowParts(this.rowParts, group);
     const requestedDriver = spec.resources.runtime_driver;
     // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
     // object are looked up once per run.
@@ -470,11 +649,7 @@ class Planner {
       if (i !== lastNode) {
         lastNode = i;
         driver = effectiveDriver(node, requestedDriver);
-        nodeAllocations = allocationsByDriver.get(driver);
-        if (nodeAllocations === undefined) {
-          nodeAllocations = Object.freeze({ devices: NO_DEVICES, ports: shared.ports, volumes: shared.volumes, runtime_driver: driver });
-          allocationsByDriver.set(driver, nodeAllocations);
-        }
+        nodeAllocations = driverAllocations(shared, driver);
       }
       let allocations: Placement['allocations'] | undefined;
       if (needsDevices) {
@@ -532,7 +707,7 @@ class Planner {
       if (!masks.every((m) => m[i])) continue;
       const free = this.kernel.free();
       let fits = !selfConflict;
-      for (let d = 0; d < DIMENSIONS && fits; d++) if (totalAsk[d]! > 0 && free[d * n + i]! < totalAsk[d]!) fits = false;
+      for (let d = 0; d < DIMENSIONS && fits; d++) if (!fitsScalar(free[d * n + i]!, totalAsk[d]!)) fits = false;
       const used = state.ports[i];
       if (fits && used !== undefined && keys.some((k) => used.has(k))) fits = false;
       const node = index.nodes[i]!;
@@ -556,7 +731,7 @@ class Planner {
           placed++;
           if (placements === null) continue;
           const spec = g.spec;
-          const shared = sharedRowParts(g);
+          const shared = sharedRowParts(this.rowParts, g);
           placements.push({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
@@ -586,23 +761,44 @@ interface SharedRowParts {
   resources: Placement['resources'];
   ports: Placement['allocations']['ports'];
   volumes: Placement['allocations']['volumes'];
+  /** The device-free allocation object of the last runtime driver seen, and any others. */
+  driver: string | null;
+  allocations: Placement['allocations'] | null;
+  byDriver: Map<string, Placement['allocations']> | null;
 }
 
-const sharedParts = new WeakMap<PreparedGroup, SharedRowParts>();
+const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
+const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
 
-/** The frozen row parts every agent of a group has in common, built once per group. */
-function sharedRowParts(group: PreparedGroup): SharedRowParts {
-  let parts = sharedParts.get(group);
+/** The frozen row parts every agent of a group has in common, built once per group and plan. */
+function sharedRowParts(cache: Map<PreparedGroup, SharedRowParts>, group: PreparedGroup): SharedRowParts {
+  let parts = cache.get(group);
   if (!parts) {
     const r = group.spec.resources;
     parts = {
       resources: Object.freeze({ ...group.scalar }),
-      ports: Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
-      volumes: Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
+      ports: r.ports.length === 0 ? NO_PORTS : Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
+      volumes: r.volumes.length === 0 ? NO_VOLUMES : Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
+      driver: null,
+      allocations: null,
+      byDriver: null,
     };
-    sharedParts.set(group, parts);
+    cache.set(group, parts);
   }
   return parts;
+}
+
+/** The group's shared device-free allocation object for a runtime driver. */
+function driverAllocations(parts: SharedRowParts, driver: string): Placement['allocations'] {
+  if (parts.driver === driver) return parts.allocations!;
+  let allocations = parts.byDriver?.get(driver);
+  if (allocations === undefined) {
+    allocations = Object.freeze({ devices: NO_DEVICES, ports: parts.ports, volumes: parts.volumes, runtime_driver: driver });
+    if (parts.allocations !== null) (parts.byDriver ??= new Map()).set(parts.driver!, parts.allocations);
+  }
+  parts.driver = driver;
+  parts.allocations = allocations;
+  return allocations;
 }
 
 /** How many agents (up to `limit`) can get devices on a node, assigning greedily one by one. */
@@ -649,4 +845,25 @@ export function scoreBefore(
   }
   const u = dims > 0 ? sum / dims : 0;
   return strategy === STRATEGY_SPREAD ? (dims > 0 ? 1 - u : 1) : u;
+}
+
+/** Shape keys of the concerns the static filters read (see `ClusterIndex.keyed`). */
+function lookupKey(v: AttributeLookup): string {
+  return v === undefined ? 'u' : typeof v === 'string' ? `s${v}` : `l${v.join('\u0000')}`;
+}
+
+function profileKey(node: ClusterNode): string {
+  return `${node.profiles.join('\u0000')}\u0001${node.capabilities.join('\u0000')}`;
+}
+
+function driversKey(node: ClusterNode): string {
+  return node.runtime_drivers.join('\u0000');
+}
+
+function pathsKey(node: ClusterNode): string {
+  return node.host_paths.join('\u0000');
+}
+
+function devicesKey(node: ClusterNode): string {
+  return node.devices.length === 0 ? '' : JSON.stringify(node.devices);
 }

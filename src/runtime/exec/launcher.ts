@@ -61,8 +61,12 @@ export class Launcher {
   /** Stops the launcher; its running processes are killed. */
   close(): void {
     this.closed = true;
-    this.child?.kill('SIGKILL');
+    const child = this.child;
     this.child = null;
+    if (!child) return;
+    // Disconnecting lets the launcher kill its runs and exit (a SIGKILL would orphan them); one that hangs is killed.
+    if (child.connected) child.disconnect();
+    setTimeout(() => child.kill('SIGKILL'), 1000).unref();
   }
 
   private process(): ChildProcess {

@@ -115,6 +115,19 @@ describe('authentication', () => {
     expect(ok.code).toBe(grpc.status.OK);
     const cancel = await rawCall(agent.target, JOB_SERVICE, 'CancelJob', { job_id: ok.res!.job_id });
     expect(cancel.code).toBe(grpc.status.UNAUTHENTICATED);
+    // Every deployment verb that changes something needs the token; reads do not.
+    const deployments: Array<[string, object]> = [
+      ['DeployJob', { manifest_json: manifest(1, 0.1) }],
+      ['PromoteDeployment', { id_or_key: 'spread-me' }],
+      ['RollbackDeployment', { id_or_key: 'spread-me' }],
+      ['PauseDeployment', { id_or_key: 'spread-me' }],
+      ['ResumeDeployment', { id_or_key: 'spread-me' }],
+      ['FailDeployment', { id_or_key: 'spread-me' }],
+    ];
+    for (const [method, request] of deployments) {
+      for (const token of [undefined, 'wrong']) expect((await rawCall(agent.target, JOB_SERVICE, method, request, token)).code, method).toBe(grpc.status.UNAUTHENTICATED);
+    }
+    expect((await rawCall(agent.target, JOB_SERVICE, 'ListDeployments', { query_json: '' })).code).toBe(grpc.status.OK);
   });
 
   it('leaves reads open and refuses ClearJobs when no admin token is configured', async () => {

@@ -14,7 +14,7 @@ const POLICY: UpdatePolicy = { strategy: 'rolling', max_parallel: 1, canary: 0, 
 function deployment(id: string, key: string, status: DeploymentRecord['status'] = 'running'): DeploymentRecord {
   return {
     deployment_id: id, deployment_key: key, status, description: '', strategy: 'rolling', policy: POLICY, mode: 'initial',
-    current_job_id: 'j1', stable_job_id: null, source_job_id: null, target_job_id: 'j1', current_version: null, stable_version: null, target_version: 1, rollback_of: null, target_spec: null, paused_from: null,
+    current_job_id: 'j1', stable_job_id: null, source_job_id: null, target_job_id: 'j1', current_version: null, stable_version: null, target_version: 1, rollback_of: null, target_spec: null, paused_from: null, paused_at: null,
     changed_agent_ids: [], remaining_agent_ids: [], canary_agent_ids: [], replaced_agent_ids: [],
     health: { job_status: null, healthy: 0, total: 0, updated_at: 0 }, rollout: null, events: [], created_at: 0, updated_at: 0, version: 0,
   };
