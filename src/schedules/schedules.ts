@@ -193,8 +193,9 @@ export class Schedules {
     for (const schedule of candidates) {
       if (!eventMatches(schedule, event)) continue;
       result.matched++;
-      const statuses = await this.jobStatuses(schedule.active_job_ids);
-      const live = liveChildren(schedule.active_job_ids, statuses);
+      // Overlap allowed: no need to read the children (the leader's sweep prunes ended ones).
+      const statuses = schedule.prohibit_overlap ? await this.jobStatuses(schedule.active_job_ids) : {};
+      const live = schedule.prohibit_overlap ? liveChildren(schedule.active_job_ids, statuses) : schedule.active_job_ids;
       if (schedule.prohibit_overlap && live.length > 0) {
         result.blocked++;
         await this.options.store.schedules.update(schedule.schedule_id, { last_blocked_reason: 'overlap', last_blocked_at: event.created_at }, {}, { blocked: 1 });

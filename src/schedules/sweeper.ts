@@ -163,6 +163,10 @@ export class ScheduleSweeper {
   private async housekeeping(now: number, statuses: Record<string, string | null>, fence: Fence, counts: SweepCounts): Promise<void> {
     const { store, jobs } = this.options;
     for (const record of await store.schedules.list()) {
+      const ended = record.active_job_ids.filter((j) => statuses[j] === undefined || statuses[j] === null || ['completed', 'failed', 'cancelled'].includes(statuses[j]!));
+      // Only ids known to have ended: a job created after this sweep's read is not in `statuses` yet.
+      const known = ended.filter((j) => statuses[j] !== undefined);
+      if (known.length > 0) await store.schedules.pruneActive(record.schedule_id, known);
       for (const d of windowsToClose(record, now)) {
         const job = await store.getJob(d.job_id!);
         if (job && !['completed', 'failed', 'cancelled'].includes(job.status)) {
