@@ -109,7 +109,7 @@ describe('chaos: schedule dispatch while the leader is killed and paused', () =>
     await eventually(async () => {
       const now = await store.schedules.get(s.schedule_id);
       return now !== null && now.next_run_at !== null && now.next_run_at > last && now;
-    }, 120_000, 100);
+    }, 60_000 + TICKS * 200, 100);
 
     // Verified from the store: every job this schedule created, by the time it stands for.
     const byTime = new Map<string, string[]>();
@@ -131,5 +131,5 @@ describe('chaos: schedule dispatch while the leader is killed and paused', () =>
     // Leadership really moved: kill and pause each hand the lease to another daemon.
     const elected = (await store.readEvents(CLUSTER_EVENTS_JOB_ID, { limit: 10_000 })).filter((e) => e.type === 'leader_elected');
     expect(elected.length).toBeGreaterThanOrEqual(1 + disruptions);
-  }, 600_000);
+  }, 120_000 + TICKS * 400);
 });
