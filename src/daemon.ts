@@ -70,7 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const checksDir = path.join(config.home, 'checks');
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
-  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs) });
+  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
 import { parseJson } from '../core/json.js';
+import { DEFAULT_LIMITS, checkJsonTextDepth } from '../core/limits.js';
 import { toGrpcError } from './status-map.js';
 
 /** Called with every error that is not a runtime error (a bug), for the daemon's log. */
@@ -34,7 +35,8 @@ export function unary<Req, Res>(
 }
 
 /** Reads a JSON request field; malformed JSON is an invalid argument naming the field and position. */
-export function parseJsonField(value: string, field: string): unknown {
+export function parseJsonField(value: string, field: string, maxDepth: number = DEFAULT_LIMITS.maxJsonDepth): unknown {
+  checkJsonTextDepth(value, field, maxDepth);
   const parsed = parseJson(value);
   if (!parsed.ok) throw new MnError('MN_E_INVALID_ARGUMENT', `${field}: ${parsed.message}`, { details: { field } });
   return parsed.value;

@@ -8,6 +8,7 @@ import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import { requireToken, sameSecret } from './auth.js';
+import { agentPage, jobDocument } from './job-view.js';
 import { deploymentHandlers } from './deployment-handlers.js';
 import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
@@ -60,12 +61,9 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       },
       ctx.onInternal,
     ),
-    GetJob: unary<JobIdRequest, { job_json: string }>('GetJob', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      const [record, live] = await Promise.all([jobs.get(jobId), store.listAgents(jobId)]);
-      const final = record.details.final_agents;
-      const agents = live.length === 0 && Array.isArray(final) ? final : live;
-      return { job_json: JSON.stringify({ ...record, agents }) };
+    GetJob: unary<JobIdRequest & { include_manifest?: boolean }, { job_json: string }>('GetJob', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      return { job_json: JSON.stringify(await jobDocument(store, record, req.include_manifest === true)) };
     }, ctx.onInternal),
     ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {
       let list = await store.listJobs();
@@ -74,10 +72,10 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       if (req.limit > 0) list = list.slice(0, req.limit);
       return { jobs_json: JSON.stringify(list) };
     }, ctx.onInternal),
-    ListAgents: unary<JobIdRequest, { agents_json: string }>('ListAgents', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      await jobs.get(jobId);
-      return { agents_json: JSON.stringify(await store.listAgents(jobId)) };
+    ListAgents: unary<JobIdRequest & { page_size?: number; page_token?: string }, { agents_json: string; next_page_token: string; total: number }>('ListAgents', async (req) => {
+      const record = await jobs.get(requireField(req.job_id, 'job_id'));
+      const page = await agentPage(store, record, req);
+      return { agents_json: JSON.stringify(page.agents), next_page_token: page.next_page_token, total: page.total };
     }, ctx.onInternal),
     ListJobEvents: unary<{ job_id: string; after_id: string; limit: number }, { events_json: string }>('ListJobEvents', async (req) => {
       const jobId = requireField(req.job_id, 'job_id');

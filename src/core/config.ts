@@ -3,6 +3,7 @@
  * the environment and the host name are passed in, and problems come back as a list naming the
  * variable instead of being thrown, so a daemon refuses to start with every problem listed.
  */
+import { type Limits, limitsFromEnv } from './limits.js';
 
 export interface DaemonConfig {
   /** Address the gRPC server binds (MN_CORE_HOST, default 127.0.0.1). */
@@ -39,6 +40,8 @@ export interface DaemonConfig {
   scheduleSweepMs: number;
   /** Largest trigger event payload in bytes (MN_MAX_EVENT_BYTES, default 65536). */
   maxEventBytes: number;
+  /** Request limits (README "Limits"); {@link DEFAULT_LIMITS} when absent. */
+  limits?: Limits;
 }
 
 /** Message delivery settings (spec §2.3). */
@@ -106,6 +109,9 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
     scheduleSweepMs: int('MN_SCHEDULE_SWEEP_INTERVAL_MS', 5_000, 10, 3_600_000),
     maxEventBytes: int('MN_MAX_EVENT_BYTES', 65_536, 2, 16 * 1024 * 1024),
   };
+  const limits = limitsFromEnv(env);
+  problems.push(...limits.problems);
+  config.limits = limits.limits;
   if (config.jobLeaseRenewMs >= config.jobLeaseMs) {
     problems.push({
       variable: 'MN_JOB_LEASE_RENEW_INTERVAL_MS',

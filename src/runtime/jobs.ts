@@ -2,6 +2,7 @@ import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
 import { validateManifest } from '../core/manifest/validate.js';
+import { issueText } from '../core/manifest/context.js';
 import { mergePlan } from '../core/placement/merge.js';
 import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
@@ -11,7 +12,8 @@ import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
 import { capacityOf, jobPlan, toAgentPlacements } from './placement-commit.js';
-import { moduleSources, newJobId } from './submission.js';
+import { bundleConfig, moduleSources, newJobId } from './submission.js';
+import { DEFAULT_LIMITS, type Limits, limitError } from '../core/limits.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -36,6 +38,8 @@ export interface JobsOptions {
   commitAttempts?: number;
   /** Checks a job's `required_services` before it is accepted (spec §5.6); without it, none are checked. */
   preflight?: (requirements: readonly ServiceRequirement[]) => Promise<PreflightReport>;
+  /** Request limits (default {@link DEFAULT_LIMITS}). */
+  limits?: Limits;
 }
 
 /** How a job is submitted. */
@@ -64,6 +68,8 @@ interface Pending {
   details: JobDetails;
   /** Times this submission was planned together with others and failed (then it is planned alone). */
   retries: number;
+  /** Planned in a task of its own: its batch's plan failed in the worker (a crash), so no one else fails with it. */
+  alone?: boolean;
   resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
   reject: (error: unknown) => void;
 }
@@ -86,6 +92,11 @@ export class Jobs {
 
   constructor(private readonly options: JobsOptions) {
     this.views = new ClusterViewBuilder(options.store);
+  }
+
+  /** The request limits submissions are held to. */
+  get limits(): Limits {
+    return this.options.limits ?? DEFAULT_LIMITS;
   }
 
   /**
@@ -145,12 +156,23 @@ export class Jobs {
 
   /** Validates a manifest and finds its module sources among `files`; an invalid one is refused naming every problem. */
   validate(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): { job: Job; modules: Record<string, string> } {
-    const result = validateManifest(manifestJson, { env: this.options.env ?? {} });
+    const limits = this.limits;
+    // Sizes first: refused before anything reads the text.
+    const manifestBytes = Buffer.byteLength(manifestJson, 'utf8');
+    if (manifestBytes > limits.maxManifestBytes) throw limitError('manifest_json', 'maxManifestBytes', limits.maxManifestBytes, manifestBytes, 'size in bytes');
+    let payloadBytes = 0;
+    for (const file of Object.values(files)) payloadBytes += typeof file === 'string' ? Buffer.byteLength(file, 'utf8') : file.length;
+    if (payloadBytes > limits.maxPayloadBytes) throw limitError('payloads', 'maxPayloadBytes', limits.maxPayloadBytes, payloadBytes, 'total size in bytes');
+    const config = bundleConfig(files, limits.maxJsonDepth);
+    const result = validateManifest(manifestJson, { env: this.options.env ?? {}, maxJsonDepth: limits.maxJsonDepth, ...(config ? { config } : {}) });
     if (!result.ok || !result.job) {
-      const first = result.errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
+      const first = result.errors.slice(0, 10).map(issueText);
       throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${first.join('; ')}${result.errors.length > 10 ? ` (and ${result.errors.length - 10} more)` : ''}`, {
         details: { errors: result.errors },
       });
+    }
+    if (result.job.agent_count > limits.maxAgentsPerJob) {
+      throw limitError('manifest_json', 'maxAgentsPerJob', limits.maxAgentsPerJob, result.job.agent_count, 'agent count');
     }
     return { job: result.job, modules: moduleSources(result.job, files) };
   }
@@ -174,7 +196,7 @@ export class Jobs {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, BATCH);
+        const batch = this.nextBatch();
         try {
           await this.commitBatch(batch);
         } catch (error) {
@@ -186,10 +208,40 @@ export class Jobs {
     }
   }
 
+  /** Up to {@link BATCH} queued submissions in arrival order; one that must be planned alone comes alone. */
+  private nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    while (batch.length < BATCH && this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.alone && batch.length > 0) break;
+      batch.push(this.queue.shift()!);
+      if (next.alone) break;
+    }
+    return batch;
+  }
+
   private async commitBatch(batch: Pending[]): Promise<void> {
     const view = await this.views.build();
     // Plan under the job ids: two submissions of one manifest share a graph id.
-    const plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+    let plan: Plan;
+    try {
+      plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+    } catch (error) {
+      if (batch.length > 1) {
+        // One submission may have broken the worker: plan each alone, so only that one fails.
+        for (const p of batch) p.alone = true;
+        this.queue.unshift(...batch);
+        return;
+      }
+      const cause = isMnError(error) ? error.details.cause : undefined;
+      if (cause === 'MN_E_WORKER_EXITED' || cause === 'MN_E_TASK_FAILED') {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new MnError('MN_E_TASK_FAILED', `planning job ${batch[0]!.jobId} failed in its placement worker, which was replaced; other submissions are not affected (${message})`, {
+          details: { job_id: batch[0]!.jobId, cause },
+        });
+      }
+      throw error;
+    }
     for (const p of batch) {
       const failures = plan.failures.filter((f) => f.job === p.jobId);
       if (failures.length > 0) {

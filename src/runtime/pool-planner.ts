@@ -37,7 +37,7 @@ export function poolPlanner(pool: PlacementPool): PlanService {
           lastKey = '';
           continue;
         }
-        throw new MnError('MN_E_SOLVER_UNAVAILABLE', `placement worker failed (${result.code}): ${result.message}`, { retryable: true });
+        throw new MnError('MN_E_SOLVER_UNAVAILABLE', `placement worker failed (${result.code}): ${result.message}`, { retryable: true, details: { cause: result.code } });
       }
     },
   };

@@ -2,7 +2,36 @@
 import { randomBytes } from 'node:crypto';
 import { bundlePath } from '../bundle/load.js';
 import { MnError } from '../core/errors.js';
+import { isObject, issueText } from '../core/manifest/context.js';
 import type { Job } from '../core/manifest/types.js';
+import { deepMerge } from '../core/manifest/templates.js';
+import { parseJson } from '../core/json.js';
+import { DEFAULT_LIMITS, checkJsonTextDepth } from '../core/limits.js';
+
+/** Bundle config files among a submission's payloads, merged in this order. */
+export const CONFIG_PAYLOADS = ['config/default.json', 'config/overwrite.json'] as const;
+
+/**
+ * The bundle config a submission carries: `config/default.json` deep-merged with
+ * `config/overwrite.json` from its payloads (as `mn validate` reads them from the folder), or
+ * undefined when it carries neither. A file that is not a JSON object, or nests too deep, is
+ * refused naming the payload.
+ */
+export function bundleConfig(files: Readonly<Record<string, Buffer | string>>, maxDepth: number = DEFAULT_LIMITS.maxJsonDepth): Record<string, unknown> | undefined {
+  let config: Record<string, unknown> | undefined;
+  for (const name of CONFIG_PAYLOADS) {
+    const file = files[name] ?? files[`./${name}`];
+    if (file === undefined) continue;
+    const field = `payloads[${JSON.stringify(name)}]`;
+    const text = typeof file === 'string' ? file : file.toString('utf8');
+    checkJsonTextDepth(text, field, maxDepth);
+    const parsed = parseJson(text);
+    if (!parsed.ok) throw new MnError('MN_E_INVALID_ARGUMENT', `${field}: ${parsed.message}`, { details: { field } });
+    if (!isObject(parsed.value)) throw new MnError('MN_E_INVALID_ARGUMENT', `${field} must hold a JSON object`, { details: { field } });
+    config = deepMerge(config ?? {}, parsed.value);
+  }
+  return config;
+}
 
 /**
  * The sources of a job's module agents, by their `config.module` path in the bundle. A module
@@ -26,7 +55,7 @@ export function moduleSources(job: Job, files: Readonly<Record<string, Buffer | 
     else out[key] = typeof file === 'string' ? file : file.toString('utf8');
   });
   if (errors.length > 0) {
-    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { details: { errors } });
+    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${errors.map(issueText).join('; ')}`, { details: { errors } });
   }
   return out;
 }

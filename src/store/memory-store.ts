@@ -8,6 +8,7 @@
  * trimmed exactly to their bound instead of approximately.
  */
 import { MnError } from '../core/errors.js';
+import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../core/paging.js';
 import { copy, type MemoryCore } from './memory/core.js';
 import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
@@ -15,6 +16,7 @@ import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
+  AgentPage,
   CompletionRecord,
   DeadLetter,
   InboxEntry,
@@ -224,6 +226,24 @@ export class MemoryStore implements Store {
     this.open();
     checkName(jobId, 'job id');
     return copy([...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)));
+  }
+
+  async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
+    this.open();
+    checkName(jobId, 'job id');
+    const map = this.agents.get(jobId);
+    if (!map) return { agents: [], next: null, total: 0 };
+    const ids = [...map.keys()].sort();
+    const start = firstAfter(ids, options.after);
+    const page = ids.slice(start, start + options.limit);
+    const more = start + options.limit < ids.length && page.length > 0;
+    return { agents: copy(page.map((id) => map.get(id)!)), next: more ? page[page.length - 1]! : null, total: ids.length };
+  }
+
+  async agentSummary(jobId: string): Promise<AgentSummary> {
+    this.open();
+    checkName(jobId, 'job id');
+    return addToSummary(emptySummary(), this.agents.get(jobId)?.values() ?? []);
   }
 
   async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: AgentWriteGuard = {}): Promise<AgentRecord> {

@@ -4,6 +4,7 @@
  * (`scripts/*.lua`), so fencing and version checks happen in the same atomic step as the write.
  */
 import type { Redis } from 'ioredis';
+import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../core/paging.js';
 import { MnError } from '../core/errors.js';
 import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
 import { StoreKeys } from './keys.js';
@@ -15,6 +16,7 @@ import { RedisServiceRegistry } from './redis/service-registry.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
+  type AgentPage,
   type CompletionRecord,
   type DeadLetter,
   type InboxEntry,
@@ -248,6 +250,39 @@ export class RedisStore implements Store {
     return Object.values(hash)
       .map((json) => JSON.parse(json) as AgentRecord)
       .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+  }
+
+  async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
+    checkName(jobId, 'job id');
+    const key = this.keys.jobAgents(jobId);
+    const ids = (await this.call(() => this.client.hkeys(key))).sort();
+    const start = firstAfter(ids, options.after);
+    const page = ids.slice(start, start + options.limit);
+    const values = page.length > 0 ? await this.call(() => this.client.hmget(key, ...page)) : [];
+    const agents = values.filter((v): v is string => v !== null).map((json) => JSON.parse(json) as AgentRecord);
+    const more = start + options.limit < ids.length && page.length > 0;
+    return { agents, next: more ? page[page.length - 1]! : null, total: ids.length };
+  }
+
+  async agentSummary(jobId: string): Promise<AgentSummary> {
+    checkName(jobId, 'job id');
+    const key = this.keys.jobAgents(jobId);
+    const summary = emptySummary();
+    // HSCAN in chunks: each reply is small, and a field returned twice (a rehash) counts once.
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', 1000));
+      const chunk: AgentRecord[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (seen.has(flat[i]!)) continue;
+        seen.add(flat[i]!);
+        chunk.push(JSON.parse(flat[i + 1]!) as AgentRecord);
+      }
+      addToSummary(summary, chunk);
+      cursor = next;
+    } while (cursor !== '0');
+    return summary;
   }
 
   async updateAgent(jobId: string, agentId: string, patch: AgentPatch, guard: AgentWriteGuard = {}): Promise<AgentRecord> {

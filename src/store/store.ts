@@ -21,6 +21,7 @@ import type { Plan } from '../core/placement/plan-types.js';
 import type { AttemptRecord, EffectivePolicies } from '../core/policy/lifecycle.js';
 import type { JobDeployment, JobRollout } from '../core/deploy/records.js';
 import type { PreflightEntry } from '../core/services/preflight.js';
+import type { AgentSummary } from '../core/paging.js';
 import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 import type { ScheduleStore } from './schedules.js';
@@ -519,6 +520,19 @@ export interface Store {
   listCollected(jobId: string, agentId: string): Promise<string[]>;
   /** The job's recorded `complete_job`, or null. */
   getCompletion(jobId: string): Promise<CompletionRecord | null>;
+
+  // ---- big jobs: agents a page at a time ----------------------------------------------------
+  /** One page of the job's agents ordered by agent id, strictly after `after`; `total` counts all of them. */
+  listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage>;
+  /** Counts of the job's agents by state and by node, read in chunks (the event loop is never held long). */
+  agentSummary(jobId: string): Promise<AgentSummary>;
+}
+
+/** A page of {@link Store.listAgentsPage}: `next` is the last id of this page when more follow, else null. */
+export interface AgentPage {
+  agents: AgentRecord[];
+  next: string | null;
+  total: number;
 }
 
 /** Options shared by store implementations. */

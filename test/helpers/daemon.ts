@@ -40,8 +40,8 @@ process.on('exit', () => {
 });
 
 /** Starts `mn agent` (the built binary) and waits until it listens; the port is picked by the daemon. */
-export function startAgent(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<AgentProcess> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'mn.js'), 'agent'], {
+export function startAgent(name: string, env: Record<string, string>, timeoutMs = 30_000, verb: 'agent' | 'dev' = 'agent'): Promise<AgentProcess> {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'mn.js'), verb], {
     cwd: ROOT,
     env: { ...process.env, ...FAST_CLUSTER_ENV, MN_NODE_NAME: name, MN_GRPC_PORT: '0', MN_CORE_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { collectInventory } from '../../cluster/inventory.js';
 import { daemonConfigFromEnv, type DaemonConfig } from '../../core/config.js';
 import { type Daemon, startDaemon } from '../../daemon.js';
 import { loadBundle, moduleFiles } from '../../bundle/load.js';
+import { issueText } from '../../core/manifest/context.js';
 import { poolPlanner } from '../../runtime/pool-planner.js';
 import { PlacementPool } from '../../solver/pool.js';
 import { MemoryStore } from '../../store/memory-store.js';
@@ -21,7 +22,7 @@ export function registerDaemonCommands(program: Command): void {
       const config = await configure();
       let store: Store;
       try {
-        store = await RedisStore.connect();
+        store = await RedisStore.connect(config.limits ? { maxEvents: config.limits.maxEventsPerJob } : {});
       } catch (error) {
         throw new CliError(`cannot connect to Redis: ${(error as Error).message}`, EXIT.usage);
       }
@@ -37,14 +38,14 @@ export function registerDaemonCommands(program: Command): void {
     .option('--force', 'start the bundles even if their required_services are not met')
     .action(async (bundles: string[], opts: { once?: boolean; force?: boolean }) => {
       const config = await configure();
-      const store = new MemoryStore();
+      const store = new MemoryStore(config.limits ? { maxEvents: config.limits.maxEventsPerJob } : {});
       const daemon = await launch(config, store, 'embedded store, not persisted');
       const submitted: Array<{ target: string; jobId: string }> = [];
       let refused = 0;
       for (const target of bundles) {
         const bundle = await loadBundle(target);
         if (!bundle.ok || !bundle.manifest) {
-          for (const e of bundle.errors) complain(`${target}: ${e.path ? `${e.path}: ` : ''}${e.message}`);
+          for (const e of bundle.errors) complain(`${target}: ${issueText(e)}`);
           refused++;
           continue;
         }

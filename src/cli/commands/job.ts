@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadBundle, moduleFiles } from '../../bundle/load.js';
+import { issueText } from '../../core/manifest/context.js';
 import { ApiClient, CliError, clientFrom } from '../client.js';
 import { EXIT, type ProgressCounts, printJson, renderProgress, say, table } from '../output.js';
 
@@ -52,8 +53,12 @@ export function registerJobCommands(program: Command): void {
 
   withTarget(job.command('status').description("a job's status and its agents").argument('<job_id>'))
     .action(async (jobId: string, opts: TargetOpts) => {
-      const record = await withClient(opts, async (c) => JSON.parse((await c.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as Record<string, unknown>);
-      const agents = (record.agents as Array<Record<string, unknown>>).map((a) => ({ agent_id: a.agent_id, node: a.node, state: a.state, restarts: a.restarts }));
+      const { record, all } = await withClient(opts, async (c) => {
+        const doc = JSON.parse((await c.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as Record<string, unknown>;
+        // A big job's agents come a page at a time.
+        return { record: doc, all: doc.agents_truncated === true ? await listAllAgents(c, jobId) : (doc.agents as Array<Record<string, unknown>>) };
+      });
+      const agents = all.map((a) => ({ agent_id: a.agent_id, node: a.node, state: a.state, restarts: a.restarts }));
       if (opts.json) {
         return printJson({ job_id: record.job_id, status: record.status, version: record.version, created_at: record.created_at, updated_at: record.updated_at, agents });
       }
@@ -140,7 +145,7 @@ export function registerJobCommands(program: Command): void {
 export async function readBundle(target: string): Promise<{ manifest: unknown; payloads: Record<string, Buffer> }> {
   const bundle = await loadBundle(target);
   if (!bundle.ok || !bundle.manifest) {
-    const lines = bundle.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`);
+    const lines = bundle.errors.map(issueText);
     throw new CliError(`${target} is not a valid bundle:\n  ${lines.join('\n  ')}`, bundle.unreadable ? EXIT.usage : EXIT.invalid);
   }
   const payloads = {
@@ -252,10 +257,32 @@ function logLineOf(e: JobEvent): LogLine | null {
   };
 }
 
+/** The job's agents, a page of ListAgents at a time. */
+async function* agentPages(client: ApiClient, jobId: string): AsyncGenerator<Array<Record<string, unknown>>> {
+  let token = '';
+  do {
+    const res = await client.call<{ agents_json: string; next_page_token: string }>('job', 'ListAgents', { job_id: jobId, page_size: 5000, page_token: token });
+    yield JSON.parse(res.agents_json) as Array<Record<string, unknown>>;
+    token = res.next_page_token;
+  } while (token !== '');
+}
+
+/** Every agent of the job, paged through ListAgents. */
+async function listAllAgents(client: ApiClient, jobId: string): Promise<Array<Record<string, unknown>>> {
+  const all: Array<Record<string, unknown>> = [];
+  for await (const page of agentPages(client, jobId)) all.push(...page);
+  return all;
+}
+
 /** Refuses an agent the job does not have (once its agents are known), naming a few it does have. */
 async function checkAgent(client: ApiClient, jobId: string, agentId: string): Promise<void> {
-  const record = JSON.parse((await client.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as { agents?: Array<{ agent_id: string }> };
-  const ids = (record.agents ?? []).map((a) => a.agent_id);
+  const ids: string[] = [];
+  for await (const page of agentPages(client, jobId)) {
+    for (const a of page) {
+      if (a.agent_id === agentId) return;
+      ids.push(a.agent_id as string);
+    }
+  }
   if (ids.length === 0 || ids.includes(agentId)) return;
   const shown = ids.slice(0, 5).join(', ');
   throw new CliError(`job ${jobId} has no agent ${agentId}; its agents: ${shown}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`, EXIT.invalid);
@@ -299,17 +326,13 @@ function startProgress(client: ApiClient, jobId: string): { stop(): void } {
     if (busy || stopped) return;
     busy = true;
     try {
-      if (total === null) {
-        const record = JSON.parse((await client.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as { job?: { agent_count?: unknown } };
-        total = typeof record.job?.agent_count === 'number' ? record.job.agent_count : 0;
-      }
-      const agents = JSON.parse((await client.call<{ agents_json: string }>('job', 'ListAgents', { job_id: jobId })).agents_json) as Array<{ state: string }>;
+      const record = JSON.parse((await client.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as { job?: { agent_count?: unknown }; agent_summary?: { total: number; by_state: Record<string, number> } };
+      total ??= typeof record.job?.agent_count === 'number' ? record.job.agent_count : 0;
+      const summary = record.agent_summary ?? { total: 0, by_state: {} };
       // A job that ended gives its placements back: keep the last bar rather than draw zeros.
-      if (stopped || (agents.length === 0 && drawn)) return;
-      const counts: ProgressCounts = { total, placed: agents.length, running: 0, completed: 0, failed: 0 };
-      for (const a of agents) {
-        if (a.state === 'running' || a.state === 'completed' || a.state === 'failed') counts[a.state]++;
-      }
+      if (stopped || (summary.total === 0 && drawn)) return;
+      const by = summary.by_state;
+      const counts: ProgressCounts = { total, placed: summary.total, running: by.running ?? 0, completed: by.completed ?? 0, failed: by.failed ?? 0 };
       process.stderr.write(`\r\x1b[2K${renderProgress(counts, (process.stderr.columns || 80) - 1)}`);
       drawn = true;
     } catch {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/load.js';
+import { issueText } from '../../core/manifest/context.js';
 import { EXIT, complain, printJson, say } from '../output.js';
 
 /** `mn validate <bundle-dir|manifest.json> [--json]` (DESIGN §4.1). */
@@ -27,7 +28,7 @@ export function registerValidate(program: Command): void {
           const job = result.job;
           say(`ok: ${job.graph_id} is valid (${job.nodes.length} nodes, ${job.agent_count} agents, ${job.policies.job_type} job)`);
         } else {
-          for (const e of result.errors) say(`error: ${e.path ? `${e.path}: ` : ''}${e.message}`);
+          for (const e of result.errors) say(`error: ${issueText(e)}`);
           say(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${result.manifestPath}`);
         }
       }

@@ -194,3 +194,10 @@ export function pickAlias(obj: JsonObject, keys: readonly string[]): { key: stri
   }
   return null;
 }
+
+/** One finding as a line: `path: message`, without repeating a path the message starts with already. */
+export function issueText(issue: ValidationIssue): string {
+  const { path, message } = issue;
+  if (!path || message === path || message.startsWith(`${path}:`) || message.startsWith(`${path} `)) return message;
+  return `${path}: ${message}`;
+}

@@ -8,6 +8,7 @@ import { parseServiceRequirements, parseServices } from './services.js';
 import { type TemplateSources, resolveTemplates } from './templates.js';
 import type { AgentType, Job, NodeSpec, Policies, TemplateType, ValidationResult } from './types.js';
 import { parseJson } from '../json.js';
+import { DEFAULT_LIMITS, LIMIT_VARIABLES, jsonTextDepthExceeded, valueDepthExceeded } from '../limits.js';
 
 /** Options of {@link validateManifest}. */
 export interface ValidateOptions {
@@ -15,6 +16,8 @@ export interface ValidateOptions {
   config?: Record<string, unknown>;
   /** Environment for `${env.*}` templates. Pass `process.env` to use the caller's environment. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Deepest nesting allowed in the manifest and the config (default 64, MN_MAX_JSON_DEPTH). */
+  maxJsonDepth?: number;
 }
 
 const AGENT_TYPES: Readonly<Record<string, AgentType>> = {
@@ -63,14 +66,32 @@ export const MAX_COUNT = 1_000_000;
  */
 export function validateManifest(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const ctx = new ValidationContext();
+  const maxDepth = options.maxJsonDepth ?? DEFAULT_LIMITS.maxJsonDepth;
+  const tooDeep = (depth: number, where: string): ValidationResult => {
+    ctx.error('', `nesting depth ${depth} exceeds the limit ${LIMIT_VARIABLES.maxJsonDepth} (${maxDepth})${where}`);
+    return result(ctx);
+  };
+  // Depth first, without recursion: every later stage walks the value recursively.
   let raw = input;
   if (typeof raw === 'string') {
+    const deep = jsonTextDepthExceeded(raw, maxDepth);
+    if (deep) return tooDeep(deep.depth, ` at line ${deep.line}, column ${deep.column}`);
     const parsed = parseJson(raw);
     if (!parsed.ok) {
       ctx.error('', parsed.message);
       return result(ctx);
     }
     raw = parsed.value;
+  } else {
+    const deep = valueDepthExceeded(raw, maxDepth);
+    if (deep) return tooDeep(deep.depth, deep.path ? ` at ${deep.path}` : '');
+  }
+  if (options.config) {
+    const deep = valueDepthExceeded(options.config, maxDepth);
+    if (deep) {
+      ctx.error('config', `config: nesting depth ${deep.depth} exceeds the limit ${LIMIT_VARIABLES.maxJsonDepth} (${maxDepth})${deep.path ? ` at ${deep.path}` : ''}`);
+      return result(ctx);
+    }
   }
   if (!isObject(raw)) {
     ctx.error('', `manifest must be a JSON object, got ${describeType(raw)}`);

@@ -13,6 +13,7 @@ import { messageContract } from './message-contract.js';
 import { serviceContract } from './service-contract.js';
 import { deploymentContract } from './deployment-contract.js';
 import { scheduleContract } from './schedule-contract.js';
+import { pagingContract } from './paging-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -30,6 +31,7 @@ messageContract('MemoryStore', memory);
 serviceContract('MemoryStore', memory);
 deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
+pagingContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -53,3 +55,4 @@ messageContract('RedisStore', redis);
 serviceContract('RedisStore', redis);
 deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
+pagingContract('RedisStore', redis);
