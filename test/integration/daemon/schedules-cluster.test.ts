@@ -203,6 +203,12 @@ describe('schedules on real daemons (Redis, test clock)', () => {
       { utc: '2026-03-10T06:00:00.000Z', local: '2026-03-10 02:00:00 EDT (-04:00)' },
       { utc: '2026-03-11T06:00:00.000Z', local: '2026-03-11 02:00:00 EDT (-04:00)' },
     ]);
+    // UpdateSchedule merges, re-validates and recomputes the next run; counters and id stay.
+    const updated = await scheduleCall<ScheduleRecord>(target, 'UpdateSchedule', { schedule_id: s.schedule_id, attrs_json: '{"cron":"30 3 * * *","timezone":"Europe/Berlin"}' });
+    expect(updated).toMatchObject({ schedule_id: s.schedule_id, crons: ['30 3 * * *'], timezone: 'Europe/Berlin', next_run_at: '2026-03-07T02:30:00.000Z', status: 'active' });
+    const refused = await rawCall(target, JOB_SERVICE, 'UpdateSchedule', { schedule_id: s.schedule_id, attrs_json: '{"missed_policy":"sometimes"}' });
+    expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(refused.details).toContain('missed_policy');
     await scheduleCall(target, 'DeleteSchedule', { schedule_id: s.schedule_id });
   });
 
