@@ -252,6 +252,11 @@ export interface NodeSpec {
   services: ServiceSpec[];
   restart: RestartPolicyInput;
   reschedule: ReschedulePolicyInput;
+  /**
+   * How long a stop (cancel, drain, move, restart by a check) waits after SIGTERM before it sends
+   * SIGKILL to the agent's process; default 30 s for batch jobs, 60 s for service and system jobs.
+   */
+  kill_timeout_ms: number;
 }
 
 /** A runnable agent: one copy of a node after fan-out. */

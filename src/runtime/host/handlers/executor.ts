@@ -39,9 +39,13 @@ async function execute(o: ExecutorHandlerOptions, ctx: HandlerContext): Promise<
     let result;
     try {
       if (signal.aborted) return { ok: false, reason: 'aborted' };
-      result = await o.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal });
+      result = await o.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal, killTimeoutMs: agent.spec.kill_timeout_ms });
     } finally {
       release();
+    }
+    if (result.aborted && result.stopped_by !== null) {
+      // Stopped (cancel, drain, move, a check's restart): which signal ended the process.
+      await ctx.event('agent_stopped', { signal: result.stopped_by, kill_timeout_ms: agent.spec.kill_timeout_ms, duration_ms: result.duration_ms });
     }
     await ctx.log('stderr', result.stderr.split(/\r?\n/));
     if (result.exit_code === 0) {
