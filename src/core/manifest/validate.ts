@@ -6,6 +6,7 @@ import { parseResources } from './resources.js';
 import { parseSchedule, parseTriggers } from './schedule.js';
 import { parseServiceRequirements, parseServices } from './services.js';
 import { type TemplateSources, resolveTemplates } from './templates.js';
+import { type ParameterSpec, parseParameters } from './parameters.js';
 import type { AgentType, Job, NodeSpec, Policies, TemplateType, ValidationResult } from './types.js';
 import { parseJson } from '../json.js';
 import { DEFAULT_LIMITS, LIMIT_VARIABLES, jsonTextDepthExceeded, valueDepthExceeded } from '../limits.js';
@@ -103,9 +104,10 @@ export function validateManifest(input: unknown, options: ValidateOptions = {}):
     ctx.error('', `manifest must be a JSON object, got ${describeType(raw)}`);
     return result(ctx);
   }
-  const sources: TemplateSources = { config: options.config ?? {}, env: options.env ?? {} };
+  const parameters = parseParameters(ctx, raw.parameters);
+  const sources: TemplateSources = { config: options.config ?? {}, env: options.env ?? {}, params: parameters };
   const manifest = resolveTemplates(ctx, raw, sources) as JsonObject;
-  const job = parseJob(ctx, manifest);
+  const job = parseJob(ctx, manifest, parameters);
   return result(ctx, job);
 }
 
@@ -114,7 +116,7 @@ function result(ctx: ValidationContext, job?: Job): ValidationResult {
   return ok && job ? { ok, errors: [], warnings: ctx.warnings, job } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
 }
 
-function parseJob(ctx: ValidationContext, m: JsonObject): Job {
+function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<string, ParameterSpec>): Job {
   const manifestVersion = ctx.requiredString(m, 'manifest_version', '', 'manifest_version is required');
   const graphId = ctx.requiredString(m, 'graph_id', '', 'graph_id is required');
   const jobName = ctx.optionalString(m, 'job_name', '', { nonEmpty: true }) ?? graphId ?? '';
@@ -175,6 +177,7 @@ function parseJob(ctx: ValidationContext, m: JsonObject): Job {
         : parseSchedule(ctx, m.schedule, 'schedule', { defaultName: jobName, messagePrefix: 'schedule: ' }),
     triggers: parseTriggers(ctx, m.triggers, 'triggers'),
     parameterized: ctx.object(m, 'parameterized', ''),
+    parameters,
     metadata: ctx.object(m, 'metadata', ''),
     extensions,
     agent_count: agentCount,
