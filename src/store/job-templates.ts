@@ -36,3 +36,18 @@ export interface JobTemplateStore {
   /** Removes a template; false when there was none. */
   delete(name: string): Promise<boolean>;
 }
+
+/** A dispatched job's place (`details.dispatch` of its record): never a secret value. */
+export interface JobDispatch {
+  template: string;
+  template_version: number;
+  dispatch_id: string;
+  /** The template's `job_name` with the variables filled in. */
+  job_name: string;
+  /** Every variable's value, `***` for the secret ones. */
+  variables: Record<string, string>;
+  /** Names of the secret variables given. */
+  secret_variables: string[];
+  /** The secret values, sealed (see `src/runtime/secrets.ts`); absent without secrets. */
+  sealed?: string;
+}

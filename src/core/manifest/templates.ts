@@ -92,6 +92,11 @@ function resolveString(
       return match;
     }
     if (source === 'env') {
+      if (key === 'MN_SECRET_KEY') {
+        const path = pathOf();
+        ctx.error(path, `${path}: ${match} is the key of secret variables and cannot be used in a template`);
+        return match;
+      }
       const v = sources.env[key];
       if (v !== undefined) return v;
       if (inServices) return match;
