@@ -2,7 +2,23 @@
 import type { ClusterState } from '../core/cluster/types.js';
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
-import type { AgentPlacement } from '../store/store.js';
+import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
+import type { AgentPlacement, JobDetails, NewJob } from '../store/store.js';
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
+
+/** The new (pending, unplanned) record of a job: its policies as requested and as effective on this cluster, and its module sources. */
+export function newJobRecordOf(p: { jobId: string; job: Job; manifest: unknown; modules: Record<string, string>; details: JobDetails }, cluster: ClusterState): NewJob {
+  const { job } = p;
+  return {
+    job_id: p.jobId,
+    manifest: p.manifest,
+    job,
+    status: 'pending',
+    requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+    effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, cluster.nodes)) },
+    details: { ...p.details, ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}) },
+  };
+}
 
 /** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
 export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
@@ -19,6 +35,16 @@ export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
 
 export function toAgentPlacements(plan: Plan): AgentPlacement[] {
   return plan.placements.map((p) => ({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) }));
+}
+
+/** {@link toAgentPlacements} a chunk per turn of the event loop (a big job's commit). */
+export async function toAgentPlacementsChunked(plan: Plan): Promise<AgentPlacement[]> {
+  const out: AgentPlacement[] = [];
+  for (let i = 0; i < plan.placements.length; i += LOOP_CHUNK) {
+    for (const p of plan.placements.slice(i, i + LOOP_CHUNK)) out.push({ agent_id: p.agent_id, node: p.node, resources: { ...p.resources }, holds: holdsOf(p) });
+    if (plan.placements.length > LOOP_CHUNK) await yieldToLoop();
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { JobType } from '../core/manifest/types.js';
+import { yieldToLoop } from '../yield.js';
 import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
 import { agentsBySource } from '../core/runtime/routing.js';
 import { type Fence, type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -14,7 +15,7 @@ export interface SupervisorOptions {
 }
 
 /** Init messages sent per store call. */
-const SEED_CHUNK = 5000;
+const SEED_CHUNK = 2000;
 /** Ticks between full checks of a job's agents. */
 const FULL_CHECK_TICKS = 20;
 
@@ -63,16 +64,22 @@ export class Supervisor {
         const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
         const plan = record.plan;
         const bySource = agentsBySource(plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node })));
-        const inits = initDeliveries({ jobId, entrypoints: job.entrypoints, initialInputs: job.initial_inputs, agents: bySource, now: this.now() });
-        for (let i = 0; i < inits.length; i += SEED_CHUNK) {
-          await store.sendMessages(
-            inits.slice(i, i + SEED_CHUNK).map((d) => ({ job_id: jobId, agent_id: d.agent_id, node: d.node, message_id: d.message.envelope.message_id, message: JSON.stringify(d.message) })),
-          );
+        // A chunk of entrypoint agents at a time, with a turn of the event loop between chunks.
+        let initMessages = 0;
+        const now = this.now();
+        for (const entry of new Set(job.entrypoints)) {
+          const list = bySource.get(entry) ?? [];
+          for (let i = 0; i < list.length; i += SEED_CHUNK) {
+            const inits = initDeliveries({ jobId, entrypoints: [entry], initialInputs: job.initial_inputs, agents: new Map([[entry, list.slice(i, i + SEED_CHUNK)]]), now });
+            await store.sendMessages(inits.map((d) => ({ job_id: jobId, agent_id: d.agent_id, node: d.node, message_id: d.message.envelope.message_id, message: JSON.stringify(d.message) })));
+            initMessages += inits.length;
+            await yieldToLoop();
+          }
         }
         const fence = coordinators.fence(jobId);
         const fresh = await store.getJob(jobId);
         await store.updateJob(jobId, { details: { ...(fresh?.details ?? record.details), seeded: true }, ...(fresh?.status === 'scheduled' ? { status: 'running' } : {}) }, { fence });
-        await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running', init_messages: inits.length } });
+        await store.appendEvent(jobId, { type: 'job_running', payload: { status: 'running', init_messages: initMessages } });
       }
       this.seeded.add(jobId);
       this.types.set(jobId, record.job.policies.job_type);

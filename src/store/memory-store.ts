@@ -8,6 +8,8 @@
  * trimmed exactly to their bound instead of approximately.
  */
 import { MnError } from '../core/errors.js';
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
+import type { Plan } from '../core/placement/plan-types.js';
 import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../core/paging.js';
 import { copy, type MemoryCore } from './memory/core.js';
 import { MemoryDeployments } from './memory/deployments.js';
@@ -66,6 +68,7 @@ import {
   checkNodePatch,
   checkOutgoing,
   checkPlacements,
+  checkPlacementsChunked,
   checkTtl,
   compareEventIds,
   emptyUsage,
@@ -135,12 +138,51 @@ class EventStream {
 }
 
 /** The in-memory store. */
+/**
+ * A stored plan is frozen and shared by every read: plans are only ever replaced as a whole, and
+ * a job of 100,000 agents has a plan of 100,000 placements that must not be copied on each read.
+ */
+function frozen<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    Object.freeze(v);
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
+  }
+  return value;
+}
+
+/** {@link frozen} of a copy of a plan, its placements copied a chunk per turn of the event loop. */
+async function frozenPlanCopy(plan: Plan): Promise<Plan> {
+  const { placements, ...rest } = plan;
+  const list: Plan['placements'] = [];
+  for (let i = 0; i < placements.length; i += LOOP_CHUNK) {
+    for (const p of frozen(copy(placements.slice(i, i + LOOP_CHUNK)))) list.push(p);
+    await yieldToLoop();
+  }
+  return frozen({ ...copy(rest), placements: list } as Plan);
+}
+
+/** A job record as a read returns it: a copy, sharing only the frozen plan. */
+function recordCopy(record: JobRecord): JobRecord {
+  const { plan, ...rest } = record;
+  return { ...copy(rest), plan } as JobRecord;
+}
+
+/** An agent record as a read returns it (agent records are flat: a spread copies them). */
+function agentCopy(a: AgentRecord): AgentRecord {
+  return { ...a, resources: { ...a.resources }, holds: [...a.holds] };
+}
+
 export class MemoryStore implements Store {
   private readonly clock: () => number;
   private readonly maxEvents: number;
   private readonly maxGlobalEvents: number;
   private readonly jobs = new Map<string, JobRecord>();
   private readonly agents = new Map<string, Map<string, AgentRecord>>();
+  /** Grows with every change to a job's agents (a chunked commit checks it before applying). */
+  private readonly agentEpochs = new Map<string, number>();
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly heartbeats = new Map<string, { at: number; expiresAt: number }>();
   private readonly usage = new Map<string, Units>();
@@ -193,14 +235,16 @@ export class MemoryStore implements Store {
     checkNewJob(input);
     if (this.jobs.has(input.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${input.job_id}"` });
     const record: JobRecord = copy(newJobRecord(input, this.clock()));
+    record.plan = frozen(record.plan);
     this.jobs.set(record.job_id, record);
-    return copy(record);
+    return recordCopy(record);
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
     this.open();
     checkName(jobId, 'job id');
-    return copy(this.jobs.get(jobId) ?? null);
+    const record = this.jobs.get(jobId);
+    return record ? recordCopy(record) : null;
   }
 
   async listJobs(): Promise<JobSummary[]> {
@@ -219,8 +263,9 @@ export class MemoryStore implements Store {
     const record = this.jobs.get(jobId);
     if (!record) throw scriptError(ScriptCode.NotFound, context);
     this.enforceGuard(guard, context, record.version);
-    Object.assign(record, copy(definedOnly(patch)), { version: record.version + 1, updated_at: this.clock() });
-    return copy(record);
+    const { plan, ...rest } = definedOnly(patch);
+    Object.assign(record, copy(rest), plan !== undefined ? { plan: frozen(copy(plan)) } : {}, { version: record.version + 1, updated_at: this.clock() });
+    return recordCopy(record);
   }
 
   // ---- agents and placements ----------------------------------------------------------------
@@ -228,7 +273,7 @@ export class MemoryStore implements Store {
   async listAgents(jobId: string): Promise<AgentRecord[]> {
     this.open();
     checkName(jobId, 'job id');
-    return copy([...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)));
+    return [...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)).map(agentCopy);
   }
 
   async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
@@ -240,7 +285,7 @@ export class MemoryStore implements Store {
     const start = firstAfter(ids, options.after);
     const page = ids.slice(start, start + options.limit);
     const more = start + options.limit < ids.length && page.length > 0;
-    return { agents: copy(page.map((id) => map.get(id)!)), next: more ? page[page.length - 1]! : null, total: ids.length };
+    return { agents: page.map((id) => agentCopy(map.get(id)!)), next: more ? page[page.length - 1]! : null, total: ids.length };
   }
 
   async agentSummary(jobId: string): Promise<AgentSummary> {
@@ -260,29 +305,24 @@ export class MemoryStore implements Store {
     this.enforceGuard(guard, context, 0);
     if (guard.node !== undefined && agent.node !== guard.node) throw scriptError(ScriptCode.AgentMoved, context, [agent.node]);
     Object.assign(agent, copy(definedOnly(patch)), { updated_at: this.clock() });
+    this.agentEpochs.set(jobId, (this.agentEpochs.get(jobId) ?? 0) + 1);
     return copy(agent);
   }
 
-  async commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord> {
-    this.open();
-    checkName(jobId, 'job id');
-    checkFence(fence);
-    checkPlacements(commit.placements);
-    if (commit.status !== undefined) checkJobPatch({ status: commit.status });
-    const context = contextOf(`job "${jobId}"`, { fence });
-    const job = this.jobs.get(jobId);
-    if (!job) throw scriptError(ScriptCode.NotFound, context);
-    this.enforceGuard({ fence }, context, job.version);
-
+  /**
+   * The agents a commit leaves the job with, the usage it moves and the holds it frees and takes,
+   * from the job's current agents. With `chunked`, the loop gives the event loop a turn every
+   * {@link LOOP_CHUNK} agents (the caller checks the agents did not change meanwhile).
+   */
+  private async preparePlacements(jobId: string, commit: PlacementCommit, now: number, chunked: boolean) {
     const current = this.agents.get(jobId) ?? new Map<string, AgentRecord>();
     const delta = new Map<string, Units>();
     const add = (node: string, sign: 1 | -1, u: readonly number[]) => {
-      const d = delta.get(node) ?? [0, 0, 0, 0, 0];
+      let d = delta.get(node);
+      if (!d) delta.set(node, (d = [0, 0, 0, 0, 0]));
       for (let k = 0; k < 4; k++) d[k]! += sign * u[k]!;
       d[4] += sign;
-      delta.set(node, d);
     };
-    const now = this.clock();
     const next = new Map<string, AgentRecord>(commit.mode === 'merge' ? current : []);
     const listed = new Set<string>();
     const owner = (agentId: string): string => `${jobId}/${agentId}`;
@@ -295,7 +335,9 @@ export class MemoryStore implements Store {
       }
     };
     const takes: Array<[string, string, string]> = [];
+    let n = 0;
     for (const p of commit.placements) {
+      if (chunked && ++n % LOOP_CHUNK === 0) await yieldToLoop();
       listed.add(p.agent_id);
       const old = current.get(p.agent_id);
       let restarts = 0;
@@ -310,15 +352,41 @@ export class MemoryStore implements Store {
         if (old.node === p.node) state = old.state;
       }
       add(p.node, 1, agentUnits(p.resources));
-      next.set(p.agent_id, copy({ agent_id: p.agent_id, node: p.node, state, restarts, attempt, resources: p.resources, holds: [...(p.holds ?? [])], updated_at: now }));
+      const { cpu_cores, memory_mb, disk_mb, gpu_count } = p.resources;
+      next.set(p.agent_id, { agent_id: p.agent_id, node: p.node, state, restarts, attempt, resources: { cpu_cores, memory_mb, disk_mb, gpu_count }, holds: [...(p.holds ?? [])], updated_at: now });
     }
     if (commit.mode !== 'merge') {
       for (const old of current.values()) {
+        if (chunked && ++n % LOOP_CHUNK === 0) await yieldToLoop();
         if (listed.has(old.agent_id)) continue;
         release(old);
         add(old.node, -1, agentUnits(old.resources));
       }
     }
+    return { next, delta, frees, freed, takes };
+  }
+
+  async commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord> {
+    this.open();
+    checkName(jobId, 'job id');
+    checkFence(fence);
+    // A big commit is validated and prepared a chunk at a time, with turns of the event loop in
+    // between; what it read is checked again before the one synchronous step that applies it.
+    const big = commit.placements.length > LOOP_CHUNK || (this.agents.get(jobId)?.size ?? 0) > LOOP_CHUNK;
+    if (big) await checkPlacementsChunked(commit.placements);
+    else checkPlacements(commit.placements);
+    if (commit.status !== undefined) checkJobPatch({ status: commit.status });
+    const plan = commit.plan === undefined ? undefined : big ? await frozenPlanCopy(commit.plan) : frozen(copy(commit.plan));
+    const now = this.clock();
+    const epoch = this.agentEpochs.get(jobId) ?? 0;
+    let prepared = await this.preparePlacements(jobId, commit, now, big);
+    this.open();
+    if ((this.agentEpochs.get(jobId) ?? 0) !== epoch) prepared = await this.preparePlacements(jobId, commit, now, false);
+    const context = contextOf(`job "${jobId}"`, { fence });
+    const job = this.jobs.get(jobId);
+    if (!job) throw scriptError(ScriptCode.NotFound, context);
+    this.enforceGuard({ fence }, context, job.version);
+    const { next, delta, frees, freed, takes } = prepared;
     for (const [node, hold, who] of takes) {
       const cur = this.holds.get(node)?.get(hold);
       if (cur !== undefined && cur !== who && freed.get(`${node}\u0000${hold}`) !== cur) {
@@ -351,11 +419,12 @@ export class MemoryStore implements Store {
       held.set(hold, who);
     }
     this.agents.set(jobId, next);
-    if (commit.plan !== undefined) job.plan = copy(commit.plan);
+    this.agentEpochs.set(jobId, (this.agentEpochs.get(jobId) ?? 0) + 1);
+    if (plan !== undefined) job.plan = plan;
     if (commit.status !== undefined) job.status = commit.status;
     job.version += 1;
     job.updated_at = now;
-    return copy(job);
+    return recordCopy(job);
   }
 
   putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord> {
@@ -596,6 +665,7 @@ export class MemoryStore implements Store {
     }
     this.jobs.delete(jobId);
     this.agents.delete(jobId);
+    this.agentEpochs.set(jobId, (this.agentEpochs.get(jobId) ?? 0) + 1);
     this.streams.delete(jobId);
     this.mail.delete(jobId);
     return true;

@@ -15,6 +15,7 @@ import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { RedisJobTemplates } from './redis/job-templates.js';
 import { defineScripts, runScript } from './script-loader.js';
+import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
   type AgentPage,
@@ -93,6 +94,8 @@ export class RedisStore implements Store {
   readonly keys: StoreKeys;
   private readonly clock: () => number;
   private readonly maxEvents: number;
+  /** Parsed plans by job: the plan text, its value and the record version it was read at. */
+  private readonly plans = new Map<string, { raw: string; plan: JobRecord['plan']; version: number }>();
   private readonly maxGlobalEvents: number;
   private readonly terminalTtl: number;
   private readonly followBlockMs: number;
@@ -168,10 +171,44 @@ export class RedisStore implements Store {
     return JSON.parse(JSON.stringify(record)) as JobRecord;
   }
 
+  /**
+   * Decodes a stored job. Its plan is parsed once per plan text and shared (frozen) by every read
+   * until it changes: a job of 100,000 agents has a plan of 100,000 placements.
+   */
+  private decodeJob(hash: Hash): JobRecord {
+    const jobId = hash.job_id === undefined ? '' : String(JSON.parse(hash.job_id));
+    const raw = hash.plan;
+    const cached = this.plans.get(jobId);
+    let plan: unknown = null;
+    if (raw !== undefined) plan = cached && cached.raw === raw ? cached.plan : raw.length > PLAN_CACHE_MIN_CHARS ? frozen(JSON.parse(raw)) : JSON.parse(raw);
+    const record = decodeJobRecord((f) => (f === 'plan' ? plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
+    this.plans.delete(jobId);
+    if (raw !== undefined && raw.length > PLAN_CACHE_MIN_CHARS) {
+      this.plans.set(jobId, { raw, plan: record.plan, version: record.version });
+      if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    }
+    return record;
+  }
+
   async getJob(jobId: string): Promise<JobRecord | null> {
     checkName(jobId, 'job id');
-    const hash = await this.call(() => this.client.hgetall(this.keys.job(jobId)));
-    return Object.keys(hash).length === 0 ? null : decodeJob(hash);
+    const key = this.keys.job(jobId);
+    const cached = this.plans.get(jobId);
+    if (cached) {
+      // The plan is the big field (a placement per agent): while the record's version is the one
+      // the cached plan was read at, only the other fields are read.
+      const values = await this.call(() => this.client.hmget(key, ...JOB_FIELDS_BUT_PLAN));
+      if (values.every((v) => v === null)) return null;
+      if (Number(values[JOB_FIELDS_BUT_PLAN.indexOf('version')]) === cached.version) {
+        const hash: Hash = {};
+        JOB_FIELDS_BUT_PLAN.forEach((f, i) => {
+          if (values[i] !== null && values[i] !== undefined) hash[f] = values[i]!;
+        });
+        return decodeJobRecord((f) => (f === 'plan' ? cached.plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
+      }
+    }
+    const hash = await this.call(() => this.client.hgetall(key));
+    return Object.keys(hash).length === 0 ? null : this.decodeJob(hash);
   }
 
   async listJobs(): Promise<JobSummary[]> {
@@ -215,7 +252,7 @@ export class RedisStore implements Store {
       contextOf(`job "${jobId}"`, guard),
     );
     if (patch.status !== undefined && TERMINAL_JOB_STATUSES.has(patch.status)) await this.expireJob(jobId);
-    return decodeJob(pairs(reply));
+    return this.decodeJob(pairs(reply));
   }
 
   /**
@@ -249,10 +286,24 @@ export class RedisStore implements Store {
 
   async listAgents(jobId: string): Promise<AgentRecord[]> {
     checkName(jobId, 'job id');
-    const hash = await this.call(() => this.client.hgetall(this.keys.jobAgents(jobId)));
-    return Object.values(hash)
-      .map((json) => JSON.parse(json) as AgentRecord)
-      .sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+    const key = this.keys.jobAgents(jobId);
+    // A small job in one read; a big one in chunks (HSCAN), each parsed in its own turn of the
+    // event loop, so listing 100,000 agents never holds it for long.
+    const size = await this.call(() => this.client.hlen(key));
+    let list: AgentRecord[];
+    if (size <= LIST_CHUNK) {
+      list = Object.values(await this.call(() => this.client.hgetall(key))).map((json) => JSON.parse(json) as AgentRecord);
+    } else {
+      const byId = new Map<string, AgentRecord>();
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', LIST_CHUNK));
+        for (let i = 0; i + 1 < flat.length; i += 2) if (!byId.has(flat[i]!)) byId.set(flat[i]!, JSON.parse(flat[i + 1]!) as AgentRecord);
+        cursor = next;
+      } while (cursor !== '0');
+      list = [...byId.values()];
+    }
+    return list.sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
   }
 
   async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
@@ -275,7 +326,7 @@ export class RedisStore implements Store {
     const seen = new Set<string>();
     let cursor = '0';
     do {
-      const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', 1000));
+      const [next, flat] = await this.call(() => this.client.hscan(key, cursor, 'COUNT', LIST_CHUNK));
       const chunk: AgentRecord[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) {
         if (seen.has(flat[i]!)) continue;
@@ -346,7 +397,7 @@ export class RedisStore implements Store {
       contextOf(`job "${jobId}"`, { fence }),
     );
     if (commit.status !== undefined && TERMINAL_JOB_STATUSES.has(commit.status)) await this.expireJob(jobId);
-    return decodeJob(pairs(reply));
+    return this.decodeJob(pairs(reply));
   }
 
   putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord> {
@@ -591,6 +642,7 @@ export class RedisStore implements Store {
 
   async deleteJob(jobId: string): Promise<boolean> {
     checkName(jobId, 'job id');
+    this.plans.delete(jobId);
     const job = await this.getJob(jobId);
     if (job === null) return false;
     const status = job.status;
@@ -814,7 +866,7 @@ export class RedisStore implements Store {
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
     try {
-      return await fn();
+      return await timed(redisCommandSeconds, fn);
     } catch (error) {
       throw unavailable(error, 'command');
     }
@@ -849,9 +901,29 @@ function pairs(flat: readonly unknown[]): Hash {
   return out;
 }
 
-function decodeJob(hash: Hash): JobRecord {
-  return decodeJobRecord((f) => (hash[f] === undefined ? null : JSON.parse(hash[f]!)));
+/** Agents read per round trip when listing a big job's agents. */
+const LIST_CHUNK = 2000;
+
+/** Plans shorter than this are parsed on every read (caching them saves nothing). */
+const PLAN_CACHE_MIN_CHARS = 64 * 1024;
+
+/** Freezes a parsed value and everything in it (iteratively). */
+function frozen<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    Object.freeze(v);
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
+  }
+  return value;
 }
+
+/** Job fields other than the plan, in the order getJob reads them. */
+const JOB_FIELDS_BUT_PLAN = JOB_FIELDS.filter((f) => f !== 'plan');
+
+/** Parsed plans kept per job, most recently read last. */
+const KEPT_PLANS = 64;
 
 function decodeNode(hash: Hash): NodeRecord {
   const v = (f: string): unknown => (hash[f] === undefined ? null : JSON.parse(hash[f]!));

@@ -2,6 +2,7 @@
  * Argument checks and unit conversions shared by the store implementations, so both reject the
  * same inputs with the same `MN_E_INVALID_ARGUMENT` errors.
  */
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import { MnError } from '../core/errors.js';
 import { SERVICE_NAME_PATTERN } from '../core/manifest/services.js';
 import { DEPLOYMENT_ROLES, SERVICE_STATUSES, type ServiceRecord } from '../core/services/registry.js';
@@ -117,7 +118,21 @@ export function checkAgentPatch(patch: AgentPatch): void {
 export function checkPlacements(placements: AgentPlacement[]): void {
   if (!Array.isArray(placements)) throw invalid('placements', 'must be an array');
   const seen = new Set<string>();
-  placements.forEach((p, i) => {
+  placements.forEach((p, i) => checkPlacement(p, i, seen));
+}
+
+/** {@link checkPlacements} a chunk per turn of the event loop (big commits). */
+export async function checkPlacementsChunked(placements: AgentPlacement[]): Promise<void> {
+  if (!Array.isArray(placements)) throw invalid('placements', 'must be an array');
+  const seen = new Set<string>();
+  for (let i = 0; i < placements.length; i++) {
+    if (i > 0 && i % LOOP_CHUNK === 0) await yieldToLoop();
+    checkPlacement(placements[i]!, i, seen);
+  }
+}
+
+function checkPlacement(p: AgentPlacement, i: number, seen: Set<string>): void {
+  {
     if (typeof p.agent_id !== 'string' || p.agent_id === '') throw invalid(`placements[${i}].agent_id`, 'must be a non-empty string');
     if (seen.has(p.agent_id)) throw invalid(`placements[${i}].agent_id`, `agent "${p.agent_id}" is listed twice`);
     seen.add(p.agent_id);
@@ -126,7 +141,7 @@ export function checkPlacements(placements: AgentPlacement[]): void {
       const v = p.resources?.[dim];
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalid(`placements[${i}].resources.${dim}`, `must be a non-negative number, got ${String(v)}`);
     }
-  });
+  }
 }
 
 /**

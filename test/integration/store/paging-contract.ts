@@ -3,7 +3,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecord, Store } from '../../../src/store/store.js';
-import { anyJob } from '../../helpers/records.js';
+import { anyJob, anyPlan } from '../../helpers/records.js';
 import { type StoreHarness, freshStore } from './contract.js';
 
 export function pagingContract(name: string, create: () => Promise<StoreHarness>): void {
@@ -39,6 +39,8 @@ export function pagingContract(name: string, create: () => Promise<StoreHarness>
         after = page.next;
       }
       expect(pages).toBe(3);
+      // Listing them all (a big job: read in chunks) gives the same agents in the same order.
+      expect((await store.listAgents('j')).map((a) => a.agent_id)).toEqual(ids);
       expect(seen.map((a) => a.agent_id)).toEqual(ids);
       expect(seen.find((a) => a.agent_id === 'w-00007')!.state).toBe('running');
       // A page that ends exactly at the last agent says so.
@@ -47,6 +49,16 @@ export function pagingContract(name: string, create: () => Promise<StoreHarness>
       expect(last.next).toBeNull();
 
       expect(await store.agentSummary('j')).toEqual({ total: 2500, by_state: { pending: 2498, running: 1, failed: 1 }, by_node: { n1: 2000, n2: 500 } });
+      // A big plan is read back whole after every kind of write, and a new plan replaces it.
+      const plan = anyPlan({ status: 'planned', placements: ids.map((agent_id) => ({ agent_id, node: 'n1', job: 'g', source_node_id: 'w' })), failures: [], jobs: [], stats: {} });
+      await store.commitPlacements('j', { plan, placements: shuffled.map((agent_id) => ({ agent_id, node: 'n1', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 } })) }, fence);
+      expect((await store.getJob('j'))!.plan).toEqual(plan);
+      await store.updateJob('j', { status: 'running' }, { fence });
+      expect(await store.getJob('j')).toMatchObject({ status: 'running', plan });
+      expect((await store.getJob('j'))!.plan).toEqual(plan);
+      const smaller = anyPlan({ status: 'planned', placements: ids.slice(0, 2000).map((agent_id) => ({ agent_id, node: 'n2', job: 'g', source_node_id: 'w' })), failures: [], jobs: [], stats: {} });
+      await store.updateJob('j', { plan: smaller }, { fence });
+      expect((await store.getJob('j'))!.plan).toEqual(smaller);
       expect(await store.listAgentsPage('none', { limit: 10 })).toEqual({ agents: [], next: null, total: 0 });
       expect(await store.agentSummary('none')).toEqual({ total: 0, by_state: {}, by_node: {} });
     });
