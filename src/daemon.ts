@@ -142,7 +142,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
   let sweeper: ScheduleSweeper | null = null;
   const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
-  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, holderPrefix: holder, intervalMs: config.scheduleSweepMs, onError });
   sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {

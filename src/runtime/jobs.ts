@@ -4,7 +4,7 @@ import type { Job } from '../core/manifest/types.js';
 import { mergePlan } from '../core/placement/merge.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store } from '../store/store.js';
+import { type Fence, type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store } from '../store/store.js';
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
@@ -121,8 +121,22 @@ export class Jobs {
    * {@link placeExisting} plans and commits it like any other job.
    */
   async pendingRecord(jobId: string, job: Job, manifest: unknown, modules: Record<string, string>, details: JobDetails): Promise<NewJob> {
-    const view = await this.views.build();
-    return newJobRecordOf({ jobId, job, manifest, modules, details }, view.cluster);
+    // Cluster health from the node list alone: a dispatch must not cost a full cluster view.
+    const nodes = (await this.options.store.listNodes()).map((n) => ({ status: n.status, alive: n.alive, profiles: Array.isArray(n.inventory.profiles) ? (n.inventory.profiles as string[]) : [] }));
+    return newJobRecordOf({ jobId, job, manifest, modules, details }, nodes);
+  }
+
+  /**
+   * Takes the coordinator lease of a job about to be created by a dispatch, so that the leader's
+   * sweep does not adopt it (as an orphan) between its creation and its placement here; null
+   * when another daemon holds it. {@link unreserve} gives it back when the job was not created.
+   */
+  reserve(jobId: string): Promise<Fence | null> {
+    return this.options.coordinators.adopt(jobId);
+  }
+
+  unreserve(jobId: string): Promise<void> {
+    return this.options.coordinators.release(jobId);
   }
 
   /**
@@ -260,7 +274,7 @@ export class Jobs {
     const { store, coordinators } = this.options;
     const { job, jobId } = p;
     if (!(await store.getJob(jobId))) {
-      await store.createJob(newJobRecordOf({ ...p, details: { ...p.details, ...(p.preflight ? { preflight: p.preflight } : {}) } }, view.cluster));
+      await store.createJob(newJobRecordOf({ ...p, details: { ...p.details, ...(p.preflight ? { preflight: p.preflight } : {}) } }, view.cluster.nodes));
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
       if (p.preflight?.skipped) await store.appendEvent(jobId, { type: 'service_preflight_skipped', payload: { reason: p.preflight.reason ?? 'forced', required_services: job.required_services.map((r) => r.name) } });
     }

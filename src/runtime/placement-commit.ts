@@ -7,7 +7,7 @@ import type { AgentPlacement, JobDetails, NewJob } from '../store/store.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 
 /** The new (pending, unplanned) record of a job: its policies as requested and as effective on this cluster, and its module sources. */
-export function newJobRecordOf(p: { jobId: string; job: Job; manifest: unknown; modules: Record<string, string>; details: JobDetails }, cluster: ClusterState): NewJob {
+export function newJobRecordOf(p: { jobId: string; job: Job; manifest: unknown; modules: Record<string, string>; details: JobDetails }, nodes: Parameters<typeof clusterHealthFor>[1]): NewJob {
   const { job } = p;
   return {
     job_id: p.jobId,
@@ -15,7 +15,7 @@ export function newJobRecordOf(p: { jobId: string; job: Job; manifest: unknown; 
     job,
     status: 'pending',
     requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
-    effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, cluster.nodes)) },
+    effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, nodes)) },
     details: { ...p.details, ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}) },
   };
 }
