@@ -12,6 +12,8 @@ import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { Launcher } from './runtime/exec/launcher.js';
+import { JobTemplates } from './runtime/job-templates.js';
+import { SecretBox } from './runtime/secrets.js';
 import { DeploymentController } from './deploy/controller.js';
 import { Deployer } from './deploy/deployer.js';
 import { RolloutExecutor } from './deploy/executor.js';
@@ -83,6 +85,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
   const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
+  // Template dispatch: secret variables are sealed with a key no store holds (see secrets.ts).
+  const secrets = new SecretBox({ secretKey: env.MN_SECRET_KEY ?? null, authToken: config.authToken });
+  const templates = new JobTemplates({ store, jobs, secrets });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({
@@ -116,6 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     executorPools: config.executorPools,
     modules,
     directory,
+    secrets,
     onError,
   });
   const monitor = new ServiceMonitor({
@@ -164,6 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     services: { directory, preflight, monitor },
     deployer,
     schedules,
+    templates,
     onInternal: (rpc, error) => logger.error({ ...errorFields(error), rpc }, `internal error in ${rpc}`),
   };
   let api: ApiServer;

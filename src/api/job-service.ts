@@ -3,6 +3,8 @@ import { MnError } from '../core/errors.js';
 import type { Deployer } from '../deploy/deployer.js';
 import type { Jobs } from '../runtime/jobs.js';
 import type { Schedules } from '../schedules/schedules.js';
+import type { JobTemplates } from '../runtime/job-templates.js';
+import { templateHandlers } from './template-handlers.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
@@ -26,6 +28,8 @@ export interface ApiContext {
   deployer: Deployer;
   /** Schedules, triggers and events (spec §7); absent in contexts that do not serve them. */
   schedules?: Schedules;
+  /** Job templates and dispatch; absent in contexts that do not serve them. */
+  templates?: JobTemplates;
   onInternal?: InternalErrorSink;
 }
 
@@ -52,6 +56,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
 
   return {
     ...scheduleHandlers(ctx),
+    ...templateHandlers(ctx),
     SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
       'SubmitJob',
       async (req, md) => {

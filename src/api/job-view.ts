@@ -36,6 +36,11 @@ export async function jobDocument(store: Store, record: JobRecord, includeManife
   const { summary, first } = await agentsOf(store, record);
   const { manifest, details, plan, ...rest } = record;
   const { final_agents: _final, ...keptDetails } = details;
+  // A dispatch's sealed secrets are for the daemons that run its agents, not for clients.
+  if (keptDetails.dispatch?.sealed !== undefined) {
+    const { sealed: _sealed, ...dispatch } = keptDetails.dispatch;
+    keptDetails.dispatch = dispatch;
+  }
   const placements = plan?.placements.length ?? 0;
   return {
     ...rest,

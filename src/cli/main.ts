@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDaemonCommands } from './commands/daemon.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerJobCommands } from './commands/job.js';
+import { registerJobTemplateCommands } from './commands/job-template.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServiceCommands } from './commands/service.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerDaemonCommands(program);
   registerJobCommands(program);
+  registerJobTemplateCommands(program);
   registerNodeCommands(program);
   registerServiceCommands(program);
   registerDeploymentCommands(program);

@@ -48,6 +48,8 @@ export interface SubmitOptions {
   details?: JobDetails;
   /** The preflight was run already (by a deploy), with this outcome. */
   preflightDone?: JobDetails['preflight'];
+  /** A template dispatch: a manifest that declares `parameters` is accepted (its variables are filled in). */
+  template?: boolean;
 }
 
 /** A submission waiting for the committer. */
@@ -101,6 +103,11 @@ export class Jobs {
    */
   async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}, options: SubmitOptions = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
     const { job, modules } = this.validate(manifestJson, files);
+    if (!options.template && Object.keys(job.parameters).length > 0) {
+      throw new MnError('MN_E_INVALID_ARGUMENT', `parameters: the manifest declares parameters (${Object.keys(job.parameters).join(', ')}), so it is a job template: register it with \`mn job register\` and start it with \`mn job dispatch ${job.job_name} --var NAME=VALUE\``, {
+        details: { field: 'parameters' },
+      });
+    }
     const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(job, options);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });

@@ -229,6 +229,16 @@ export class StoreKeys {
     return `${this.namespace}:schedule_token:${token}`;
   }
 
+  /** Set: every job template name. */
+  jobTemplates(): string {
+    return `${this.namespace}:job_templates`;
+  }
+
+  /** Hash: one job template (`record` JSON, `version`, `created_at`, `updated_at`). */
+  jobTemplate(name: string): string {
+    return `${this.namespace}:job_template:${name}`;
+  }
+
   /** List: emitted trigger events (JSON), newest first, the 1,000 newest kept. */
   triggerEvents(): string {
     return `${this.namespace}:trigger:events`;

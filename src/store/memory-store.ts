@@ -15,6 +15,7 @@ import { copy, type MemoryCore } from './memory/core.js';
 import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
+import { MemoryJobTemplates } from './memory/job-templates.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
@@ -202,6 +203,7 @@ export class MemoryStore implements Store {
   readonly services: MemoryServiceRegistry;
   readonly deployments: MemoryDeployments;
   readonly schedules: MemorySchedules;
+  readonly jobTemplates: MemoryJobTemplates;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -215,6 +217,7 @@ export class MemoryStore implements Store {
     };
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
+    this.jobTemplates = new MemoryJobTemplates(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);
       if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });

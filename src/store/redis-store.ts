@@ -13,6 +13,7 @@ import type { RedisCore } from './redis/core.js';
 import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
+import { RedisJobTemplates } from './redis/job-templates.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -107,6 +108,7 @@ export class RedisStore implements Store {
   readonly services: RedisServiceRegistry;
   readonly deployments: RedisDeployments;
   readonly schedules: RedisSchedules;
+  readonly jobTemplates: RedisJobTemplates;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -131,6 +133,7 @@ export class RedisStore implements Store {
     };
     this.services = new RedisServiceRegistry(core);
     this.deployments = new RedisDeployments(core);
+    this.jobTemplates = new RedisJobTemplates(core);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);
       const record = newJobRecord(job, this.clock());

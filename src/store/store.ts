@@ -25,6 +25,7 @@ import type { AgentSummary } from '../core/paging.js';
 import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 import type { ScheduleStore } from './schedules.js';
+import type { JobDispatch, JobTemplateStore } from './job-templates.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -93,6 +94,8 @@ export interface JobDetails {
   rollout?: JobRollout;
   /** The service preflight (spec §5.6): what it checked, or that the submission skipped it. */
   preflight?: { skipped: boolean; reason?: string; checked?: PreflightEntry[] };
+  /** The template dispatch that started the job (`mn job dispatch`). */
+  dispatch?: JobDispatch;
   [field: string]: unknown;
 }
 
@@ -400,6 +403,8 @@ export interface Store {
   readonly deployments: DeploymentStore;
   /** Schedules, their dispatches and trigger events (spec §7). */
   readonly schedules: ScheduleStore;
+  /** Job templates registered for dispatch (`mn job register`). */
+  readonly jobTemplates: JobTemplateStore;
 
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */

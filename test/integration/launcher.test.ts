@@ -1,13 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Launcher } from '../../src/runtime/exec/launcher.js';
 import { eventually } from '../helpers/daemon.js';
 
 const cwd = os.tmpdir();
-const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string } = {}) =>
-  launcher.run({ command: { argv, timeoutMs: extra.timeoutMs ?? null }, cwd, env: { ...process.env, MN_TEST: 'yes' }, stdin: extra.stdin ?? '', signal: extra.signal ?? new AbortController().signal });
+const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string; killTimeoutMs?: number } = {}) =>
+  launcher.run({
+    command: { argv, timeoutMs: extra.timeoutMs ?? null },
+    cwd,
+    env: { ...process.env, MN_TEST: 'yes' },
+    stdin: extra.stdin ?? '',
+    signal: extra.signal ?? new AbortController().signal,
+    ...(extra.killTimeoutMs !== undefined ? { killTimeoutMs: extra.killTimeoutMs } : {}),
+  });
 
 describe('Launcher (executor processes spawned from a small child process)', () => {
   const launcher = new Launcher();
@@ -26,6 +33,40 @@ describe('Launcher (executor processes spawned from a small child process)', () 
     const pending = run(launcher, ['sleep', '30'], { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
     expect(await pending).toMatchObject({ aborted: true, error: 'aborted' });
+  });
+
+  it('stops a run with SIGTERM when its process exits on it, within the kill timeout', async () => {
+    const ready = path.join(mkdtempSync(path.join(cwd, 'mn-term-')), 'ready');
+    const controller = new AbortController();
+    // A kill timeout far beyond the test's own: the run can only end this soon through SIGTERM.
+    const pending = run(launcher, ['node', '-e', `process.on('SIGTERM',()=>{console.log('terminated');process.exit(0)});require('fs').writeFileSync(${JSON.stringify(ready)},'1');setInterval(()=>{},1000)`], {
+      signal: controller.signal,
+      killTimeoutMs: 600_000,
+    });
+    await eventually(async () => (existsSync(ready) ? true : null), 10_000, 20);
+    controller.abort();
+    const r = await pending;
+    expect(r).toMatchObject({ aborted: true, error: 'aborted', stopped_by: 'SIGTERM', exit_code: 0, stdout: 'terminated\n' });
+  });
+
+  it('sends SIGKILL after the kill timeout to a process that ignores SIGTERM, and to its whole process group', async () => {
+    const dir = mkdtempSync(path.join(cwd, 'mn-kill-'));
+    const pidFile = path.join(dir, 'pid');
+    const controller = new AbortController();
+    // sh ignores SIGTERM (and so does the sleep it starts); only SIGKILL to the group ends both.
+    const pending = run(launcher, ['sh', '-c', `trap '' TERM; sleep 600 & echo $! > ${pidFile}; wait`], { signal: controller.signal, killTimeoutMs: 300 });
+    const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || null : null), 10_000, 20);
+    controller.abort();
+    const r = await pending;
+    expect(r).toMatchObject({ aborted: true, error: 'aborted', stopped_by: 'SIGKILL', signal: 'SIGKILL', exit_code: null });
+    await eventually(async () => !alive(pid), 5_000, 20);
+  });
+
+  it('kills at once without a kill timeout (health-check scripts)', async () => {
+    const controller = new AbortController();
+    const pending = run(launcher, ['node', '-e', "process.on('SIGTERM',()=>{});setInterval(()=>{},1000)"], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    expect(await pending).toMatchObject({ aborted: true, stopped_by: 'SIGKILL', signal: 'SIGKILL' });
   });
 
   it('fails the runs of a launcher that died and starts a new one for the next run', async () => {

@@ -1,12 +1,18 @@
 import { type ValidationContext, isObject, joinPath } from './context.js';
+import { type ParameterSpec, variableUseError } from './parameters.js';
 
 /** Values that `${config.*}` and `${env.*}` templates resolve against. */
 export interface TemplateSources {
   config: Record<string, unknown>;
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Declared parameters (top-level `parameters`): a `${var.NAME}` of a declared, non-secret one
+   * is left for a dispatch to fill in (see parameters.ts); any other `${var.*}` is an error.
+   */
+  params?: Readonly<Record<string, ParameterSpec>>;
 }
 
-const TEMPLATE_RE = /\$\{(config|env)\.([^}]+)\}/g;
+const TEMPLATE_RE = /\$\{(config|env|var)\.([^}]+)\}/g;
 const WHOLE_TEMPLATE_RE = /^\$\{(config|env)\.([^}]+)\}$/;
 
 /**
@@ -45,6 +51,8 @@ function walk(ctx: ValidationContext, value: unknown, sources: TemplateSources, 
   if (isObject(value)) {
     let out: Record<string, unknown> | null = null;
     for (const key in value) {
+      // The parameter declarations are not templated (their defaults are values, not templates).
+      if (trail.length === 0 && key === 'parameters') continue;
       const item = value[key];
       if (item === null || (typeof item !== 'object' && typeof item !== 'string')) continue;
       const nested = inServices || key === 'services' || key === 'required_services' || key === 'requires_services';
@@ -77,7 +85,18 @@ function resolveString(
     if (found.ok) return found.value;
   }
   return text.replace(TEMPLATE_RE, (match, source: string, key: string) => {
+    if (source === 'var') {
+      const path = pathOf();
+      const problem = variableUseError(sources.params ?? {}, key, path);
+      if (problem) ctx.error(path, problem);
+      return match;
+    }
     if (source === 'env') {
+      if (key === 'MN_SECRET_KEY') {
+        const path = pathOf();
+        ctx.error(path, `${path}: ${match} is the key of secret variables and cannot be used in a template`);
+        return match;
+      }
       const v = sources.env[key];
       if (v !== undefined) return v;
       if (inServices) return match;

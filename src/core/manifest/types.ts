@@ -4,6 +4,8 @@
  * types, never the raw JSON.
  */
 
+import type { ParameterSpec } from './parameters.js';
+
 /** Built-in agent kinds (aliases relay/sandbox_worker/collector are resolved). */
 export type AgentType = 'router' | 'executor' | 'aggregator' | 'sensor' | 'module';
 /** Behaviour template of an agent (`accumulator` is resolved to `reduce`). */
@@ -252,6 +254,11 @@ export interface NodeSpec {
   services: ServiceSpec[];
   restart: RestartPolicyInput;
   reschedule: ReschedulePolicyInput;
+  /**
+   * How long a stop (cancel, drain, move, restart by a check) waits after SIGTERM before it sends
+   * SIGKILL to the agent's process; default 30 s for batch jobs, 60 s for service and system jobs.
+   */
+  kill_timeout_ms: number;
 }
 
 /** A runnable agent: one copy of a node after fan-out. */
@@ -318,6 +325,8 @@ export interface Job {
   schedule: ScheduleSpec | null;
   triggers: NamedTrigger[];
   parameterized: Record<string, unknown>;
+  /** Declared template parameters (`${var.NAME}`), by name; empty for an ordinary job. */
+  parameters: Record<string, ParameterSpec>;
   metadata: Record<string, unknown>;
   /** Unknown top-level keys, preserved for round-tripping. */
   extensions: Record<string, unknown>;

@@ -6,6 +6,7 @@ import { parseResources } from './resources.js';
 import { parseSchedule, parseTriggers } from './schedule.js';
 import { parseServiceRequirements, parseServices } from './services.js';
 import { type TemplateSources, resolveTemplates } from './templates.js';
+import { type ParameterSpec, parseParameters } from './parameters.js';
 import type { AgentType, Job, NodeSpec, Policies, TemplateType, ValidationResult } from './types.js';
 import { parseJson } from '../json.js';
 import { DEFAULT_LIMITS, LIMIT_VARIABLES, jsonTextDepthExceeded, valueDepthExceeded } from '../limits.js';
@@ -49,13 +50,19 @@ const NODE_KEYS = new Set([
   'node_id', 'agent_type', 'type', 'role', 'config', 'resources', 'constraints', 'services', 'requires_services',
   'requiresServices', 'policies', 'tool_bindings', 'retry_policy', 'checkpoint_policy', 'spawn_policy', 'count',
   'spread', 'execution_profile', 'description', 'name', 'metadata', 'output_message_type', 'terminal_sink',
-  'complete_run', 'complete_on_message', 'complete_after',
+  'complete_run', 'complete_on_message', 'complete_after', 'kill_timeout_ms',
 ]);
 const TOP_LEVEL_KEYS = new Set([
   'manifest_version', 'graph_id', 'job_name', 'type', 'entrypoints', 'initial_inputs', 'nodes', 'edges', 'flow',
   'policies', 'services', 'required_services', 'requiredServices', 'deployment', 'schedule', 'triggers',
-  'parameterized', 'metadata', 'priority',
+  'parameterized', 'metadata', 'priority', 'parameters',
 ]);
+/** Longest `kill_timeout_ms` of a node (one hour). */
+export const MAX_KILL_TIMEOUT_MS = 3_600_000;
+/** Default `kill_timeout_ms` of a batch job's agents (the seed's best practice). */
+export const DEFAULT_BATCH_KILL_TIMEOUT_MS = 30_000;
+/** Default `kill_timeout_ms` of a service (or system) job's agents. */
+export const DEFAULT_SERVICE_KILL_TIMEOUT_MS = 60_000;
 /** Largest fan-out of one manifest node. */
 export const MAX_COUNT = 1_000_000;
 
@@ -97,9 +104,10 @@ export function validateManifest(input: unknown, options: ValidateOptions = {}):
     ctx.error('', `manifest must be a JSON object, got ${describeType(raw)}`);
     return result(ctx);
   }
-  const sources: TemplateSources = { config: options.config ?? {}, env: options.env ?? {} };
+  const parameters = parseParameters(ctx, raw.parameters);
+  const sources: TemplateSources = { config: options.config ?? {}, env: options.env ?? {}, params: parameters };
   const manifest = resolveTemplates(ctx, raw, sources) as JsonObject;
-  const job = parseJob(ctx, manifest);
+  const job = parseJob(ctx, manifest, parameters);
   return result(ctx, job);
 }
 
@@ -108,7 +116,7 @@ function result(ctx: ValidationContext, job?: Job): ValidationResult {
   return ok && job ? { ok, errors: [], warnings: ctx.warnings, job } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
 }
 
-function parseJob(ctx: ValidationContext, m: JsonObject): Job {
+function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<string, ParameterSpec>): Job {
   const manifestVersion = ctx.requiredString(m, 'manifest_version', '', 'manifest_version is required');
   const graphId = ctx.requiredString(m, 'graph_id', '', 'graph_id is required');
   const jobName = ctx.optionalString(m, 'job_name', '', { nonEmpty: true }) ?? graphId ?? '';
@@ -169,6 +177,7 @@ function parseJob(ctx: ValidationContext, m: JsonObject): Job {
         : parseSchedule(ctx, m.schedule, 'schedule', { defaultName: jobName, messagePrefix: 'schedule: ' }),
     triggers: parseTriggers(ctx, m.triggers, 'triggers'),
     parameterized: ctx.object(m, 'parameterized', ''),
+    parameters,
     metadata: ctx.object(m, 'metadata', ''),
     extensions,
     agent_count: agentCount,
@@ -277,6 +286,14 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     }
   }
 
+  const longRunning = policies.job_type === 'service' || policies.job_type === 'system';
+  const killTimeout = ctx.number(raw, 'kill_timeout_ms', path, longRunning ? DEFAULT_SERVICE_KILL_TIMEOUT_MS : DEFAULT_BATCH_KILL_TIMEOUT_MS, {
+    integer: true,
+    min: 0,
+    max: MAX_KILL_TIMEOUT_MS,
+    message: `${joinPath(path, 'kill_timeout_ms')} must be an integer between 0 and ${MAX_KILL_TIMEOUT_MS} (milliseconds between SIGTERM and SIGKILL), got ${JSON.stringify(raw.kill_timeout_ms)}`,
+  });
+
   const requires = pickAlias(raw, ['requires_services', 'requiresServices']);
   const role = ctx.optionalString(raw, 'role', path, { nonEmpty: true });
 
@@ -296,6 +313,7 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     services: parseServices(ctx, raw.services, joinPath(path, 'services')),
     restart: parseRestartPolicy(ctx, nodePolicies.restart, joinPath(nodePoliciesPath, 'restart')),
     reschedule: parseReschedulePolicy(ctx, nodePolicies.reschedule, joinPath(nodePoliciesPath, 'reschedule')),
+    kill_timeout_ms: killTimeout,
   };
 }
 

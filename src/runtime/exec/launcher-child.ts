@@ -2,17 +2,31 @@
  * Entry of the launcher process (see launcher.ts): spawns executor processes on request over
  * IPC and reports how each run ended. It stays small, so forking a child costs little, whatever
  * the daemon's own memory.
+ *
+ * Every run leads a process group of its own, so a stop reaches what its command started too
+ * (`sh -c` and its children). A stop sends SIGTERM, waits the run's kill timeout, then SIGKILL.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { LaunchReply, LaunchRequest } from './launcher.js';
 
 /** Output kept per stream; the rest is cut (an executor's result is a message, not a file). */
 const MAX_OUTPUT = 1 << 20;
-const kills = new Map<number, () => void>();
+/** Stops of the runs in progress: graceful (SIGTERM, then SIGKILL after the timeout) or at once. */
+const kills = new Map<number, (now: boolean) => void>();
 
 function reply(message: LaunchReply): void {
   process.send?.(message);
+}
+
+/** Signals the run's process group (its own process when the group is gone). */
+function signalRun(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
+  }
 }
 
 async function run(req: Extract<LaunchRequest, { op: 'run' }>): Promise<void> {
@@ -21,33 +35,46 @@ async function run(req: Extract<LaunchRequest, { op: 'run' }>): Promise<void> {
   let stderr = '';
   let error: string | null = null;
   let aborted = false;
+  let stoppedBy: 'SIGTERM' | 'SIGKILL' | null = null;
   try {
     await mkdir(req.cwd, { recursive: true });
   } catch (e) {
-    reply({ id: req.id, exit_code: null, signal: null, stdout, stderr, duration_ms: 0, error: `cannot create ${req.cwd}: ${(e as Error).message}`, aborted });
+    reply({ id: req.id, exit_code: null, signal: null, stdout, stderr, duration_ms: 0, error: `cannot create ${req.cwd}: ${(e as Error).message}`, aborted, stopped_by: null });
     return;
   }
   const [file, ...rest] = req.argv as [string, ...string[]];
-  const child = spawn(file, rest, { cwd: req.cwd, env: req.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(file, rest, { cwd: req.cwd, env: req.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let done = false;
+  let killTimer: NodeJS.Timeout | null = null;
   const finish = (exit: number | null, signal: string | null): void => {
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
+    if (killTimer) clearTimeout(killTimer);
     kills.delete(req.id);
-    reply({ id: req.id, exit_code: exit, signal, stdout, stderr, duration_ms: Math.round(performance.now() - started), error, aborted });
+    reply({ id: req.id, exit_code: exit, signal, stdout, stderr, duration_ms: Math.round(performance.now() - started), error, aborted, stopped_by: stoppedBy });
   };
-  kills.set(req.id, () => {
+  const kill = (): void => {
+    stoppedBy = 'SIGKILL';
+    signalRun(child, 'SIGKILL');
+  };
+  kills.set(req.id, (now) => {
+    if (done) return;
+    const first = !aborted;
     aborted = true;
     error = 'aborted';
-    child.kill('SIGKILL');
+    if (now || req.killTimeoutMs <= 0) return kill();
+    if (!first) return;
+    stoppedBy = 'SIGTERM';
+    signalRun(child, 'SIGTERM');
+    killTimer = setTimeout(kill, req.killTimeoutMs);
   });
   const timer =
     req.timeoutMs === null
       ? null
       : setTimeout(() => {
           error = `timed out after ${req.timeoutMs} ms`;
-          child.kill('SIGKILL');
+          signalRun(child, 'SIGKILL');
         }, req.timeoutMs);
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     if (stdout.length < MAX_OUTPUT) stdout += d.slice(0, MAX_OUTPUT - stdout.length);
@@ -66,10 +93,10 @@ async function run(req: Extract<LaunchRequest, { op: 'run' }>): Promise<void> {
 
 process.on('message', (req: LaunchRequest) => {
   if (req.op === 'run') void run(req);
-  else kills.get(req.id)?.();
+  else kills.get(req.id)?.(false);
 });
 // The daemon went away: take the runs along, as losing the machine would.
 process.on('disconnect', () => {
-  for (const kill of kills.values()) kill();
+  for (const kill of kills.values()) kill(true);
   process.exit(0);
 });

@@ -13,11 +13,16 @@ export interface ProcessResult {
   /** Why the run failed before or instead of exiting (not found, timeout, aborted), else null. */
   error: string | null;
   aborted: boolean;
+  /**
+   * How a stopped run ended: `SIGTERM` when the process exited within its kill timeout after
+   * SIGTERM, `SIGKILL` when it had to be killed; null when it was not stopped.
+   */
+  stopped_by: 'SIGTERM' | 'SIGKILL' | null;
 }
 
 /** Requests to the launcher process. */
 export type LaunchRequest =
-  | { op: 'run'; id: number; argv: string[]; cwd: string; env: NodeJS.ProcessEnv; stdin: string; timeoutMs: number | null }
+  | { op: 'run'; id: number; argv: string[]; cwd: string; env: NodeJS.ProcessEnv; stdin: string; timeoutMs: number | null; killTimeoutMs: number }
   | { op: 'kill'; id: number };
 
 /** The launcher's answer to a run. */
@@ -38,8 +43,12 @@ export class Launcher {
 
   constructor(private readonly entry: string = builtFile(import.meta.url, 'launcher-child.js')) {}
 
-  /** Runs argv once with `stdin`, until it exits, times out or `signal` aborts (killed). */
-  run(args: { command: ExecutorCommand; cwd: string; env: NodeJS.ProcessEnv; stdin: string; signal: AbortSignal }): Promise<ProcessResult> {
+  /**
+   * Runs argv once with `stdin`, until it exits, times out or `signal` aborts. An aborted run's
+   * process (and its process group) gets SIGTERM, then SIGKILL after `killTimeoutMs` (default 0:
+   * SIGKILL at once); the result's `stopped_by` says which ended it.
+   */
+  run(args: { command: ExecutorCommand; cwd: string; env: NodeJS.ProcessEnv; stdin: string; signal: AbortSignal; killTimeoutMs?: number }): Promise<ProcessResult> {
     if (this.closed) return Promise.resolve(failure('the launcher is closed'));
     if (args.signal.aborted) return Promise.resolve({ ...failure('aborted'), aborted: true });
     const child = this.process();
@@ -51,7 +60,7 @@ export class Launcher {
         args.signal.removeEventListener('abort', onAbort);
         resolve(r);
       });
-      const req: LaunchRequest = { op: 'run', id, argv: args.command.argv, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs: args.command.timeoutMs };
+      const req: LaunchRequest = { op: 'run', id, argv: args.command.argv, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs: args.command.timeoutMs, killTimeoutMs: Math.max(0, args.killTimeoutMs ?? 0) };
       child.send(req, (error) => {
         if (error) this.settle(id, failure(`the launcher did not take the run: ${error.message}`));
       });
@@ -90,5 +99,5 @@ export class Launcher {
 }
 
 function failure(error: string): ProcessResult {
-  return { exit_code: null, signal: null, stdout: '', stderr: '', duration_ms: 0, error, aborted: false };
+  return { exit_code: null, signal: null, stdout: '', stderr: '', duration_ms: 0, error, aborted: false, stopped_by: null };
 }

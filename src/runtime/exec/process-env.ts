@@ -1,5 +1,6 @@
 import { allocatedDevices, allocationEnv, type InventoryDevice } from '../../core/runtime/allocation-env.js';
 import type { Store } from '../../store/store.js';
+import { variableEnvName } from '../../core/manifest/parameters.js';
 import type { HostedJob } from '../host/hosted-job.js';
 
 /**
@@ -11,18 +12,28 @@ export async function processEnv(store: Store, node: string, job: HostedJob, age
   const placement = job.placements.get(agentId);
   const allocated = placement?.allocations.devices ?? [];
   const inventory = allocated.length > 0 ? await deviceInventory(store, node) : [];
+  const { MN_SECRET_KEY: _key, ...inherited } = process.env;
   return {
-    ...process.env,
+    // Never the key that opens secret variables: a job's process must not read other jobs' secrets.
+    ...inherited,
     ...allocationEnv({
       devices: allocatedDevices(allocated, inventory),
       ports: placement?.allocations.ports ?? [],
       volumes: placement?.allocations.volumes ?? [],
       runtime_driver: placement?.allocations.runtime_driver ?? null,
     }),
+    ...variableEnv(job.variables?.plain ?? {}),
     MN_JOB_ID: job.jobId,
     MN_AGENT_ID: agentId,
     MN_NODE_NAME: node,
   };
+}
+
+/** `MN_VAR_<NAME>` for each variable of a template dispatch. */
+export function variableEnv(values: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) out[variableEnvName(name)] = value;
+  return out;
 }
 
 /** This machine's devices as registered. */

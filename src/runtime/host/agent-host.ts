@@ -19,6 +19,7 @@ import type { InboxEntry, Store } from '../../store/store.js';
 import { ExecutorPools } from '../exec/executor-pools.js';
 import { Launcher } from '../exec/launcher.js';
 import type { ModuleRunner } from '../exec/module-runner.js';
+import type { SecretBox } from '../secrets.js';
 import { AgentEvents } from './agent-events.js';
 import { AgentServices } from './agent-services.js';
 import { AgentWrites } from './agent-writes.js';
@@ -46,6 +47,8 @@ export interface AgentHostOptions {
   /** Slots of named executor pools (`config.pool`). */
   executorPools?: Readonly<Record<string, number>>;
   modules: ModuleRunner;
+  /** Opens the sealed secret variables of dispatched jobs for their executors. */
+  secrets?: SecretBox;
   /** Where the agents' services are registered; none: services are not registered (tests of other parts). */
   directory?: ServiceDirectory;
   onError?: (error: unknown) => void;
@@ -108,7 +111,7 @@ export class AgentHost {
       random: options.random ?? Math.random,
       onError: this.onError,
     });
-    const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules });
+    const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules, ...(options.secrets ? { secrets: options.secrets } : {}) });
     this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, lifecycle, now: this.now, onAborted: (job, entry, reason) => this.forwardAborted(job, entry, reason) });
     this.jobs = new HostedJobs({
       store,

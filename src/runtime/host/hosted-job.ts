@@ -13,6 +13,7 @@ import type { HostedJobView } from '../../core/runtime/inbox-decision.js';
 import type { Message } from '../../core/runtime/message.js';
 import { agentsBySource, type RoutedAgent } from '../../core/runtime/routing.js';
 import type { AgentRecord, JobRecord, JobStatus, OutgoingMessage } from '../../store/store.js';
+import type { JobDispatch } from '../../store/job-templates.js';
 import type { Mailbox } from './mailbox.js';
 
 /** One agent of a hosted job that runs on this machine. */
@@ -62,6 +63,8 @@ export interface HostedJob extends HostedJobView {
   deployment: Partial<ServiceDeployment>;
   /** An agent-level rollout in progress: its replaced agents run its target spec. */
   rollout: JobRollout | null;
+  /** Variables of a template dispatch: plain values, and the sealed secret ones; null for other jobs. */
+  variables: { plain: Record<string, string>; sealed: string | null } | null;
   loadedAt: number;
 }
 
@@ -107,10 +110,20 @@ export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly A
     recoveryMode: record.effective_policies.recovery_mode ?? 'local_restart',
     deployment: deploymentOf(record.details.deployment),
     rollout: record.details.rollout ?? null,
+    variables: dispatchVariables(record.details.dispatch),
     loadedAt: now,
     nodeOf: (agentId) => nodes.get(agentId),
     hosts: (agentId) => local.has(agentId),
   };
+}
+
+/** The variables a dispatched job's processes get (the secret ones still sealed). */
+function dispatchVariables(dispatch: JobDispatch | undefined): HostedJob['variables'] {
+  if (!dispatch || typeof dispatch !== 'object') return null;
+  const secret = new Set(dispatch.secret_variables ?? []);
+  const plain: Record<string, string> = {};
+  for (const [name, value] of Object.entries(dispatch.variables ?? {})) if (!secret.has(name)) plain[name] = value;
+  return { plain, sealed: typeof dispatch.sealed === 'string' ? dispatch.sealed : null };
 }
 
 /** A local agent's starting record: its config for its copy index, and its last persisted state. */

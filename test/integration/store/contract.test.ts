@@ -14,6 +14,7 @@ import { serviceContract } from './service-contract.js';
 import { deploymentContract } from './deployment-contract.js';
 import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
+import { jobTemplateContract } from './job-template-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -32,6 +33,7 @@ serviceContract('MemoryStore', memory);
 deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
+jobTemplateContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -56,3 +58,4 @@ serviceContract('RedisStore', redis);
 deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
+jobTemplateContract('RedisStore', redis);

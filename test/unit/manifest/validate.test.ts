@@ -482,3 +482,23 @@ describe('templates', () => {
     expect(r.job!.nodes[1]!.services[0]!.port).toBe('${env.MN_PORT_API}');
   });
 });
+
+describe('kill_timeout_ms', () => {
+  it('defaults to 30 s for batch jobs and 60 s for service jobs, and keeps a valid value', () => {
+    expect(validateManifest(base()).job!.nodes.map((n) => n.kill_timeout_ms)).toEqual([30_000, 30_000]);
+    expect(validateManifest({ ...base(), type: 'service' }).job!.nodes[1]!.kill_timeout_ms).toBe(60_000);
+    const m = base();
+    m.nodes[1].kill_timeout_ms = 0;
+    expect(validateManifest(m).job!.nodes[1]!.kill_timeout_ms).toBe(0);
+    m.nodes[1].kill_timeout_ms = 1500;
+    expect(validateManifest(m).job!.nodes[1]!.kill_timeout_ms).toBe(1500);
+  });
+
+  it('refuses a negative, fractional, too large or non-numeric value, naming the field', () => {
+    for (const bad of [-1, 1.5, 3_600_001, '10s']) {
+      const m = base();
+      m.nodes[1].kill_timeout_ms = bad;
+      expect(errors(m)).toEqual([{ path: 'nodes[1].kill_timeout_ms', message: `nodes[1].kill_timeout_ms must be an integer between 0 and 3600000 (milliseconds between SIGTERM and SIGKILL), got ${JSON.stringify(bad)}` }]);
+    }
+  });
+});

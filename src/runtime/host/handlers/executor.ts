@@ -5,7 +5,9 @@ import { positiveInt } from '../../../core/runtime/message.js';
 import type { Store } from '../../../store/store.js';
 import type { ExecutorPools } from '../../exec/executor-pools.js';
 import type { Launcher } from '../../exec/launcher.js';
-import { processEnv } from '../../exec/process-env.js';
+import { processEnv, variableEnv } from '../../exec/process-env.js';
+import { redactSecrets } from '../../../core/manifest/parameters.js';
+import type { SecretBox } from '../../secrets.js';
 import { sleep } from '../mailbox.js';
 import type { AgentHandler, HandlerContext, Outcome } from './handler.js';
 
@@ -16,6 +18,8 @@ export interface ExecutorHandlerOptions {
   home: string;
   launcher: Launcher;
   pools: ExecutorPools;
+  /** Opens the sealed secret variables of dispatched jobs; without it, such jobs' executors fail. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -33,15 +37,37 @@ async function execute(o: ExecutorHandlerOptions, ctx: HandlerContext): Promise<
   if (!resolved.ok) return { ok: false, reason: resolved.message };
   const attempts = executorAttempts(agent.config);
   const env = await processEnv(o.store, o.node, job, agent.agentId);
+  // Secret variables: opened into the process's environment only, and cut out of what it prints.
+  let secretValues: string[] = [];
+  const sealed = job.variables?.sealed ?? null;
+  if (sealed !== null) {
+    if (!o.secrets) return { ok: false, reason: `job ${job.jobId} has secret variables, but this daemon cannot open them` };
+    let opened: Record<string, string>;
+    try {
+      opened = o.secrets.open(sealed, job.jobId);
+    } catch (error) {
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+    Object.assign(env, variableEnv(opened));
+    // Longest first, so a secret that contains another is cut whole.
+    secretValues = Object.values(opened).filter((v) => v !== '').sort((a, b) => b.length - a.length);
+  }
   const cwd = path.join(o.home, 'jobs', job.jobId, agent.agentId);
   for (let attempt = 1; ; attempt++) {
     const release = await o.pools.of(agent.config).acquire(positiveInt(agent.config.pool_slots) ?? 1);
     let result;
     try {
       if (signal.aborted) return { ok: false, reason: 'aborted' };
-      result = await o.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal });
+      result = await o.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal, killTimeoutMs: agent.spec.kill_timeout_ms });
     } finally {
       release();
+    }
+    if (secretValues.length > 0) {
+      result = { ...result, stdout: redactSecrets(result.stdout, secretValues), stderr: redactSecrets(result.stderr, secretValues), error: result.error === null ? null : redactSecrets(result.error, secretValues) };
+    }
+    if (result.aborted && result.stopped_by !== null) {
+      // Stopped (cancel, drain, move, a check's restart): which signal ended the process.
+      await ctx.event('agent_stopped', { signal: result.stopped_by, kill_timeout_ms: agent.spec.kill_timeout_ms, duration_ms: result.duration_ms });
     }
     await ctx.log('stderr', result.stderr.split(/\r?\n/));
     if (result.exit_code === 0) {
