@@ -21,6 +21,10 @@ import { ServiceMonitor } from './services/monitor.js';
 import { Preflight } from './services/preflight.js';
 import path from 'node:path';
 import type { Store } from './store/store.js';
+import { type HttpServer, startHttpServer } from './http/server.js';
+import { type Logger, errorFields, lineLogger, silentLogger } from './observability/log.js';
+import { instrumentPlanner, readClusterGauges } from './observability/instrument.js';
+import { countFencing, isLeader, leaderChanges, scrapeMetrics } from './observability/metrics.js';
 import { scheduleClock } from './schedules/clock.js';
 import { Schedules } from './schedules/schedules.js';
 import { ScheduleSweeper } from './schedules/sweeper.js';
@@ -34,8 +38,10 @@ export interface DaemonOptions {
   planner: PlanService;
   /** Environment for `${env.*}` manifest templates. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Diagnostic lines (stderr in the CLI). */
+  /** Diagnostic lines, when no `logger` is given (one formatted line per log record). */
   log?: (line: string) => void;
+  /** Structured logs (pino); the CLI's writes JSON lines to stderr, or pretty ones on a terminal. */
+  logger?: Logger;
 }
 
 export interface Daemon {
@@ -45,6 +51,8 @@ export interface Daemon {
   jobs: Jobs;
   store: Store;
   leader: Leader;
+  /** The dashboard and `/metrics` (`http://host:port/`), or null when the HTTP port is off or was taken. */
+  httpUrl: string | null;
   /**
    * Stops the daemon. Graceful (default): leases are released so other daemons take over at once;
    * `{ graceful: false }` stops renewing without releasing, as a crash would.
@@ -59,9 +67,13 @@ export interface Daemon {
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, store } = options;
-  const log = options.log ?? (() => undefined);
+  const logger = options.logger ?? (options.log ? lineLogger(config.nodeName, options.log, config.logLevel) : silentLogger());
   const holder = `${config.nodeName}#${process.pid}-${randomBytes(3).toString('hex')}`;
-  const onError = (error: unknown): void => log(`error: ${error instanceof Error ? error.message : String(error)}`);
+  const onError = (error: unknown): void => {
+    countFencing(error);
+    logger.error(errorFields(error), error instanceof Error ? error.message : String(error));
+  };
+  const planner = instrumentPlanner(options.planner);
 
   const env = options.env ?? {};
   const directory = new ServiceDirectory({ store, onError });
@@ -70,7 +82,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const checksDir = path.join(config.home, 'checks');
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
-  const jobs = new Jobs({ store, planner: options.planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
+  const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
   const membership = new Membership({ store, name: config.nodeName, inventory: options.inventory, heartbeatMs: config.heartbeatMs, onError });
   await membership.start();
   const leader = new Leader({
@@ -83,7 +95,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     coordinators,
     directory,
     onError,
-    onChange: (isLeader) => log(isLeader ? `${config.nodeName} is the leader` : `${config.nodeName} is no longer the leader`),
+    onChange: (leading) => {
+      leaderChanges.inc({ change: leading ? 'elected' : 'lost' });
+      isLeader.set(leading ? 1 : 0);
+      logger.info({ leader: leading }, leading ? `${config.nodeName} is the leader` : `${config.nodeName} is no longer the leader`);
+    },
   });
   leader.start();
   const relocator = new Relocator({ store, jobs, coordinators, onError });
@@ -120,7 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Schedules (spec §7): any daemon serves the operations; the leader sweeps due ones.
   let sweeper: ScheduleSweeper | null = null;
   const schedules = new Schedules({ store, jobs, nodeName: config.nodeName, clock: scheduleClock(env), maxEventBytes: config.maxEventBytes, onChange: () => sweeper?.poke(), onError });
-  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, intervalMs: config.scheduleSweepMs, onError });
+  sweeper = new ScheduleSweeper({ store, jobs, schedules, leaderFence: () => leader.fence, holderPrefix: holder, intervalMs: config.scheduleSweepMs, onError });
   sweeper.start();
   const timers = [
     every(config.sweepMs, async () => {
@@ -148,7 +164,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     services: { directory, preflight, monitor },
     deployer,
     schedules,
-    onInternal: (rpc, error) => log(`internal error in ${rpc}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    onInternal: (rpc, error) => logger.error({ ...errorFields(error), rpc }, `internal error in ${rpc}`),
   };
   let api: ApiServer;
   try {
@@ -166,9 +182,38 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
 
+  let http: HttpServer | null = null;
+  if (config.http.port !== null) {
+    try {
+      http = await startHttpServer({
+        ctx,
+        host: config.host,
+        port: config.http.port,
+        logger,
+        metrics: async () => scrapeMetrics(await readClusterGauges(store, Date.now()), config.nodeName),
+      });
+    } catch (error) {
+      if (config.http.required) {
+        await api.close(0);
+        membership.stop();
+        stopTimers();
+        monitor.stop();
+        checkLauncher.close();
+        await host.stop();
+        await modules.close();
+        await leader.stop();
+        coordinators.stop();
+        throw new Error(`cannot serve the dashboard on MN_HTTP_PORT=${config.http.port}: ${(error as Error).message}`);
+      }
+      // The default port is taken (another daemon on this machine): run without it.
+      logger.warn({ port: config.http.port, err: error }, `dashboard port ${config.http.port} is taken; set MN_HTTP_PORT to serve the dashboard and /metrics`);
+    }
+  }
+
   let stopped = false;
   return {
     address: api.address,
+    httpUrl: http?.url ?? null,
     port: api.port,
     nodeName: config.nodeName,
     jobs,
@@ -187,6 +232,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await leader.stop({ release: graceful });
       if (graceful) await coordinators.releaseAll();
       else coordinators.stop();
+      await http?.close();
       await api.close(graceful ? 2000 : 0);
     },
   };

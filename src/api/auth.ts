@@ -11,7 +11,11 @@ export function sameSecret(a: string, b: string): boolean {
 
 /** The bearer token of a call's `authorization` metadata, or null. */
 export function bearerToken(metadata: grpc.Metadata): string | null {
-  const value = metadata.get('authorization')[0];
+  return bearerOf(metadata.get('authorization')[0]);
+}
+
+/** The token of an `authorization: Bearer <token>` value (gRPC metadata or an HTTP header), or null. */
+export function bearerOf(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const m = /^Bearer\s+(.+)$/i.exec(value.trim());
   return m ? m[1]!.trim() : null;
@@ -22,8 +26,12 @@ export function bearerToken(metadata: grpc.Metadata): string | null {
  * `authorization: Bearer <token>`; otherwise the call fails with `MN_E_UNAUTHENTICATED`.
  */
 export function requireToken(metadata: grpc.Metadata, expected: string | null, rpc: string): void {
+  requireBearer(bearerToken(metadata), expected, rpc);
+}
+
+/** The check of {@link requireToken} on a token already read (the dashboard's HTTP actions use it too). */
+export function requireBearer(got: string | null, expected: string | null, rpc: string): void {
   if (expected === null) return;
-  const got = bearerToken(metadata);
   if (got === null || !sameSecret(got, expected)) {
     throw new MnError('MN_E_UNAUTHENTICATED', `${rpc} requires the gRPC auth token (authorization: Bearer <MN_GRPC_AUTH_TOKEN>)`);
   }

@@ -12,6 +12,7 @@ import { agentPage, jobDocument } from './job-view.js';
 import { deploymentHandlers } from './deployment-handlers.js';
 import { scheduleHandlers } from './schedule-handlers.js';
 import { type InternalErrorSink, requireField, unary } from './handler.js';
+import { controlJob, jobEventPage, jobResult, listJobSummaries } from './reads.js';
 
 export interface ApiContext {
   store: Store;
@@ -46,7 +47,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
   const control = (rpc: string, action: 'pause' | 'resume' | 'cancel') =>
     unary<JobIdRequest, { job_id: string; status: string }>(rpc, async (req, md) => {
       requireToken(md, ctx.authToken, rpc);
-      return jobs.control(requireField(req.job_id, 'job_id'), action);
+      return controlJob(ctx, req.job_id, action);
     }, ctx.onInternal);
 
   return {
@@ -66,11 +67,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       return { job_json: JSON.stringify(await jobDocument(store, record, req.include_manifest === true)) };
     }, ctx.onInternal),
     ListJobs: unary<{ limit: number; include_terminal: boolean }, { jobs_json: string }>('ListJobs', async (req) => {
-      let list = await store.listJobs();
-      if (!req.include_terminal) list = list.filter((j) => !TERMINAL_JOB_STATUSES.has(j.status));
-      list.sort((a, b) => b.created_at - a.created_at);
-      if (req.limit > 0) list = list.slice(0, req.limit);
-      return { jobs_json: JSON.stringify(list) };
+      return { jobs_json: JSON.stringify(await listJobSummaries(ctx, { limit: req.limit, includeTerminal: req.include_terminal })) };
     }, ctx.onInternal),
     ListAgents: unary<JobIdRequest & { page_size?: number; page_token?: string }, { agents_json: string; next_page_token: string; total: number }>('ListAgents', async (req) => {
       const record = await jobs.get(requireField(req.job_id, 'job_id'));
@@ -78,24 +75,16 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       return { agents_json: JSON.stringify(page.agents), next_page_token: page.next_page_token, total: page.total };
     }, ctx.onInternal),
     ListJobEvents: unary<{ job_id: string; after_id: string; limit: number }, { events_json: string }>('ListJobEvents', async (req) => {
-      const jobId = requireField(req.job_id, 'job_id');
-      await jobs.get(jobId);
-      const events = await store.readEvents(jobId, {
-        ...(req.after_id ? { afterId: req.after_id } : {}),
-        limit: req.limit > 0 ? Math.min(req.limit, 10_000) : 1000,
-      });
-      return { events_json: JSON.stringify(events) };
+      return { events_json: JSON.stringify(await jobEventPage(ctx, req.job_id, { afterId: req.after_id, limit: req.limit })) };
     }, ctx.onInternal),
     GetJobResult: unary<JobIdRequest, { job_id: string; status: string; result_json: string; completed_by: string; failure_json: string }>('GetJobResult', async (req) => {
-      const record = await jobs.get(requireField(req.job_id, 'job_id'));
-      const { result, completed_by: completedBy, failure } = record.details;
+      const r = await jobResult(ctx, req.job_id);
       return {
-        job_id: record.job_id,
-        status: record.status,
-        // A recorded null is a result (complete_job without a value); an absent key is none.
-        result_json: 'result' in record.details && result !== undefined ? JSON.stringify(result) : '',
-        completed_by: typeof completedBy === 'string' ? completedBy : '',
-        failure_json: failure !== undefined && failure !== null ? JSON.stringify(failure) : '',
+        job_id: r.job_id,
+        status: r.status,
+        result_json: r.has_result ? JSON.stringify(r.result) : '',
+        completed_by: r.completed_by ?? '',
+        failure_json: r.failure !== null ? JSON.stringify(r.failure) : '',
       };
     }, ctx.onInternal),
     ListDeadLetters: unary<{ job_id: string; limit: number }, { dead_letters_json: string; total: number }>('ListDeadLetters', async (req) => {

@@ -23,6 +23,14 @@ export function complain(line: string): void {
   process.stderr.write(`mn: ${line}\n`);
 }
 
+/**
+ * Whether to colour output on `stream`: only on a terminal, and never when NO_COLOR is set to
+ * anything but the empty string (no-color.org).
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
+}
+
 /** Formats rows as aligned columns (the first row is the header). */
 export function table(rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));

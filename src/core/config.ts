@@ -42,6 +42,29 @@ export interface DaemonConfig {
   maxEventBytes: number;
   /** Request limits (README "Limits"); {@link DEFAULT_LIMITS} when absent. */
   limits?: Limits;
+  /** The dashboard and `/metrics` port (MN_HTTP_PORT). */
+  http: HttpSettings;
+  /** Log level (MN_LOG_LEVEL: fatal, error, warn, info, debug, trace or silent; default info). */
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVEL_NAMES: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Default dashboard port when MN_HTTP_PORT is unset. */
+export const DEFAULT_HTTP_PORT = 4646;
+
+/**
+ * The HTTP port (dashboard, JSON API, server-sent events, `/metrics`) on MN_CORE_HOST.
+ * MN_HTTP_PORT unset: {@link DEFAULT_HTTP_PORT}, and a daemon that finds it taken (another daemon
+ * on the machine) runs without it and says so; a number: that port, which must be free; `0`: a
+ * free port picked at start; `off`: no HTTP port.
+ */
+export interface HttpSettings {
+  /** null: disabled. */
+  port: number | null;
+  /** Whether failing to bind stops the daemon (the port was asked for explicitly). */
+  required: boolean;
 }
 
 /** Message delivery settings (spec §2.3). */
@@ -106,6 +129,8 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
       maxAttempts: int('MN_MESSAGE_DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
       pollMs: int('MN_MESSAGE_DELIVERY_POLL_MS', 1_000, 10, 60_000),
     },
+    http: httpSettings(text('MN_HTTP_PORT'), problems),
+    logLevel: logLevel(text('MN_LOG_LEVEL'), problems),
     scheduleSweepMs: int('MN_SCHEDULE_SWEEP_INTERVAL_MS', 5_000, 10, 3_600_000),
     maxEventBytes: int('MN_MAX_EVENT_BYTES', 65_536, 2, 16 * 1024 * 1024),
   };
@@ -119,6 +144,25 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
     });
   }
   return { config, problems };
+}
+
+function httpSettings(raw: string | null, problems: ConfigProblem[]): HttpSettings {
+  if (raw === null) return { port: DEFAULT_HTTP_PORT, required: false };
+  if (raw.toLowerCase() === 'off') return { port: null, required: false };
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) {
+    problems.push({ variable: 'MN_HTTP_PORT', message: `MN_HTTP_PORT must be a port between 0 and 65535 or "off", got ${JSON.stringify(raw)}` });
+    return { port: null, required: false };
+  }
+  return { port: n, required: true };
+}
+
+function logLevel(raw: string | null, problems: ConfigProblem[]): LogLevel {
+  if (raw === null) return 'info';
+  const level = raw.toLowerCase() as LogLevel;
+  if (LOG_LEVEL_NAMES.includes(level)) return level;
+  problems.push({ variable: 'MN_LOG_LEVEL', message: `MN_LOG_LEVEL must be one of ${LOG_LEVEL_NAMES.join(', ')}, got ${JSON.stringify(raw)}` });
+  return 'info';
 }
 
 /** Parses `pool=n,pool2=m` (spec §10.7); problems name the variable and the entry. */

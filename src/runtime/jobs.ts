@@ -1,19 +1,17 @@
 import type { ClusterState } from '../core/cluster/types.js';
 import { MnError, isMnError } from '../core/errors.js';
 import type { Job } from '../core/manifest/types.js';
-import { validateManifest } from '../core/manifest/validate.js';
-import { issueText } from '../core/manifest/context.js';
 import { mergePlan } from '../core/placement/merge.js';
-import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
 import type { Plan } from '../core/placement/plan-types.js';
 import { type ClusterView, ClusterViewBuilder } from '../cluster/snapshot.js';
-import { type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type Fence, type JobDetails, type JobRecord, type JobStatus, type NewJob, type Store } from '../store/store.js';
 import type { ServiceRequirement } from '../core/manifest/types.js';
 import type { PreflightReport } from '../core/services/preflight.js';
 import type { Coordinators } from './coordinators.js';
-import { capacityOf, jobPlan, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
-import { bundleConfig, moduleSources, newJobId } from './submission.js';
-import { DEFAULT_LIMITS, type Limits, limitError } from '../core/limits.js';
+import { controlJob, type JobAction } from './job-control.js';
+import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
+import { newJobId, validateSubmission } from './submission.js';
+import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -51,9 +49,6 @@ export interface SubmitOptions {
   /** The preflight was run already (by a deploy), with this outcome. */
   preflightDone?: JobDetails['preflight'];
 }
-
-/** Job statuses an operator may pause, resume or cancel from. */
-const PAUSABLE: ReadonlySet<JobStatus> = new Set(['pending', 'scheduled', 'running']);
 
 /** A submission waiting for the committer. */
 interface Pending {
@@ -119,16 +114,22 @@ export class Jobs {
    * {@link placeExisting} plans and commits it like any other job.
    */
   async pendingRecord(jobId: string, job: Job, manifest: unknown, modules: Record<string, string>, details: JobDetails): Promise<NewJob> {
-    const view = await this.views.build();
-    return {
-      job_id: jobId,
-      manifest,
-      job,
-      status: 'pending',
-      requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
-      effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
-      details: { ...details, ...(Object.keys(modules).length > 0 ? { modules } : {}) },
-    };
+    // Cluster health from the node list alone: a dispatch must not cost a full cluster view.
+    const nodes = (await this.options.store.listNodes()).map((n) => ({ status: n.status, alive: n.alive, profiles: Array.isArray(n.inventory.profiles) ? (n.inventory.profiles as string[]) : [] }));
+    return newJobRecordOf({ jobId, job, manifest, modules, details }, nodes);
+  }
+
+  /**
+   * Takes the coordinator lease of a job about to be created by a dispatch, so that the leader's
+   * sweep does not adopt it (as an orphan) between its creation and its placement here; null
+   * when another daemon holds it. {@link unreserve} gives it back when the job was not created.
+   */
+  reserve(jobId: string): Promise<Fence | null> {
+    return this.options.coordinators.adopt(jobId);
+  }
+
+  unreserve(jobId: string): Promise<void> {
+    return this.options.coordinators.release(jobId);
   }
 
   /**
@@ -156,25 +157,7 @@ export class Jobs {
 
   /** Validates a manifest and finds its module sources among `files`; an invalid one is refused naming every problem. */
   validate(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}): { job: Job; modules: Record<string, string> } {
-    const limits = this.limits;
-    // Sizes first: refused before anything reads the text.
-    const manifestBytes = Buffer.byteLength(manifestJson, 'utf8');
-    if (manifestBytes > limits.maxManifestBytes) throw limitError('manifest_json', 'maxManifestBytes', limits.maxManifestBytes, manifestBytes, 'size in bytes');
-    let payloadBytes = 0;
-    for (const file of Object.values(files)) payloadBytes += typeof file === 'string' ? Buffer.byteLength(file, 'utf8') : file.length;
-    if (payloadBytes > limits.maxPayloadBytes) throw limitError('payloads', 'maxPayloadBytes', limits.maxPayloadBytes, payloadBytes, 'total size in bytes');
-    const config = bundleConfig(files, limits.maxJsonDepth);
-    const result = validateManifest(manifestJson, { env: this.options.env ?? {}, maxJsonDepth: limits.maxJsonDepth, ...(config ? { config } : {}) });
-    if (!result.ok || !result.job) {
-      const first = result.errors.slice(0, 10).map(issueText);
-      throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${first.join('; ')}${result.errors.length > 10 ? ` (and ${result.errors.length - 10} more)` : ''}`, {
-        details: { errors: result.errors },
-      });
-    }
-    if (result.job.agent_count > limits.maxAgentsPerJob) {
-      throw limitError('manifest_json', 'maxAgentsPerJob', limits.maxAgentsPerJob, result.job.agent_count, 'agent count');
-    }
-    return { job: result.job, modules: moduleSources(result.job, files) };
+    return validateSubmission(manifestJson, files, this.options.env ?? {}, this.limits);
   }
 
   /**
@@ -284,15 +267,7 @@ export class Jobs {
     const { store, coordinators } = this.options;
     const { job, jobId } = p;
     if (!(await store.getJob(jobId))) {
-      await store.createJob({
-        job_id: jobId,
-        manifest: p.manifest,
-        job,
-        status: 'pending',
-        requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
-        effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, view.cluster.nodes)) },
-        details: { ...p.details, ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}), ...(p.preflight ? { preflight: p.preflight } : {}) },
-      });
+      await store.createJob(newJobRecordOf({ ...p, details: { ...p.details, ...(p.preflight ? { preflight: p.preflight } : {}) } }, view.cluster.nodes));
       await store.appendEvent(jobId, { type: 'job_pending', payload: { graph_id: job.graph_id, agents: job.agent_count } });
       if (p.preflight?.skipped) await store.appendEvent(jobId, { type: 'service_preflight_skipped', payload: { reason: p.preflight.reason ?? 'forced', required_services: job.required_services.map((r) => r.name) } });
     }
@@ -344,24 +319,7 @@ export class Jobs {
   }
 
   /** Pause, resume or cancel, performed by the job's coordinator (adopted here if it is free). */
-  async control(jobId: string, action: 'pause' | 'resume' | 'cancel'): Promise<{ job_id: string; status: JobStatus }> {
-    const record = await this.get(jobId);
-    const from = record.status;
-    const target: JobStatus = action === 'pause' ? 'paused' : action === 'resume' ? (record.plan ? 'scheduled' : 'pending') : 'cancelled';
-    if (TERMINAL_JOB_STATUSES.has(from)) {
-      throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is already ${from}`, { details: { job_id: jobId, status: from } });
-    }
-    if (action === 'pause' && !PAUSABLE.has(from)) throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from} and cannot be paused`);
-    if (action === 'resume' && from !== 'paused') throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from}, not paused`);
-    const fence = await this.options.coordinators.adopt(jobId);
-    if (fence) {
-      await this.options.coordinators.transition(jobId, target, `job_${target}`);
-    } else {
-      // Another live daemon coordinates the job: record the operator's decision; placements of a
-      // cancelled job are released by its coordinator's fenced commit.
-      await this.options.store.updateJob(jobId, { status: target });
-      await this.options.store.appendEvent(jobId, { type: `job_${target}`, payload: { status: target, requested: true } });
-    }
-    return { job_id: jobId, status: target };
+  async control(jobId: string, action: JobAction): Promise<{ job_id: string; status: JobStatus }> {
+    return controlJob(this.options.store, this.options.coordinators, await this.get(jobId), action);
   }
 }

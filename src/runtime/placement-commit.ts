@@ -2,8 +2,23 @@
 import type { ClusterState } from '../core/cluster/types.js';
 import type { Job } from '../core/manifest/types.js';
 import type { Plan } from '../core/placement/plan-types.js';
-import type { AgentPlacement } from '../store/store.js';
+import { clusterHealthFor, effectivePolicies } from '../core/policy/lifecycle.js';
+import type { AgentPlacement, JobDetails, NewJob } from '../store/store.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
+
+/** The new (pending, unplanned) record of a job: its policies as requested and as effective on this cluster, and its module sources. */
+export function newJobRecordOf(p: { jobId: string; job: Job; manifest: unknown; modules: Record<string, string>; details: JobDetails }, nodes: Parameters<typeof clusterHealthFor>[1]): NewJob {
+  const { job } = p;
+  return {
+    job_id: p.jobId,
+    manifest: p.manifest,
+    job,
+    status: 'pending',
+    requested_policies: { recovery_mode: job.policies.recovery_mode, job_type: job.policies.job_type, strategy: job.policies.strategy },
+    effective_policies: { ...effectivePolicies(job, clusterHealthFor(job, nodes)) },
+    details: { ...p.details, ...(Object.keys(p.modules).length > 0 ? { modules: p.modules } : {}) },
+  };
+}
 
 /** One job's share of a batch plan, in the plan document's shape (rows name the graph id). */
 export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {

@@ -6,7 +6,8 @@ import { isObject, issueText } from '../core/manifest/context.js';
 import type { Job } from '../core/manifest/types.js';
 import { deepMerge } from '../core/manifest/templates.js';
 import { parseJson } from '../core/json.js';
-import { DEFAULT_LIMITS, checkJsonTextDepth } from '../core/limits.js';
+import { DEFAULT_LIMITS, type Limits, checkJsonTextDepth, limitError } from '../core/limits.js';
+import { validateManifest } from '../core/manifest/validate.js';
 
 /** Bundle config files among a submission's payloads, merged in this order. */
 export const CONFIG_PAYLOADS = ['config/default.json', 'config/overwrite.json'] as const;
@@ -64,4 +65,29 @@ export function moduleSources(job: Job, files: Readonly<Record<string, Buffer | 
 export function newJobId(graphId: string): string {
   const base = graphId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'job';
   return `${base}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A submission's manifest validated under the request limits: sizes first (refused before
+ * anything reads the text), then the manifest with its bundle config, then the agent count. An
+ * invalid one is refused naming every problem (the first ten).
+ */
+export function validateSubmission(manifestJson: string, files: Readonly<Record<string, Buffer | string>>, env: Readonly<Record<string, string | undefined>>, limits: Limits): { job: Job; modules: Record<string, string> } {
+  const manifestBytes = Buffer.byteLength(manifestJson, 'utf8');
+  if (manifestBytes > limits.maxManifestBytes) throw limitError('manifest_json', 'maxManifestBytes', limits.maxManifestBytes, manifestBytes, 'size in bytes');
+  let payloadBytes = 0;
+  for (const file of Object.values(files)) payloadBytes += typeof file === 'string' ? Buffer.byteLength(file, 'utf8') : file.length;
+  if (payloadBytes > limits.maxPayloadBytes) throw limitError('payloads', 'maxPayloadBytes', limits.maxPayloadBytes, payloadBytes, 'total size in bytes');
+  const config = bundleConfig(files, limits.maxJsonDepth);
+  const result = validateManifest(manifestJson, { env, maxJsonDepth: limits.maxJsonDepth, ...(config ? { config } : {}) });
+  if (!result.ok || !result.job) {
+    const first = result.errors.slice(0, 10).map(issueText);
+    throw new MnError('MN_E_INVALID_ARGUMENT', `invalid manifest: ${first.join('; ')}${result.errors.length > 10 ? ` (and ${result.errors.length - 10} more)` : ''}`, {
+      details: { errors: result.errors },
+    });
+  }
+  if (result.job.agent_count > limits.maxAgentsPerJob) {
+    throw limitError('manifest_json', 'maxAgentsPerJob', limits.maxAgentsPerJob, result.job.agent_count, 'agent count');
+  }
+  return { job: result.job, modules: moduleSources(result.job, files) };
 }

@@ -193,8 +193,9 @@ export class Schedules {
     for (const schedule of candidates) {
       if (!eventMatches(schedule, event)) continue;
       result.matched++;
-      const statuses = await this.jobStatuses(schedule.active_job_ids);
-      const live = liveChildren(schedule.active_job_ids, statuses);
+      // Overlap allowed: no need to read the children (the leader's sweep prunes ended ones).
+      const statuses = schedule.prohibit_overlap ? await this.jobStatuses(schedule.active_job_ids) : {};
+      const live = schedule.prohibit_overlap ? liveChildren(schedule.active_job_ids, statuses) : schedule.active_job_ids;
       if (schedule.prohibit_overlap && live.length > 0) {
         result.blocked++;
         await this.options.store.schedules.update(schedule.schedule_id, { last_blocked_reason: 'overlap', last_blocked_at: event.created_at }, {}, { blocked: 1 });
@@ -263,7 +264,17 @@ export class Schedules {
     }
     const dispatch: ScheduleDispatch = job ? { ...base, job_id: job.job_id, status: 'submitted', window_end_at: windowEnd(record, now) } : { ...base, error: error ?? 'unknown error' };
     const counters: Partial<ScheduleCounters> = { ...(req.counters ?? {}), ...(job ? { dispatched: 1 } : { failed: 1 }) };
-    const outcome = await store.schedules.commitDispatch({ schedule_id: record.schedule_id, dispatch, ...(job ? { job } : {}), ...(req.set ? { set: req.set } : {}), counters, ...(req.prune ? { prune: req.prune } : {}) }, fence);
+    // The child's coordinator lease is taken before the job exists, so that no sweep adopts it
+    // as an orphan before it is placed here.
+    const reserved = job ? await jobs.reserve(job.job_id).catch(() => null) : null;
+    let outcome: DispatchOutcome;
+    try {
+      outcome = await store.schedules.commitDispatch({ schedule_id: record.schedule_id, dispatch, ...(job ? { job } : {}), ...(req.set ? { set: req.set } : {}), counters, ...(req.prune ? { prune: req.prune } : {}) }, fence);
+    } catch (e) {
+      if (job && reserved) await jobs.unreserve(job.job_id).catch(() => undefined);
+      throw e;
+    }
+    if (job && reserved && !outcome.committed) await jobs.unreserve(job.job_id).catch(() => undefined);
     if (outcome.committed && job) {
       const jobId = job.job_id;
       await store.appendEvent(jobId, { type: 'schedule_dispatched', payload: { schedule_id: record.schedule_id, dispatch_id: dispatch.dispatch_id, reason: req.reason, scheduled_for: req.scheduled_for, event_id: eventId } }).catch(() => undefined);

@@ -27,6 +27,8 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Due schedules handled per sweep. */
   batch?: number;
+  /** This daemon's lease holder id (its coordinator leases carry it). */
+  holderPrefix: string;
   /** A pending child job with no coordinator this long after its creation (real ms) is placed by the leader. */
   orphanAfterMs?: number;
   onError?: (error: unknown) => void;
@@ -107,13 +109,17 @@ export class ScheduleSweeper {
     if (!fence) return counts;
     try {
       const now = schedules.clock();
+      // Job statuses once per sweep (one pipelined read), for overlap and housekeeping.
+      const statuses: Record<string, string | null> = {};
+      for (const j of await store.listJobs()) statuses[j.job_id] = j.status;
+      const statusOf = (ids: readonly string[]): Record<string, string | null> => Object.fromEntries(ids.map((id) => [id, statuses[id] ?? null]));
       for (const id of await store.schedules.due(now, this.options.batch ?? 100)) {
         const record = await store.schedules.get(id);
         if (!record) continue;
         counts.checked++;
-        await this.due(record, now, fence, counts);
+        await this.due(record, now, statusOf(record.active_job_ids), fence, counts);
       }
-      await this.housekeeping(schedules.clock(), fence, counts);
+      await this.housekeeping(schedules.clock(), statuses, fence, counts);
     } catch (error) {
       if (isMnError(error, 'MN_E_FENCED') || isMnError(error, 'MN_E_LEASE_LOST')) return counts;
       throw error;
@@ -121,9 +127,8 @@ export class ScheduleSweeper {
     return counts;
   }
 
-  private async due(record: ScheduleRecord, now: number, fence: Fence, counts: SweepCounts): Promise<void> {
+  private async due(record: ScheduleRecord, now: number, statuses: Record<string, string | null>, fence: Fence, counts: SweepCounts): Promise<void> {
     const { store, schedules } = this.options;
-    const statuses = await schedules.jobStatuses(record.active_job_ids);
     const decision = planDue(record, now, statuses);
     switch (decision.action) {
       case 'none':
@@ -155,9 +160,13 @@ export class ScheduleSweeper {
   }
 
   /** Windows that ended, and child jobs left pending by a daemon that died before placing them. */
-  private async housekeeping(now: number, fence: Fence, counts: SweepCounts): Promise<void> {
+  private async housekeeping(now: number, statuses: Record<string, string | null>, fence: Fence, counts: SweepCounts): Promise<void> {
     const { store, jobs } = this.options;
     for (const record of await store.schedules.list()) {
+      const ended = record.active_job_ids.filter((j) => statuses[j] === undefined || statuses[j] === null || ['completed', 'failed', 'cancelled'].includes(statuses[j]!));
+      // Only ids known to have ended: a job created after this sweep's read is not in `statuses` yet.
+      const known = ended.filter((j) => statuses[j] !== undefined);
+      if (known.length > 0) await store.schedules.pruneActive(record.schedule_id, known);
       for (const d of windowsToClose(record, now)) {
         const job = await store.getJob(d.job_id!);
         if (job && !['completed', 'failed', 'cancelled'].includes(job.status)) {
@@ -170,10 +179,14 @@ export class ScheduleSweeper {
         counts.windows_closed++;
       }
       for (const jobId of record.active_job_ids) {
+        if (statuses[jobId] !== 'pending') continue;
         const job = await store.getJob(jobId);
         if (!job || job.status !== 'pending' || job.plan !== null) continue;
         if (Date.now() - job.created_at < (this.options.orphanAfterMs ?? 5000)) continue;
-        if (await store.getLease(jobLeaseName(jobId))) continue;
+        // Held by a live daemon placing it: leave it. Free, or held here (the leader's sweep
+        // adopted it after its dispatching daemon died): place it.
+        const lease = await store.getLease(jobLeaseName(jobId));
+        if (lease && lease.holder !== this.options.holderPrefix) continue;
         counts.placed++;
         await this.options.schedules.place(jobId);
       }

@@ -13,6 +13,7 @@ import type { InstanceCheck } from '../core/services/instance.js';
 import type { CheckResult, ServiceRecord } from '../core/services/registry.js';
 import type { Launcher } from '../runtime/exec/launcher.js';
 import { runCheck } from './checks/index.js';
+import { serviceChecks } from '../observability/metrics.js';
 import type { ServiceDirectory } from './directory.js';
 
 export interface ServiceMonitorOptions {
@@ -193,6 +194,7 @@ export class ServiceMonitor {
       const now = this.now();
       const result = reportCheck(state.check, state.last ?? null, raw, now);
       state.last = result;
+      serviceChecks.inc({ service: w.record.name, status: result.status });
       if (this.watched.get(w.record.id) !== w) return; // re-registered or gone meanwhile
       // The next run is due one interval after this one was due, so checks do not drift; a run that
       // overran its interval starts again at once.

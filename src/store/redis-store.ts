@@ -14,6 +14,7 @@ import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { defineScripts, runScript } from './script-loader.js';
+import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
 import {
   type AgentPage,
@@ -863,7 +864,7 @@ export class RedisStore implements Store {
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new MnError('MN_E_STORE_UNAVAILABLE', 'store is closed');
     try {
-      return await fn();
+      return await timed(redisCommandSeconds, fn);
     } catch (error) {
       throw unavailable(error, 'command');
     }

@@ -70,6 +70,11 @@ export interface ScheduleStore {
    * `MN_E_NOT_FOUND` when the schedule is gone.
    */
   commitDispatch(commit: DispatchCommit, fence?: Fence): Promise<DispatchOutcome>;
+  /**
+   * Drops job ids from the active set (jobs that ended: a job never becomes active again, so
+   * this needs no fence or version).
+   */
+  pruneActive(id: string, jobIds: readonly string[]): Promise<void>;
   /** Changes one recorded dispatch (a window closing it) and drops its job from the active ids. */
   closeDispatch(id: string, dispatchId: string, patch: Pick<ScheduleDispatch, 'status'> & Partial<ScheduleDispatch>, fence?: Fence): Promise<void>;
   /** Appends an emitted event; only the 1,000 newest are kept. */

@@ -11,7 +11,8 @@ import { MemoryStore } from '../../store/memory-store.js';
 import { RedisStore } from '../../store/redis-store.js';
 import { type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../../store/store.js';
 import { CliError } from '../client.js';
-import { EXIT, complain, say } from '../output.js';
+import { EXIT, colorEnabled, complain, say } from '../output.js';
+import { createLogger } from '../../observability/log.js';
 
 /** `mn agent` (durable, Redis) and `mn dev [bundle...]` (embedded, non-durable). */
 export function registerDaemonCommands(program: Command): void {
@@ -99,7 +100,7 @@ async function launch(config: DaemonConfig, store: Store, storeLabel: string): P
       inventory: async () => ({ ...inventory.node, name: named.nodeName }) as unknown as Record<string, unknown>,
       planner: poolPlanner(pool),
       env: process.env,
-      log: (line) => complain(line),
+      logger: createLogger({ level: named.logLevel, node: named.nodeName, stream: process.stderr, pretty: !!process.stderr.isTTY, color: colorEnabled(process.stderr) }),
     });
   } catch (error) {
     await pool.close();
@@ -107,6 +108,7 @@ async function launch(config: DaemonConfig, store: Store, storeLabel: string): P
     throw new CliError(`cannot start the daemon on ${named.host}:${named.port}: ${(error as Error).message}`, EXIT.usage);
   }
   say(`mn: node ${daemon.nodeName} listening on ${daemon.address} (${storeLabel})`);
+  if (daemon.httpUrl !== null) say(`mn: dashboard at ${daemon.httpUrl} (metrics at ${daemon.httpUrl}metrics)`);
   const stop = daemon.stop.bind(daemon);
   daemon.stop = async (options) => {
     await stop(options);

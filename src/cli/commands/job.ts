@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { loadBundle, moduleFiles } from '../../bundle/load.js';
 import { issueText } from '../../core/manifest/context.js';
 import { ApiClient, CliError, clientFrom } from '../client.js';
-import { EXIT, type ProgressCounts, printJson, renderProgress, say, table } from '../output.js';
+import { EXIT, type ProgressCounts, colorEnabled, printJson, renderProgress, say, table } from '../output.js';
+import { ageOf, renderTable } from '../table.js';
+import { countsOf, progressLine } from '../progress.js';
 
 interface TargetOpts { target?: string; json?: boolean }
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -48,11 +50,18 @@ export function registerJobCommands(program: Command): void {
       const jobs = await withClient(opts, async (c) => JSON.parse((await c.call<{ jobs_json: string }>('job', 'ListJobs', { limit: Number(opts.limit) || 0, include_terminal: !!opts.all })).jobs_json) as Array<Record<string, unknown>>);
       if (opts.json) return printJson(jobs);
       if (jobs.length === 0) return say('no jobs');
-      say(table([['JOB', 'STATUS', 'CREATED'], ...jobs.map((j) => [j.job_id as string, j.status as string, new Date(j.created_at as number).toISOString()])]));
+      const now = Date.now();
+      say(renderTable(['JOB', 'STATUS', 'CREATED', 'AGE'], jobs.map((j) => [j.job_id as string, j.status as string, new Date(j.created_at as number).toISOString(), ageOf(j.created_at as number, now)]), { color: colorEnabled(process.stdout), statusColumn: 'STATUS' }));
     });
 
   withTarget(job.command('status').description("a job's status and its agents").argument('<job_id>'))
-    .action(async (jobId: string, opts: TargetOpts) => {
+    .option('--watch', 'follow the job until it ends: a progress bar on a terminal, one line per change otherwise (exit 0 completed, 1 failed or cancelled)')
+    .action(async (jobId: string, opts: TargetOpts & { watch?: boolean }) => {
+      if (opts.watch) {
+        const final = await withInterruptibleClient(opts, (client, signal) => watchJob(client, jobId, { json: !!opts.json, signal }));
+        if (final !== null) process.exitCode = final === 'completed' ? EXIT.ok : EXIT.invalid;
+        if (!opts.json && final === null) return;
+      }
       const { record, all } = await withClient(opts, async (c) => {
         const doc = JSON.parse((await c.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as Record<string, unknown>;
         // A big job's agents come a page at a time.
@@ -63,7 +72,7 @@ export function registerJobCommands(program: Command): void {
         return printJson({ job_id: record.job_id, status: record.status, version: record.version, created_at: record.created_at, updated_at: record.updated_at, agents });
       }
       say(`${record.job_id}: ${record.status} (${agents.length} agents)`);
-      if (agents.length > 0) say(table([['AGENT', 'NODE', 'STATE', 'RESTARTS'], ...agents.map((a) => [a.agent_id as string, a.node as string, a.state as string, a.restarts as number])]));
+      if (agents.length > 0) say(renderTable(['AGENT', 'NODE', 'STATE', 'RESTARTS'], agents.map((a) => [a.agent_id as string, a.node as string, a.state as string, a.restarts as number]), { color: colorEnabled(process.stdout), statusColumn: 'STATE' }));
     });
 
   withTarget(job.command('events').description("a job's events").argument('<job_id>'))
@@ -168,12 +177,12 @@ export async function withClient<T>(opts: { target?: string }, fn: (client: ApiC
  * Runs `fn` with a client and a signal that Ctrl-C aborts: a follower stops following and the
  * command ends normally instead of being killed mid-write.
  */
-async function withInterruptibleClient(opts: { target?: string }, fn: (client: ApiClient, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function withInterruptibleClient<T>(opts: { target?: string }, fn: (client: ApiClient, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    await withClient(opts, (client) => fn(client, controller.signal));
+    return await withClient(opts, (client) => fn(client, controller.signal));
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
@@ -350,6 +359,42 @@ function startProgress(client: ApiClient, jobId: string): { stop(): void } {
       if (drawn) process.stderr.write('\r\x1b[2K');
     },
   };
+}
+
+/** How often `mn job status --watch` reads the job. */
+const WATCH_INTERVAL_MS = 500;
+
+/**
+ * `mn job status --watch`: reads the job until it ends (or Ctrl-C), drawing the progress bar on
+ * stderr when it is a terminal, else printing one line on stdout whenever the counts or the status
+ * change (nothing with --json until the end). Returns the final status, or null when interrupted.
+ */
+async function watchJob(client: ApiClient, jobId: string, options: { json: boolean; signal: AbortSignal }): Promise<string | null> {
+  const bar = !options.json && process.stderr.isTTY === true;
+  let last = '';
+  let drawn = false;
+  try {
+    while (!options.signal.aborted) {
+      const record = JSON.parse((await client.call<{ job_json: string }>('job', 'GetJob', { job_id: jobId })).job_json) as { status: string; job?: { agent_count?: unknown }; agents?: Array<{ state?: unknown }> };
+      const counts = countsOf(record);
+      if (bar) {
+        process.stderr.write(`\r\x1b[2K${renderProgress(counts, (process.stderr.columns || 80) - 1)}`);
+        drawn = true;
+      } else if (!options.json) {
+        const line = progressLine(jobId, record.status, counts);
+        if (line !== last) say(line);
+        last = line;
+      }
+      if (TERMINAL.has(record.status)) return record.status;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, WATCH_INTERVAL_MS);
+        options.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+    }
+    return null;
+  } finally {
+    if (drawn) process.stderr.write('\r\x1b[2K');
+  }
 }
 
 /** Follows a job's events until it reaches a terminal status; returns that status. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../client.js';
-import { EXIT, printJson, say, table } from '../output.js';
+import { EXIT, colorEnabled, printJson, say } from '../output.js';
+import { renderTable } from '../table.js';
 import { withClient } from './job.js';
 
 interface Opts { target?: string; json?: boolean }
@@ -12,10 +13,11 @@ export function registerNodeCommands(program: Command): void {
     .action(async (opts: Opts) => {
       const nodes = await withClient(opts, async (c) => JSON.parse((await c.call<{ nodes_json: string }>('cluster', 'ListNodes', {})).nodes_json) as Array<Record<string, any>>);
       if (opts.json) return printJson(nodes);
-      say(table([
-        ['NODE', 'STATUS', 'ELIGIBLE', 'CPU', 'MEMORY MB', 'GPU', 'AGENTS'],
-        ...nodes.map((n) => [n.name, n.status, n.scheduling_eligible, `${fmt(n.usage.cpu_cores)}/${fmt(n.resources.cpu_cores)}`, `${n.usage.memory_mb}/${n.resources.memory_mb}`, `${n.usage.gpu_count}/${n.resources.gpu_count}`, n.usage.agents]),
-      ]));
+      say(renderTable(
+        ['NODE', 'STATUS', 'ELIGIBLE', 'CPU', 'MEMORY MB', 'GPU', 'AGENTS', 'ZONE', 'RACK'],
+        nodes.map((n) => [n.name, n.status, n.scheduling_eligible ? 'yes' : 'no', `${fmt(n.usage.cpu_cores)}/${fmt(n.resources.cpu_cores)}`, `${n.usage.memory_mb}/${n.resources.memory_mb}`, `${n.usage.gpu_count}/${n.resources.gpu_count}`, n.usage.agents, n.inventory?.attributes?.zone, n.inventory?.attributes?.rack]),
+        { color: colorEnabled(process.stdout), statusColumn: 'STATUS' },
+      ));
     });
   node.command('status').description("one node's details").argument('<node>').option('--target <host:port>', 'daemon address').option('--json', 'print one JSON document')
     .action(async (name: string, opts: Opts) => {

@@ -9,6 +9,7 @@ import { type CompiledConstraint, canonicalAttribute, compileConstraint } from '
 import type { ClusterNode } from '../cluster/types.js';
 import { type ExecutionProfile, deviceRequestsFor, pickDevices, portKey } from './filters.js';
 import { DIMENSIONS } from './kernel-types.js';
+import type { Placement } from './plan-types.js';
 
 export interface PropertyLimit {
   attribute: string;
@@ -41,6 +42,19 @@ export interface PreparedGroup {
   profile: ExecutionProfile | undefined;
   /** Key of the status/class/services eligibility mask (groups with equal keys share one). */
   maskKey: string;
+  /** The planner's frozen row parts shared by the group's placements (built on first commit). */
+  rows: GroupRowParts | null;
+}
+
+/** Row sub-objects every placement of a group shares (frozen; only device ids differ per agent). */
+export interface GroupRowParts {
+  resources: Placement['resources'];
+  ports: Placement['allocations']['ports'];
+  volumes: Placement['allocations']['volumes'];
+  /** The device-free allocation object of the last runtime driver seen, and any others. */
+  driver: string | null;
+  allocations: Placement['allocations'] | null;
+  byDriver: Map<string, Placement['allocations']> | null;
 }
 
 /** Fan-out index of the group's j-th agent to place. */
@@ -133,6 +147,7 @@ export function prepareGroup(
     profileName,
     profile,
     maskKey,
+    rows: null,
   };
 }
 

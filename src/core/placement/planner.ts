@@ -20,7 +20,7 @@ import {
   servicesOk,
   volumesOk,
 } from './filters.js';
-import { type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
+import { type GroupRowParts, type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
 import {
   DIMENSIONS,
   fitsScalar,
@@ -179,7 +179,6 @@ class Planner {
   /** Per plan: constraint verdicts per attribute value, and device slots per device shape. */
   private readonly filters = new Map<string, Uint32Array>();
   private readonly deviceTables = new Map<string, Int32Array>();
-  private readonly rowParts = new Map<PreparedGroup, SharedRowParts>();
   private readonly lists = new Map<Uint8Array, Int32Array>();
   private state: PassState;
   /** Key of the mask currently in the kernel's elig view; null when unknown. */
@@ -622,15 +621,16 @@ class Planner {
     const n = index.n;
     const spec = group.spec;
     const needsDevices = group.explicitDevices.length > 0 || group.genericGpu !== null;
-    const propCols = group.properties.map((p) => this.column(p.attribute));
-    const propCounts = group.properties.map((p, k) => this.jobPropertyCounts(jobState, p.attribute, propCols[k]!.names.length));
+    const propCols = group.properties.length === 0 ? NO_COLUMNS : group.properties.map((p) => this.column(p.attribute));
+    const propCounts =
+      group.properties.length === 0 ? NO_COUNTS : group.properties.map((p, k) => this.jobPropertyCounts(jobState, p.attribute, propCols[k]!.names.length));
     // Agents placed per node in this call, to reconstruct each agent's score at its turn.
     for (let j = 0; j < got; j++) perNode[out[j]!]!++;
     const free = this.kernel.free();
     const ask = group.ask;
     const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(this.rowParts, group);
+    const shared = sharedRowParts(group);
     const requestedDriver = spec.resources.runtime_driver;
     // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
     // object are looked up once per run.
@@ -731,7 +731,7 @@ class Planner {
           placed++;
           if (placements === null) continue;
           const spec = g.spec;
-          const shared = sharedRowParts(this.rowParts, g);
+          const shared = sharedRowParts(g);
           placements.push({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
@@ -756,23 +756,17 @@ class Planner {
 }
 
 const NO_DEVICES: Placement['allocations']['devices'] = Object.freeze([]);
+const NO_COLUMNS: ReadonlyArray<{ values: Int32Array; names: string[] }> = Object.freeze([]);
+const NO_COUNTS: readonly Int32Array[] = Object.freeze([]);
 
-interface SharedRowParts {
-  resources: Placement['resources'];
-  ports: Placement['allocations']['ports'];
-  volumes: Placement['allocations']['volumes'];
-  /** The device-free allocation object of the last runtime driver seen, and any others. */
-  driver: string | null;
-  allocations: Placement['allocations'] | null;
-  byDriver: Map<string, Placement['allocations']> | null;
-}
+type SharedRowParts = GroupRowParts;
 
 const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
 const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
 
 /** The frozen row parts every agent of a group has in common, built once per group and plan. */
-function sharedRowParts(cache: Map<PreparedGroup, SharedRowParts>, group: PreparedGroup): SharedRowParts {
-  let parts = cache.get(group);
+function sharedRowParts(group: PreparedGroup): SharedRowParts {
+  let parts = group.rows;
   if (!parts) {
     const r = group.spec.resources;
     parts = {
@@ -783,7 +777,7 @@ function sharedRowParts(cache: Map<PreparedGroup, SharedRowParts>, group: Prepar
       allocations: null,
       byDriver: null,
     };
-    cache.set(group, parts);
+    group.rows = parts;
   }
   return parts;
 }

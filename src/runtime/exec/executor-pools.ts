@@ -21,7 +21,7 @@ export class ExecutorPools {
     const name = typeof config.pool === 'string' && config.pool !== '' ? config.pool : 'default';
     let slots = this.pools.get(name);
     if (!slots) {
-      slots = new Slots(name === 'default' ? this.defaultSlots : (this.named[name] ?? this.defaultSlots));
+      slots = new Slots(name === 'default' ? this.defaultSlots : (this.named[name] ?? this.defaultSlots), name);
       this.pools.set(name, slots);
     }
     return slots;

@@ -15,6 +15,7 @@ import type { AgentWrites } from './agent-writes.js';
 import type { Outcome } from './handlers/index.js';
 import { type AgentLifecycle, type HostedJob, type LocalAgent, outgoing } from './hosted-job.js';
 import { sleep } from './mailbox.js';
+import { countFencing, deadLetters, messageRedeliveries, messagesDelivered } from '../../observability/metrics.js';
 import type { Restarts } from './restarts.js';
 
 /** Settle attempts between two reports of the same failure. */
@@ -72,6 +73,7 @@ export class Settler {
           limits: { perAgent: messages.maxPendingPerAgent, perJob: messages.maxPendingPerJob },
         });
         if (state !== undefined) agent.state = state;
+        messagesDelivered.inc();
         return;
       } catch (error) {
         if (isConflict(error, 'agent_moved')) {
@@ -95,6 +97,7 @@ export class Settler {
       const next = await this.o.restarts.after(job, agent, reason, { message_id: entry.message_id });
       if ('at' in next) {
         await this.entryWrite(() => this.o.store.retryMessage(entry, next.at, this.o.fence()));
+        messageRedeliveries.inc();
         return;
       }
       why = `${reason} (${next.exhausted})`;
@@ -108,6 +111,7 @@ export class Settler {
   /** Dead-letters an entry that can never be handled, with its event. */
   async deadLetter(jobId: string, agentId: string, entry: InboxEntry, reason: string): Promise<void> {
     await this.entryWrite(() => this.o.store.deadLetter(entry, reason, this.o.fence()));
+    deadLetters.inc();
     await this.o.events.event(jobId, agentId, 'dead_letter', { message_id: entry.message_id, reason, attempts: entry.attempt });
   }
 
@@ -135,5 +139,7 @@ export class Settler {
 }
 
 function lostLease(error: unknown): boolean {
-  return isMnError(error, 'MN_E_FENCED') || isMnError(error, 'MN_E_LEASE_LOST');
+  const lost = isMnError(error, 'MN_E_FENCED') || isMnError(error, 'MN_E_LEASE_LOST');
+  if (lost) countFencing(error);
+  return lost;
 }

@@ -110,6 +110,14 @@ export class MemorySchedules implements ScheduleStore {
     return { committed: true, dispatch: copy(dispatch) };
   }
 
+  async pruneActive(id: string, jobIds: readonly string[]): Promise<void> {
+    this.core.open();
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    const drop = new Set(jobIds);
+    entry.record.active_job_ids = entry.record.active_job_ids.filter((j) => !drop.has(j));
+  }
+
   async closeDispatch(id: string, dispatchId: string, patch: Pick<ScheduleDispatch, 'status'> & Partial<ScheduleDispatch>, fence?: Fence): Promise<void> {
     this.core.open();
     const object = `schedule "${id}"`;

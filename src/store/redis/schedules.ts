@@ -143,6 +143,11 @@ export class RedisSchedules implements ScheduleStore {
     return { committed: true, dispatch: JSON.parse(JSON.stringify(commit.dispatch)) as ScheduleDispatch };
   }
 
+  async pruneActive(id: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    await this.core.call(() => this.core.client.srem(this.core.keys.scheduleActiveJobs(id), ...jobIds));
+  }
+
   async closeDispatch(id: string, dispatchId: string, patch: Pick<ScheduleDispatch, 'status'> & Partial<ScheduleDispatch>, fence?: Fence): Promise<void> {
     const record = await this.get(id);
     if (!record) throw scriptError(ScriptCode.NotFound, { object: `schedule "${id}"` });

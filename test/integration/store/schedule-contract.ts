@@ -200,6 +200,18 @@ export function scheduleContract(name: string, create: () => Promise<StoreHarnes
       expect(isMnError(await failure(store.schedules.closeDispatch('s', 'dispatch_nope', { status: 'window_closed' })), 'MN_E_NOT_FOUND')).toBe(true);
     });
 
+    it('prunes ended jobs from the active ids', async () => {
+      await store.schedules.create(record('s'), BUNDLE);
+      for (const id of ['j1', 'j2', 'j3']) {
+        await store.schedules.commitDispatch({ schedule_id: 's', dispatch: dispatch('s', `2026-05-24T10:0${id.slice(1)}:00.000Z`, id), job: { job_id: id, manifest: {}, job: anyJob() } });
+      }
+      await store.schedules.pruneActive('s', ['j1', 'j3', 'unknown']);
+      expect((await store.schedules.get('s'))!.active_job_ids).toEqual(['j2']);
+      await store.schedules.pruneActive('s', []);
+      await store.schedules.pruneActive('nope', ['j2']);
+      expect((await store.schedules.get('s'))!.active_job_ids).toEqual(['j2']);
+    });
+
     it('deletes a schedule with its index entry and bundle', async () => {
       await store.schedules.create(record('s', { cron: '1 10 * * *' }), BUNDLE);
       expect(await store.schedules.delete('s')).toBe(true);
