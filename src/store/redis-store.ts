@@ -183,7 +183,8 @@ export class RedisStore implements Store {
     if (raw !== undefined) plan = cached && cached.raw === raw ? cached.plan : raw.length > PLAN_CACHE_MIN_CHARS ? frozen(JSON.parse(raw)) : JSON.parse(raw);
     const record = decodeJobRecord((f) => (f === 'plan' ? plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
     this.plans.delete(jobId);
-    if (raw !== undefined && raw.length > PLAN_CACHE_MIN_CHARS) {
+    // A job that ended is rarely read again: its plan is not kept.
+    if (raw !== undefined && raw.length > PLAN_CACHE_MIN_CHARS && !TERMINAL_JOB_STATUSES.has(record.status)) {
       this.plans.set(jobId, { raw, plan: record.plan, version: record.version });
       if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
     }
