@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -29,11 +29,47 @@ export const FAST_CLUSTER_ENV: Record<string, string> = {
 const running = new Set<ChildProcess>();
 /** Kills a daemon and the agent processes it started (its own process group). */
 function killGroup(p: ChildProcess): void {
+  // Executor processes lead process groups of their own: take every descendant along, as losing the machine would.
+  const below = p.pid !== undefined ? descendants(p.pid) : [];
   try {
     if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
   } catch {
     p.kill('SIGKILL');
   }
+  for (const pid of below) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // gone already, or not a group leader
+      }
+    }
+  }
+}
+
+/** Every process below `root`, from the process table. */
+function descendants(root: number): number[] {
+  let table: string;
+  try {
+    table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of table.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (!pid || ppid === undefined) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
 }
 process.on('exit', () => {
   for (const p of running) killGroup(p);
