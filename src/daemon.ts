@@ -173,19 +173,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     templates,
     onInternal: (rpc, error) => logger.error({ ...errorFields(error), rpc }, `internal error in ${rpc}`),
   };
-  let api: ApiServer;
-  try {
-    api = await startApiServer(ctx, { host: config.host, port: config.port });
-  } catch (error) {
-    sweeper.stop();
+  /** Stops everything but the API servers; graceful releases leases so other daemons take over at once. */
+  const shutdown = async (graceful: boolean): Promise<void> => {
+    sweeper?.stop();
     membership.stop();
     stopTimers();
     monitor.stop();
     checkLauncher.close();
-    await host.stop();
+    await host.stop({ release: graceful });
     await modules.close();
-    await leader.stop();
-    coordinators.stop();
+    await leader.stop({ release: graceful });
+    if (graceful) await coordinators.releaseAll();
+    else coordinators.stop();
+  };
+  let api: ApiServer;
+  try {
+    api = await startApiServer(ctx, { host: config.host, port: config.port });
+  } catch (error) {
+    await shutdown(true);
     throw error;
   }
 
@@ -202,14 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     } catch (error) {
       if (config.http.required) {
         await api.close(0);
-        membership.stop();
-        stopTimers();
-        monitor.stop();
-        checkLauncher.close();
-        await host.stop();
-        await modules.close();
-        await leader.stop();
-        coordinators.stop();
+        await shutdown(true);
         throw new Error(`cannot serve the dashboard on MN_HTTP_PORT=${config.http.port}: ${(error as Error).message}`);
       }
       // The default port is taken (another daemon on this machine): run without it.
@@ -229,16 +227,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
-      sweeper?.stop();
-      membership.stop();
-      stopTimers();
-      monitor.stop();
-      checkLauncher.close();
-      await host.stop({ release: graceful });
-      await modules.close();
-      await leader.stop({ release: graceful });
-      if (graceful) await coordinators.releaseAll();
-      else coordinators.stop();
+      await shutdown(graceful);
       await http?.close();
       await api.close(graceful ? 2000 : 0);
     },

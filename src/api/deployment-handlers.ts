@@ -7,14 +7,12 @@ import { DEPLOYMENT_STATUSES, type DeploymentRecord, type DeploymentStatus } fro
 import { MnError } from '../core/errors.js';
 import { isObject } from '../core/manifest/context.js';
 import type { Deployer } from '../deploy/deployer.js';
-import { requireToken } from './auth.js';
-import { parseJsonField, requireField, unary } from './handler.js';
+import { jsonMethods, parseJsonField, requireField } from './handler.js';
 import { bundleFiles, type ApiContext } from './job-service.js';
 
 interface DeployJobRequest { manifest_json: string; payloads: Record<string, Buffer>; deployment_key: string; update_policy_json: string; wait: boolean; force: boolean; tag: string }
 interface ActionRequest { id_or_key: string; reason: string }
 interface RollbackRequest extends ActionRequest { version: string; tag: string }
-type Result = { result_json: string };
 
 /** How long a deploy with `wait` waits for its deployment to stop running, at most. */
 const WAIT_MS = 10 * 60_000;
@@ -64,17 +62,15 @@ async function settled(deployer: Deployer, dep: DeploymentRecord): Promise<Deplo
 
 export function deploymentHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const { deployer } = ctx;
-  const json = (value: unknown): Result => ({ result_json: JSON.stringify(value) });
+  const { mutating, reading } = jsonMethods(ctx);
   const action = (rpc: string, fn: (req: ActionRequest) => Promise<DeploymentRecord>) =>
-    unary<ActionRequest, Result>(rpc, async (req, md) => {
-      requireToken(md, ctx.authToken, rpc);
+    mutating<ActionRequest>(rpc, (req) => {
       requireField(req.id_or_key, 'id_or_key');
-      return json(await fn(req));
-    }, ctx.onInternal);
+      return fn(req);
+    });
   const reason = (req: ActionRequest): string | undefined => (req.reason && req.reason.trim() !== '' ? req.reason.trim() : undefined);
   return {
-    DeployJob: unary<DeployJobRequest, Result>('DeployJob', async (req, md) => {
-      requireToken(md, ctx.authToken, 'DeployJob');
+    DeployJob: mutating<DeployJobRequest>('DeployJob', async (req) => {
       const dep = await deployer.deploy({
         manifestJson: requireField(req.manifest_json, 'manifest_json'),
         files: bundleFiles(req.payloads),
@@ -83,21 +79,19 @@ export function deploymentHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
         force: req.force === true,
         ...(req.tag ? { tag: req.tag } : {}),
       });
-      return json(req.wait ? await settled(deployer, dep) : dep);
-    }, ctx.onInternal),
-    GetDeployment: unary<{ id_or_key: string }, Result>('GetDeployment', async (req) => json(await deployer.get(requireField(req.id_or_key, 'id_or_key'))), ctx.onInternal),
-    ListDeployments: unary<{ query_json: string }, Result>('ListDeployments', async (req) => json(await deployer.list(queryOf(req.query_json))), ctx.onInternal),
+      return req.wait ? settled(deployer, dep) : dep;
+    }),
+    GetDeployment: reading<{ id_or_key: string }>('GetDeployment', (req) => deployer.get(requireField(req.id_or_key, 'id_or_key'))),
+    ListDeployments: reading<{ query_json: string }>('ListDeployments', (req) => deployer.list(queryOf(req.query_json))),
     PromoteDeployment: action('PromoteDeployment', (req) => deployer.promote(req.id_or_key, reason(req))),
-    RollbackDeployment: unary<RollbackRequest, Result>('RollbackDeployment', async (req, md) => {
-      requireToken(md, ctx.authToken, 'RollbackDeployment');
+    RollbackDeployment: mutating<RollbackRequest>('RollbackDeployment', (req) => {
       const version = versionOf(req.version);
-      const dep = await deployer.rollback(requireField(req.id_or_key, 'id_or_key'), {
+      return deployer.rollback(requireField(req.id_or_key, 'id_or_key'), {
         ...(version !== undefined ? { version } : {}),
         ...(req.tag ? { tag: req.tag } : {}),
         ...(reason(req) ? { reason: reason(req)! } : {}),
       });
-      return json(dep);
-    }, ctx.onInternal),
+    }),
     PauseDeployment: action('PauseDeployment', (req) => deployer.pause(req.id_or_key, reason(req))),
     ResumeDeployment: action('ResumeDeployment', (req) => deployer.resume(req.id_or_key, reason(req))),
     FailDeployment: action('FailDeployment', (req) => deployer.fail(req.id_or_key, reason(req))),

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
 import { parseJson } from '../core/json.js';
 import { DEFAULT_LIMITS, checkJsonTextDepth } from '../core/limits.js';
+import { requireToken } from './auth.js';
 import { toGrpcError } from './status-map.js';
 
 /** Called with every error that is not a runtime error (a bug), for the daemon's log. */
@@ -31,6 +32,25 @@ export function unary<Req, Res>(
         callback(status, null);
       },
     );
+  };
+}
+
+/** A method's answer as one JSON document (`{result_json}`). */
+export type JsonResult = { result_json: string };
+
+/**
+ * Unary methods that answer `{result_json}`: reading ones open to every caller, mutating ones
+ * only with the daemon's auth token (when one is set).
+ */
+export function jsonMethods(ctx: { authToken: string | null; onInternal?: InternalErrorSink }) {
+  const json = (value: unknown): JsonResult => ({ result_json: JSON.stringify(value) });
+  return {
+    reading: <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) => unary<Req, JsonResult>(rpc, async (req) => json(await fn(req)), ctx.onInternal),
+    mutating: <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) =>
+      unary<Req, JsonResult>(rpc, async (req, md) => {
+        requireToken(md, ctx.authToken, rpc);
+        return json(await fn(req));
+      }, ctx.onInternal),
   };
 }
 

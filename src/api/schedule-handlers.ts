@@ -7,14 +7,12 @@ import { MnError } from '../core/errors.js';
 import { isObject } from '../core/manifest/context.js';
 import { SCHEDULE_STATUSES } from '../core/schedules/records.js';
 import type { ScheduleQuery } from '../store/schedules.js';
-import { requireToken } from './auth.js';
-import { parseJsonField, requireField, unary } from './handler.js';
+import { bundleFiles } from './job-service.js';
+import { jsonMethods, parseJsonField, requireField } from './handler.js';
 import type { ApiContext } from './job-service.js';
 
 interface CreateRequest { manifest_json: string; payloads: Record<string, Buffer>; schedule_json: string; source_json: string; kind: string }
 interface ActionRequest { schedule_id: string; attrs_json: string; reason: string }
-type Result = { result_json: string };
-
 const KINDS = ['periodic', 'delayed', 'event'] as const;
 
 function optionalJson(text: string | undefined, field: string): unknown {
@@ -42,31 +40,17 @@ function queryOf(text: string | undefined): ScheduleQuery {
   return out;
 }
 
-function checkPayloadPaths(payloads: Record<string, Buffer> | undefined): void {
-  for (const name of Object.keys(payloads ?? {})) {
-    if (name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
-      throw new MnError('MN_E_INVALID_ARGUMENT', `payloads: path ${JSON.stringify(name)} must be relative and must not contain ".."`, { details: { field: 'payloads' } });
-    }
-  }
-}
-
 export function scheduleHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const service = (): NonNullable<ApiContext['schedules']> => {
     if (!ctx.schedules) throw new MnError('MN_E_FAILED_PRECONDITION', 'this daemon does not serve schedules');
     return ctx.schedules;
   };
-  const json = (value: unknown): Result => ({ result_json: JSON.stringify(value) });
-  const mutating = <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) =>
-    unary<Req, Result>(rpc, async (req, md) => {
-      requireToken(md, ctx.authToken, rpc);
-      return json(await fn(req));
-    }, ctx.onInternal);
-  const reading = <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) => unary<Req, Result>(rpc, async (req) => json(await fn(req)), ctx.onInternal);
+  const { mutating, reading } = jsonMethods(ctx);
 
   return {
     CreateSchedule: mutating<CreateRequest>('CreateSchedule', async (req) => {
       const manifestJson = requireField(req.manifest_json, 'manifest_json');
-      checkPayloadPaths(req.payloads);
+      bundleFiles(req.payloads);
       const attrs = optionalJson(req.schedule_json, 'schedule_json');
       const source = optionalJson(req.source_json, 'source_json') ?? { via: 'api' };
       if (!isObject(source)) throw new MnError('MN_E_INVALID_ARGUMENT', 'source_json must be an object', { details: { field: 'source_json' } });

@@ -5,25 +5,16 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { MnError } from '../core/errors.js';
-import { requireToken } from './auth.js';
-import { parseJsonField, requireField, unary } from './handler.js';
+import { jsonMethods, parseJsonField, requireField } from './handler.js';
 import { type ApiContext, bundleFiles } from './job-service.js';
 import type { JobTemplates } from '../runtime/job-templates.js';
-
-type Result = { result_json: string };
 
 export function templateHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const service = (): JobTemplates => {
     if (!ctx.templates) throw new MnError('MN_E_FAILED_PRECONDITION', 'this daemon does not serve job templates');
     return ctx.templates;
   };
-  const json = (value: unknown): Result => ({ result_json: JSON.stringify(value) });
-  const mutating = <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) =>
-    unary<Req, Result>(rpc, async (req, md) => {
-      requireToken(md, ctx.authToken, rpc);
-      return json(await fn(req));
-    }, ctx.onInternal);
-  const reading = <Req>(rpc: string, fn: (req: Req) => Promise<unknown>) => unary<Req, Result>(rpc, async (req) => json(await fn(req)), ctx.onInternal);
+  const { mutating, reading } = jsonMethods(ctx);
 
   return {
     RegisterJobTemplate: mutating<{ manifest_json: string; payloads: Record<string, Buffer> }>('RegisterJobTemplate', async (req) => {
