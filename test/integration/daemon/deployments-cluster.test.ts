@@ -102,5 +102,12 @@ describe('deployments across daemons on Redis', () => {
     expect(status.stdout).toMatch(/^2\s+yes\s+deploy/m);
     const list = await runCli(['deployment', 'list', '--target', survivor, '--json']);
     expect((JSON.parse(list.stdout) as DeploymentRecord[]).map((d) => d.target_version)).toEqual([2, 1]);
+    // Refusals and actions through the binary: a promote with nothing awaiting it, then a rollback to version 1.
+    const promote = await runCli(['deployment', 'promote', 'fleet', '--target', survivor]);
+    expect(promote.code).toBe(1);
+    expect(promote.stderr).toContain('is successful, expected awaiting_promotion');
+    const rollback = await runCli(['deployment', 'rollback', 'fleet', '--version', '1', '--target', survivor, '--json']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(JSON.parse(rollback.stdout) as DeploymentRecord).toMatchObject({ target_version: 3, rollback_of: 1 });
   }, 150_000);
 });

@@ -400,6 +400,16 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['acquireLease', () => store.acquireLease('l', 'h', TTL)],
           ['appendEvent', () => store.appendEvent('j', { type: 't' })],
           ['messageCounts', () => store.messageCounts('j')],
+          ['listAgentsPage', () => store.listAgentsPage('j', { limit: 10 })],
+          ['agentSummary', () => store.agentSummary('j')],
+          ['services.list', () => store.services.list({})],
+          ['deployments.current', () => store.deployments.current('k')],
+          ['deployments.list', () => store.deployments.list()],
+          ['deployments.versions', () => store.deployments.versions('k')],
+          ['schedules.list', () => store.schedules.list()],
+          ['schedules.due', () => store.schedules.due(0, 10)],
+          ['schedules.listEvents', () => store.schedules.listEvents(10)],
+          ['jobTemplates.list', () => store.jobTemplates.list()],
         ];
         for (const [name, call] of calls) {
           const error = await rejection(call());
