@@ -16,6 +16,9 @@ import {
   type NodeCapacity,
   type NodeStatus,
   NODE_STATUSES,
+  ALLOCATION_JOB_TYPES,
+  DEFAULT_ALLOCATION_JOB_TYPE,
+  DEFAULT_ALLOCATION_PRIORITY,
 } from './types.js';
 
 /** Thrown by `parseClusterFile` for invalid input; `issues` lists every finding by JSON path. */
@@ -276,8 +279,18 @@ function parseAllocation(
     const protocol = ctx.enumValue(p, 'protocol', pp, PROTOCOLS, 'tcp', { normalise: (s) => s.toLowerCase() });
     if (port > 0) ports.push({ port, protocol });
   });
+  const priority = ctx.number(raw, 'priority', path, DEFAULT_ALLOCATION_PRIORITY, {
+    integer: true,
+    min: 1,
+    max: 100,
+    message: `${joinPath(path, 'priority')} must be an integer from 1 to 100 (the job's priority), got ${JSON.stringify(raw.priority)}`,
+  });
+  const jobType = ctx.enumValue(raw, 'job_type', path, ALLOCATION_JOB_TYPES, DEFAULT_ALLOCATION_JOB_TYPE, {
+    normalise: (s) => s.toLowerCase(),
+    message: (v) => `${joinPath(path, 'job_type')} ${JSON.stringify(v)} is not a job type; use one of ${ALLOCATION_JOB_TYPES.join(', ')}`,
+  });
   if (jobId === null || nodeName === null) return null;
-  return { job_id: jobId, agent_id: agentId, node: nodeName, resources, devices, ports };
+  return { job_id: jobId, agent_id: agentId, node: nodeName, resources, devices, ports, priority, job_type: jobType };
 }
 
 function parseService(

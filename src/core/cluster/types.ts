@@ -80,7 +80,20 @@ export interface ClusterAllocation {
   resources: NodeCapacity;
   devices: string[];
   ports: AllocationPort[];
+  /** Priority of the allocation's job (1..100, default 50): preemption evicts only lower ones. */
+  priority: number;
+  /** Type of the allocation's job (default `batch`): a batch job never evicts a system copy. */
+  job_type: AllocationJobType;
 }
+
+/** Job types an allocation may belong to (the manifest's `policies.job_type`). */
+export type AllocationJobType = 'service' | 'batch' | 'system' | 'sysbatch';
+
+export const ALLOCATION_JOB_TYPES: readonly AllocationJobType[] = ['service', 'batch', 'system', 'sysbatch'];
+
+/** Defaults of an allocation's job fields when a cluster file leaves them out. */
+export const DEFAULT_ALLOCATION_PRIORITY = 50;
+export const DEFAULT_ALLOCATION_JOB_TYPE: AllocationJobType = 'batch';
 
 export type ServiceStatus = 'passing' | 'warning' | 'critical' | 'unknown';
 

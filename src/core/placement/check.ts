@@ -32,8 +32,28 @@ export function checkPlan(clusterInput: unknown, jobs: readonly Job[], plan: Pla
     return u;
   };
   const portSpace = (protocol: string, port: number): string => `${protocol === 'udp' ? 'udp' : 'tcp'}/${port}`;
+  // Allocations the plan evicts hold nothing; each eviction must follow the preemption rules.
+  const evicted = new Set<string>();
+  const allocKey = (job: string, agent: string, node: string): string => `${job}\u0000${agent}\u0000${node}`;
+  const preemptors = new Map(jobs.map((j) => [j.graph_id, j]));
+  for (const e of plan.preemptions ?? []) {
+    const where = `preemption ${e.job}/${e.agent_id} on ${e.node}`;
+    const key = allocKey(e.job, e.agent_id, e.node);
+    const alloc = cluster.allocations.find((a) => allocKey(a.job_id, a.agent_id, a.node) === key);
+    if (!alloc) v.push(`${where}: no such allocation`);
+    if (evicted.has(key)) v.push(`${where}: evicted twice`);
+    evicted.add(key);
+    const by = preemptors.get(e.preempted_by);
+    if (!by) v.push(`${where}: preempted by unknown job ${e.preempted_by}`);
+    else if (alloc) {
+      if (alloc.priority > by.priority - 10) v.push(`${where}: priority ${alloc.priority} is not 10 below ${by.graph_id}'s ${by.priority}`);
+      const t = by.policies.job_type;
+      if ((t === 'batch' || t === 'sysbatch') && (alloc.job_type === 'system' || alloc.job_type === 'sysbatch')) v.push(`${where}: a ${t} job evicts a ${alloc.job_type} copy`);
+    }
+  }
   for (const a of cluster.allocations) {
     if (ignored.has(a.job_id)) continue;
+    if (evicted.size > 0 && evicted.has(allocKey(a.job_id, a.agent_id, a.node))) continue;
     const u = usage(a.node);
     u.cpu += a.resources.cpu_cores;
     u.mem += a.resources.memory_mb;

@@ -85,11 +85,28 @@ export interface PlanStats {
 
 export type PlanStatus = 'planned' | 'partial' | 'failed';
 
+/**
+ * An allocation evicted so that a higher-priority job fits (DESIGN §4.4): `job` and `priority` are
+ * the evicted agent's, `preempted_by` the job whose placement needs the room.
+ */
+export interface Preemption {
+  agent_id: string;
+  job: string;
+  node: string;
+  priority: number;
+  preempted_by: string;
+}
+
 export interface Plan {
   status: PlanStatus;
   strategy: Strategy;
   placements: Placement[];
   failures: PlacementFailure[];
+  /**
+   * Allocations the plan evicts (always present in a plan from `planJobs`, empty when none); the
+   * placements that need their room are in `placements` as usual.
+   */
+  preemptions?: Preemption[];
   jobs: JobSummary[];
   stats: PlanStats;
   /** Set by `mergePlan` when the caller passes a timestamp. */

@@ -30,7 +30,9 @@ import {
   type KernelSpread,
   type PlacementKernel,
 } from './kernel-types.js';
-import type { Availability, JobSummary, Placement, PlacementFailure, Plan } from './plan-types.js';
+import type { Availability, JobSummary, Placement, PlacementFailure, Plan, Preemption } from './plan-types.js';
+import { type PreemptHost, PreemptionLedger, preemptJob } from './preempt.js';
+import { DEFAULT_PREEMPTION, type PreemptionConfig } from './preemption-config.js';
 
 /** Options of `planJobs`. */
 export interface PlannerOptions {
@@ -53,6 +55,8 @@ export interface PlannerOptions {
   groupOrder?: 'manifest' | 'largest_first';
   /** Monotonic clock in milliseconds for `stats.elapsed_ms`; without it elapsed_ms is 0. */
   clock?: () => number;
+  /** Job types whose failed groups may evict lower-priority allocations (default: system only). */
+  preemption?: PreemptionConfig;
 }
 
 /** Per-job bookkeeping for the constraints that look at the job's other agents. */
@@ -74,12 +78,36 @@ export class PassState {
   /** Per device-request key: slots (no limit) per node holding devices, valid at `ver[i] - 1`. */
   private readonly deviceCaches = new Map<string, { slots: Int32Array; ver: Uint32Array }>();
 
-  constructor(index: ClusterIndex, empty: boolean) {
-    this.ports = empty ? new Array<Set<string> | undefined>(index.n) : index.basePorts.slice();
-    this.devices = empty ? new Array<Set<string> | undefined>(index.n) : index.baseDevices.slice();
+  constructor(index: ClusterIndex, empty: boolean, from?: PassState) {
+    this.ports = from ? from.ports.slice() : empty ? new Array<Set<string> | undefined>(index.n) : index.basePorts.slice();
+    this.devices = from ? from.devices.slice() : empty ? new Array<Set<string> | undefined>(index.n) : index.baseDevices.slice();
     this.ownPorts = new Uint8Array(index.n);
     this.ownDevices = new Uint8Array(index.n);
-    this.deviceVersion = new Uint32Array(index.n);
+    this.deviceVersion = from ? from.deviceVersion.slice() : new Uint32Array(index.n);
+  }
+
+  /** A copy whose changes leave this state intact (sets are copied on their first write). */
+  clone(index: ClusterIndex): PassState {
+    return new PassState(index, false, this);
+  }
+
+  removePort(i: number, key: string): void {
+    if (!this.ports[i]?.has(key)) return;
+    if (!this.ownPorts[i]) {
+      this.ports[i] = new Set(this.ports[i]);
+      this.ownPorts[i] = 1;
+    }
+    this.ports[i]!.delete(key);
+  }
+
+  removeDevice(i: number, id: string): void {
+    if (!this.devices[i]?.has(id)) return;
+    if (!this.ownDevices[i]) {
+      this.devices[i] = new Set(this.devices[i]);
+      this.ownDevices[i] = 1;
+    }
+    this.devices[i]!.delete(id);
+    this.deviceVersion[i]!++;
   }
 
   deviceCache(key: string, n: number): { slots: Int32Array; ver: Uint32Array } {
@@ -133,10 +161,13 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   const placements: Placement[] = [];
   const failures: PlacementFailure[] = [];
   const summaries: JobSummary[] = [];
+  const preemptions: Preemption[] = [];
+  const preemption = options.preemption ?? DEFAULT_PREEMPTION;
   let placedTotal = 0;
   let agentsTotal = 0;
   for (const job of jobs) {
-    const result = planner.placeJob(job, placements, failures);
+    let result = planner.placeJob(job, placements, failures);
+    if (result.failed > 0 && preemption[job.policies.job_type]) result = planner.preempt(job, result, placements, failures, preemptions);
     let availability: Availability = 'runnable_now';
     if (result.failed > 0) availability = planner.probeEmpty(job, result) ? 'runnable_later' : 'not_runnable';
     const summary: JobSummary = { job: job.graph_id, placed: result.placed, failed: result.failed, availability };
@@ -152,6 +183,7 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
     strategy,
     placements,
     failures,
+    preemptions,
     jobs: summaries,
     stats: {
       nodes: cluster.nodes.length,
@@ -190,7 +222,7 @@ class Planner {
   private readonly perNode: Int32Array;
 
   constructor(
-    cluster: ClusterState,
+    private readonly cluster: ClusterState,
     private readonly kernel: PlacementKernel,
     private readonly options: PlannerOptions,
   ) {
@@ -752,6 +784,42 @@ class Planner {
     if (targets.length > 0) return { placed, failed: 0, systemTargets: targets };
     if (failures) failures.push(explainSystemFailure(this.view({ hosts: new Uint8Array(n), properties: new Map() }), job, groups, masks, totalAsk, selfConflict));
     return { placed: 0, failed: agents, systemTargets: [] };
+  }
+
+  // ---------------------------------------------------------------- preemption (preempt.ts)
+
+  private ledger: PreemptionLedger | null = null;
+
+  /** The preempting pass for what failed of `job`; the result is unchanged when it cannot help. */
+  preempt(job: Job, result: JobResult, placements: Placement[], failures: PlacementFailure[], preemptions: Preemption[]): JobResult {
+    if (!result.failedGroups) return result;
+    this.ledger ??= new PreemptionLedger(new Set(this.options.ignoreJobIds ?? []));
+    const placed = preemptJob(this.preemptHost(), this.ledger, job, result.failedGroups, placements, failures, preemptions);
+    return placed === null ? result : { placed: result.placed + placed, failed: 0 };
+  }
+
+  private preemptHost(): PreemptHost {
+    return {
+      cluster: this.cluster,
+      index: this.index,
+      kernel: this.kernel,
+      state: () => this.state,
+      eligibility: (g) => this.eligibility(g).mask,
+      placeGroup: (g, jobState, placements) => this.placeGroup(g, jobState, placements),
+      column: (a) => this.column(a),
+      strategyOf: (j) => this.strategyOf(j),
+      prepare: (j, g, indices) => prepareGroup(j, g.spec, indices, this.profiles),
+      save: () => {
+        const saved = { free: this.kernel.free().slice(), state: this.state };
+        this.state = this.state.clone(this.index);
+        return saved;
+      },
+      restore: (saved) => {
+        const s = saved as { free: Float64Array; state: PassState };
+        this.state = s.state;
+        this.load(s.free);
+      },
+    };
   }
 }
 

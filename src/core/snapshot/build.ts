@@ -3,6 +3,9 @@
  * a placement kernel loads from a snapshot.
  */
 import {
+  ALLOCATION_JOB_TYPES,
+  DEFAULT_ALLOCATION_JOB_TYPE,
+  DEFAULT_ALLOCATION_PRIORITY,
   NODE_STATUSES,
   SCHEDULABLE_STATUSES,
   type AttributeValue,
@@ -119,8 +122,12 @@ export function toSnapshot(cluster: ClusterState, generation: number): ClusterSn
   const deviceIds: number[] = [];
   const ports: number[] = [];
   const protocols: number[] = [];
+  const priority = new Uint8Array(m);
+  const jobType = new Uint8Array(m);
   for (let k = 0; k < m; k++) {
     const a = allocs[k]!;
+    priority[k] = a.priority;
+    jobType[k] = Math.max(0, ALLOCATION_JOB_TYPES.indexOf(a.job_type));
     const i = nodeIndex.get(a.node);
     node[k] = i ?? n + intern(strayNodes, strayIds, a.node);
     job[k] = intern(jobs, jobIds, a.job_id);
@@ -173,6 +180,8 @@ export function toSnapshot(cluster: ClusterState, generation: number): ClusterSn
       portStart,
       port: packColumn(ports),
       portProtocol: Uint8Array.from(protocols),
+      priority,
+      jobType,
     },
     services: cluster.services,
   };
@@ -233,6 +242,8 @@ export function fromSnapshot(s: ClusterSnapshot): ClusterState {
       },
       devices,
       ports,
+      priority: a.priority?.[k] ?? DEFAULT_ALLOCATION_PRIORITY,
+      job_type: a.jobType ? (ALLOCATION_JOB_TYPES[a.jobType[k]!] ?? DEFAULT_ALLOCATION_JOB_TYPE) : DEFAULT_ALLOCATION_JOB_TYPE,
     };
   }
   return { nodes, allocations, services: s.services };

@@ -74,7 +74,8 @@ export function snapshotSize(snapshot: ClusterSnapshot, encoded?: Uint8Array): S
   const a = snapshot.allocations;
   const allocationColumnBytes =
     a.node.byteLength + a.job.byteLength + columnBytes(a.cpu) + columnBytes(a.memory) + columnBytes(a.disk) + columnBytes(a.gpu) +
-    a.deviceStart.byteLength + a.deviceIds.byteLength + a.portStart.byteLength + columnBytes(a.port) + a.portProtocol.byteLength;
+    a.deviceStart.byteLength + a.deviceIds.byteLength + a.portStart.byteLength + columnBytes(a.port) + a.portProtocol.byteLength +
+    (a.priority?.byteLength ?? 0) + (a.jobType?.byteLength ?? 0);
   const stringTableBytes = packr.pack([c.names, c.attributeKeys, c.attributeValues, lists.map((l) => l.table), a.strayNodes, a.jobs, a.agents, a.deviceNames]).byteLength;
   return {
     nodes: n,

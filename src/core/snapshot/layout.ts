@@ -71,6 +71,13 @@ export interface AllocationColumns {
   portStart: Uint32Array;
   port: PackedColumn;
   portProtocol: Uint8Array;
+  /**
+   * Job priority (1..100) per allocation; absent in snapshots written before preemption, read
+   * then as the default priority.
+   */
+  priority?: Uint8Array;
+  /** Job type per allocation, indexing `ALLOCATION_JOB_TYPES`; absent reads as `batch`. */
+  jobType?: Uint8Array;
 }
 
 export const PORT_PROTOCOLS = ['tcp', 'udp', 'http', 'grpc'] as const;

@@ -8,9 +8,9 @@ function withAllocations(state: ClusterState): ClusterState {
   const [a, b] = state.nodes;
   state.nodes[1] = { ...b!, status: 'draining', scheduling_eligible: false };
   state.allocations = [
-    { job_id: 'j1', agent_id: 'j1-0', node: a!.name, resources: { cpu_cores: 0.25, memory_mb: 512, disk_mb: 10, gpu_count: 0 }, devices: [], ports: [{ port: 8080, protocol: 'tcp' }] },
-    { job_id: 'j2', agent_id: 'j2-0', node: 'gone-node', resources: { cpu_cores: 1.3333, memory_mb: 0.5, disk_mb: 0, gpu_count: 1 }, devices: ['GPU-0'], ports: [] },
-    { job_id: 'j1', agent_id: 'j1-1', node: a!.name, resources: { cpu_cores: 2, memory_mb: 1024, disk_mb: 0, gpu_count: 0 }, devices: [], ports: [{ port: 9000, protocol: 'udp' }, { port: 9001, protocol: 'grpc' }] },
+    { job_id: 'j1', agent_id: 'j1-0', node: a!.name, resources: { cpu_cores: 0.25, memory_mb: 512, disk_mb: 10, gpu_count: 0 }, devices: [], ports: [{ port: 8080, protocol: 'tcp' }], priority: 50, job_type: 'batch' },
+    { job_id: 'j2', agent_id: 'j2-0', node: 'gone-node', resources: { cpu_cores: 1.3333, memory_mb: 0.5, disk_mb: 0, gpu_count: 1 }, devices: ['GPU-0'], ports: [], priority: 75, job_type: 'system' },
+    { job_id: 'j1', agent_id: 'j1-1', node: a!.name, resources: { cpu_cores: 2, memory_mb: 1024, disk_mb: 0, gpu_count: 0 }, devices: [], ports: [{ port: 9000, protocol: 'udp' }, { port: 9001, protocol: 'grpc' }], priority: 40, job_type: 'service' },
   ];
   state.services = [{ name: 'redis', node: a!.name, tags: ['cache'], status: 'passing', origin: 'internal' }];
   return state;

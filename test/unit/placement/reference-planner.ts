@@ -130,6 +130,8 @@ export function referencePlanJobs(cluster: ClusterState, jobs: readonly Job[], k
     strategy,
     placements,
     failures,
+    // The reference has no preempting pass (the default configuration never preempts a non-system job).
+    preemptions: [],
     jobs: summaries,
     stats: {
       nodes: cluster.nodes.length,

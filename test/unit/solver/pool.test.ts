@@ -24,7 +24,7 @@ function cluster(n: number, cpu: number): ClusterState {
       host_paths: [],
     })),
     allocations: [
-      { job_id: 'old', agent_id: 'old-1', node: 'node-0', resources: { cpu_cores: 1.5, memory_mb: 512, disk_mb: 0, gpu_count: 0 }, devices: [], ports: [] },
+      { job_id: 'old', agent_id: 'old-1', node: 'node-0', resources: { cpu_cores: 1.5, memory_mb: 512, disk_mb: 0, gpu_count: 0 }, devices: [], ports: [], priority: 50, job_type: 'batch' },
     ],
     services: [],
   };
