@@ -6,6 +6,8 @@ import type { Job, Strategy } from '../../core/manifest/types.js';
 import type { ExecutionProfile } from '../../core/placement/filters.js';
 import type { Plan } from '../../core/placement/plan-types.js';
 import { simulatePlan } from '../../core/placement/simulate.js';
+import { formatPreemption, parsePreemptionList, type PreemptionConfig } from '../../core/placement/preemption-config.js';
+import { isMnError } from '../../core/errors.js';
 import { WasmKernel } from '../../solver/wasm-kernel.js';
 import { tryPlacementModule } from '../../solver/wasm-module.js';
 import { EXIT, complain, printJson, say } from '../output.js';
@@ -14,6 +16,7 @@ interface PlanFlags {
   cluster: string;
   strategy?: Strategy;
   json?: boolean;
+  preemption?: string;
 }
 
 /**
@@ -30,6 +33,7 @@ export function registerPlan(program: Command): void {
     .requiredOption('--cluster <file>', 'cluster file (.json or .msgpack)')
     .addOption(new Option('--strategy <strategy>', 'override every job\'s strategy').choices(['binpack', 'spread']))
     .option('--json', 'print the plan as one JSON document')
+    .option('--preemption <types>', 'job types that may evict lower-priority allocations, comma-separated (default: system; none for no preemption)')
     .action(async (targets: string[], flags: PlanFlags) => {
       process.exitCode = await runPlan(targets, flags);
     });
@@ -56,6 +60,14 @@ async function runPlan(targets: string[], flags: PlanFlags): Promise<number> {
   const profiles = profilesFromEnv();
   if ('error' in profiles && typeof profiles.error === 'string') return report(EXIT.usage, [profiles.error]);
 
+  let preemption: PreemptionConfig | undefined;
+  if (flags.preemption !== undefined) {
+    try {
+      preemption = parsePreemptionList(flags.preemption, '--preemption');
+    } catch (error) {
+      return report(EXIT.usage, [isMnError(error) ? error.message : String(error)]);
+    }
+  }
   const cluster = await readClusterFile(flags.cluster);
   if (!cluster.ok) {
     return report(
@@ -83,14 +95,15 @@ async function runPlan(targets: string[], flags: PlanFlags): Promise<number> {
     executionProfiles: profiles as Record<string, ExecutionProfile>,
     clock: () => performance.now(),
     ...(flags.strategy ? { strategy: flags.strategy } : {}),
+    ...(preemption ? { preemption } : {}),
   });
   if (flags.json) printJson(plan);
-  else printSummary(plan);
+  else printSummary(plan, preemption);
   return plan.status === 'planned' ? EXIT.ok : EXIT.unplaced;
 }
 
 /** Readable plan: placements grouped per node, then failures with their explanation. */
-function printSummary(plan: Plan): void {
+function printSummary(plan: Plan, preemption: PreemptionConfig | undefined): void {
   say(
     `plan ${plan.status}: ${plan.stats.placed} of ${plan.stats.agents} agents placed on ${plan.stats.nodes} nodes ` +
       `(${plan.strategy}, ${plan.stats.engine} engine, ${plan.stats.elapsed_ms.toFixed(1)} ms)`,
@@ -110,6 +123,9 @@ function printSummary(plan: Plan): void {
     const shown = agents.length > 8 ? `${agents.slice(0, 8).join(', ')} and ${agents.length - 8} more` : agents.join(', ');
     say(`  ${node} (${agents.length}): ${shown}`);
   }
+  const evicted = plan.preemptions ?? [];
+  if (evicted.length > 0) say(`preemptions (${evicted.length}, preemption enabled for ${preemption ? formatPreemption(preemption) : 'system'}):`);
+  for (const e of evicted) say(`  ${e.job}/${e.agent_id} on ${e.node} (priority ${e.priority}) for ${e.preempted_by}`);
   if (plan.failures.length > 0) say('failures:');
   for (const f of plan.failures) {
     say(`  ${f.job}/${f.agent_id}${f.count > 1 ? ` (+${f.count - 1} more)` : ''}: ${f.reason}`);

@@ -18,6 +18,14 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'ok.json'), JSON.stringify(manifest('ok', [{ node_id: 'w', count: 3, resources: { cpu_cores: 2 } }])));
   await writeFile(path.join(dir, 'huge.json'), JSON.stringify(manifest('huge', [{ node_id: 'w', resources: { cpu_cores: 64 } }])));
   await writeFile(path.join(dir, 'invalid.json'), JSON.stringify({ graph_id: 'x' }));
+  await writeFile(
+    path.join(dir, 'full-cluster.json'),
+    JSON.stringify({
+      nodes: [small()],
+      allocations: [0, 1].map((k) => ({ job_id: 'pool', agent_id: `idle-${k}`, node: 'small@lab', resources: { cpu_cores: 2, memory_mb: 512 }, priority: 40, job_type: 'service' })),
+    }),
+  );
+  await writeFile(path.join(dir, 'urgent.json'), JSON.stringify(manifest('urgent', [{ node_id: 'vm', resources: { cpu_cores: 2, memory_mb: 512 } }], { priority: 75 })));
 });
 afterEach(() => {
   vi.restoreAllMocks();
@@ -78,5 +86,22 @@ describe('mn plan', () => {
     expect(bad.code).toBe(1);
     const missing = await run(path.join(dir, 'ok.json'), '--cluster', path.join(dir, 'nope.json'));
     expect(missing.code).toBe(2);
+  });
+
+  it('--preemption lists what would be evicted (human and --json); without it a batch job evicts nothing', async () => {
+    const cluster = path.join(dir, 'full-cluster.json');
+    const urgent = path.join(dir, 'urgent.json');
+    const none = await run(urgent, '--cluster', cluster, '--json');
+    expect(none.code).toBe(3);
+    expect(JSON.parse(none.out).preemptions).toEqual([]);
+    const json = await run(urgent, '--cluster', cluster, '--preemption', 'system,batch', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out).preemptions).toEqual([{ agent_id: 'idle-0', job: 'pool', node: 'small@lab', priority: 40, preempted_by: 'urgent' }]);
+    const human = await run(urgent, '--cluster', cluster, '--preemption', 'batch');
+    expect(human.code).toBe(0);
+    expect(human.out).toMatch(/preemptions \(1, preemption enabled for batch\):\n  pool\/idle-0 on small@lab \(priority 40\) for urgent/);
+    const bad = await run(urgent, '--cluster', cluster, '--preemption', 'batch,cron');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--preemption: "cron" is not a job type/);
   });
 });
