@@ -4,7 +4,8 @@ import { MnError } from '../core/errors.js';
 import { RESOURCE_LIMITS_SETTING, effectiveStatus, readResourceLimits } from '../cluster/snapshot.js';
 import type { NodeView } from '../store/store.js';
 import { requireToken } from './auth.js';
-import { parseJsonField, requireField, unary } from './handler.js';
+import { jsonMethods, parseJsonField, requireField, unary } from './handler.js';
+import { readSchedulerConfig, updateSchedulerConfig } from '../cluster/scheduler-config.js';
 import { drainNode, drainStatus, listNodeViews, nodeDetail, nodeEligibility, systemSummary, undrainNode } from './reads.js';
 import type { ApiContext } from './job-service.js';
 import { serviceHandlers } from './service-handlers.js';
@@ -30,8 +31,13 @@ export function nodeView(n: NodeView): Record<string, unknown> {
 /** `mirrorneuron.cluster.v1.ClusterService` handlers. */
 export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const { store } = ctx;
+  const { mutating, reading } = jsonMethods(ctx);
   return {
     ...serviceHandlers(ctx),
+    GetSchedulerConfig: reading<object>('GetSchedulerConfig', async () => readSchedulerConfig(store, ctx.env ?? {})),
+    SetSchedulerConfig: mutating<{ config_json: string }>('SetSchedulerConfig', async (req) =>
+      updateSchedulerConfig(store, parseJsonField(requireField(req.config_json, 'config_json'), 'config_json'), ctx.env ?? {}),
+    ),
     GetSystemSummary: unary<object, { summary_json: string }>('GetSystemSummary', async () => ({ summary_json: JSON.stringify(await systemSummary(ctx)) }), ctx.onInternal),
     ListNodes: unary<object, { nodes_json: string }>('ListNodes', async () => ({ nodes_json: JSON.stringify(await listNodeViews(ctx)) }), ctx.onInternal),
     GetNode: unary<{ node_name: string }, { node_json: string }>('GetNode', async (req) => ({ node_json: JSON.stringify(await nodeDetail(ctx, req.node_name)) }), ctx.onInternal),

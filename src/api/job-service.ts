@@ -31,6 +31,8 @@ export interface ApiContext {
   /** Job templates and dispatch; absent in contexts that do not serve them. */
   templates?: JobTemplates;
   onInternal?: InternalErrorSink;
+  /** The daemon's environment (MN_PREEMPTION overrides the stored scheduler configuration). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface JobIdRequest { job_id: string }

@@ -68,6 +68,7 @@ import {
   checkNodePatch,
   checkOutgoing,
   checkPlacements,
+  checkEvictions,
   checkPlacementsChunked,
   checkTtl,
   compareEventIds,
@@ -346,7 +347,8 @@ export class MemoryStore implements Store {
       for (const h of p.holds ?? []) takes.push([p.node, h, owner(p.agent_id)]);
       if (old) {
         release(old);
-        add(old.node, -1, agentUnits(old.resources));
+        // A preempted agent is on no node and holds nothing.
+        if (old.node !== '') add(old.node, -1, agentUnits(old.resources));
         restarts = old.restarts;
         attempt = old.node !== p.node ? old.attempt + 1 : old.attempt;
         if (old.node === p.node) state = old.state;
@@ -360,7 +362,7 @@ export class MemoryStore implements Store {
         if (chunked && ++n % LOOP_CHUNK === 0) await yieldToLoop();
         if (listed.has(old.agent_id)) continue;
         release(old);
-        add(old.node, -1, agentUnits(old.resources));
+        if (old.node !== '') add(old.node, -1, agentUnits(old.resources));
       }
     }
     return { next, delta, frees, freed, takes };
@@ -375,6 +377,7 @@ export class MemoryStore implements Store {
     const big = commit.placements.length > LOOP_CHUNK || (this.agents.get(jobId)?.size ?? 0) > LOOP_CHUNK;
     if (big) await checkPlacementsChunked(commit.placements);
     else checkPlacements(commit.placements);
+    checkEvictions(jobId, commit.evict);
     if (commit.status !== undefined) checkJobPatch({ status: commit.status });
     const plan = commit.plan === undefined ? undefined : big ? await frozenPlanCopy(commit.plan) : frozen(copy(commit.plan));
     const now = this.clock();
@@ -387,6 +390,27 @@ export class MemoryStore implements Store {
     if (!job) throw scriptError(ScriptCode.NotFound, context);
     this.enforceGuard({ fence }, context, job.version);
     const { next, delta, frees, freed, takes } = prepared;
+    // Evictions (preemption): checked with everything else, applied in the same step.
+    const evictions: Array<[Map<string, AgentRecord>, AgentRecord, JobRecord]> = [];
+    for (const e of commit.evict ?? []) {
+      const victims = this.agents.get(e.job_id);
+      const rec = victims?.get(e.agent_id);
+      const victimJob = this.jobs.get(e.job_id);
+      if (!victims || !rec || !victimJob || rec.node !== e.node) {
+        throw scriptError(ScriptCode.AgentMoved, { object: `agent "${e.agent_id}" of job "${e.job_id}"` }, [rec?.node ?? '']);
+      }
+      const who = `${e.job_id}/${e.agent_id}`;
+      for (const h of rec.holds ?? []) {
+        frees.push([rec.node, h, who]);
+        freed.set(`${rec.node}\u0000${h}`, who);
+      }
+      let d = delta.get(rec.node);
+      if (!d) delta.set(rec.node, (d = [0, 0, 0, 0, 0]));
+      const u = agentUnits(rec.resources);
+      for (let k = 0; k < 4; k++) d[k]! -= u[k]!;
+      d[4] -= 1;
+      evictions.push([victims, rec, victimJob]);
+    }
     for (const [node, hold, who] of takes) {
       const cur = this.holds.get(node)?.get(hold);
       if (cur !== undefined && cur !== who && freed.get(`${node}\u0000${hold}`) !== cur) {
@@ -420,6 +444,12 @@ export class MemoryStore implements Store {
     }
     this.agents.set(jobId, next);
     this.agentEpochs.set(jobId, (this.agentEpochs.get(jobId) ?? 0) + 1);
+    for (const [victims, rec, victimJob] of evictions) {
+      victims.set(rec.agent_id, { ...rec, node: '', state: 'preempted', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 }, holds: [], updated_at: now });
+      this.agentEpochs.set(victimJob.job_id, (this.agentEpochs.get(victimJob.job_id) ?? 0) + 1);
+      victimJob.version += 1;
+      victimJob.updated_at = now;
+    }
     if (plan !== undefined) job.plan = plan;
     if (commit.status !== undefined) job.status = commit.status;
     job.version += 1;

@@ -66,6 +66,7 @@ import {
   checkNodePatch,
   checkOutgoing,
   checkPlacements,
+  checkEvictions,
   checkTtl,
   emptyUsage,
   capacityUnits,
@@ -367,6 +368,7 @@ export class RedisStore implements Store {
     checkName(jobId, 'job id');
     checkFence(fence);
     checkPlacements(commit.placements);
+    checkEvictions(jobId, commit.evict);
     if (commit.status !== undefined) checkJobPatch({ status: commit.status });
     const usageKey = this.keys.nodeUsage('\u0000');
     const [prefix, suffix] = usageKey.split('\u0000') as [string, string];
@@ -389,6 +391,14 @@ export class RedisStore implements Store {
     args.push(String(capacity.length));
     for (const [node, limits] of capacity) {
       args.push(node, ...capacityUnits(limits).map((v) => (v === null ? '' : String(v))));
+    }
+    const evict = commit.evict ?? [];
+    args.push(String(evict.length));
+    if (evict.length > 0) {
+      const [jobPrefix] = this.keys.job('\u0000').split('\u0000') as [string];
+      const agentsSuffix = this.keys.jobAgents('\u0000').split('\u0000')[1]!;
+      args.push(jobPrefix, agentsSuffix);
+      for (const e of evict) args.push(e.job_id, e.agent_id, e.node);
     }
     const reply = await this.script(
       this.client,

@@ -41,7 +41,7 @@ export type NodeStatus = 'healthy' | 'joining' | 'draining' | 'maintenance' | 'd
 export const NODE_STATUSES: readonly NodeStatus[] = ['healthy', 'joining', 'draining', 'maintenance', 'disconnected', 'offline', 'quarantined'];
 
 /** Agent lifecycle states as recorded by the job coordinator. */
-export type AgentState = 'pending' | 'starting' | 'running' | 'restarting' | 'completed' | 'failed' | 'stopped' | 'lost';
+export type AgentState = 'pending' | 'starting' | 'running' | 'restarting' | 'completed' | 'failed' | 'stopped' | 'lost' | 'preempted';
 
 /** Proof that a writer holds a lease: the lease name and the fencing token it was granted. */
 export interface Fence {
@@ -222,6 +222,20 @@ export interface PlacementCommit {
    * `MN_E_CONFLICT` (`details.node`) so the caller re-plans.
    */
   capacity?: Record<string, Partial<AgentResources>>;
+  /**
+   * Agents of other jobs evicted in the same atomic step (preemption): each must still be placed
+   * on `node` (else `MN_E_CONFLICT`, `details.reason: 'agent_moved'`, nothing written); it becomes
+   * `preempted`, leaves its node (`node: ''`), gives back its usage and holds, and its job's
+   * version is bumped.
+   */
+  evict?: EvictedAgent[];
+}
+
+/** An agent a placement commit evicts. */
+export interface EvictedAgent {
+  job_id: string;
+  agent_id: string;
+  node: string;
 }
 
 /** Resources held on a node by committed placements of every job. */

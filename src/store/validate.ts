@@ -115,6 +115,22 @@ export function checkAgentPatch(patch: AgentPatch): void {
   }
 }
 
+/** The evictions of a placement commit: named agents of other jobs, each listed once. */
+export function checkEvictions(jobId: string, evict: ReadonlyArray<{ job_id: string; agent_id: string; node: string }> | undefined): void {
+  if (evict === undefined) return;
+  if (!Array.isArray(evict)) throw invalid('evict', 'must be an array');
+  const seen = new Set<string>();
+  evict.forEach((e, i) => {
+    checkName(e?.job_id, `evict[${i}].job_id`);
+    if (typeof e.agent_id !== 'string' || e.agent_id === '') throw invalid(`evict[${i}].agent_id`, 'must be a non-empty string');
+    checkName(e.node, `evict[${i}].node`);
+    if (e.job_id === jobId) throw invalid(`evict[${i}].job_id`, `a job cannot evict its own agent "${e.agent_id}"`);
+    const key = `${e.job_id}\u0000${e.agent_id}`;
+    if (seen.has(key)) throw invalid(`evict[${i}]`, `agent "${e.agent_id}" of job "${e.job_id}" is listed twice`);
+    seen.add(key);
+  });
+}
+
 export function checkPlacements(placements: AgentPlacement[]): void {
   if (!Array.isArray(placements)) throw invalid('placements', 'must be an array');
   const seen = new Set<string>();

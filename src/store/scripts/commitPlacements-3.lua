@@ -22,6 +22,9 @@
             holds JSON (list of exclusive keys such as "port:tcp:8080", "device:GPU-0")
     then    c: number of capacity limits, then c groups of 5:
             node, cpu millicores, memory MB, disk MB, GPUs ('' = unlimited)
+    then    e: number of evictions (preemption), then (when e > 0) the job key prefix and the
+            agents key suffix (job key = prefix .. id, agents key = prefix .. id .. suffix),
+            then e groups of 3: victim job id, agent id, node it must still be on
 
   Output:
     {0, field, value, ...}   the job record after the write (HGETALL)
@@ -30,6 +33,7 @@
     {-3, ''}                 LeaseNotHeld
     {-5, node, dimension}    CapacityExceeded: nothing written
     {-7, node, hold, owner}  HoldConflict: another agent holds that port or device; nothing written
+    {-8, node}               AgentMoved: an agent to evict is no longer on its node; nothing written
 ]]
 --- @include "includes/checkFence"
 
@@ -71,6 +75,10 @@ end
 local freed = {}
 local frees = {}
 local function release(rec)
+  -- A preempted agent is on no node and holds nothing.
+  if rec.node == '' then
+    return
+  end
   local r = rec.resources or {}
   add(rec.node, -1, round((tonumber(r.cpu_cores) or 0) * 1000), round(r.memory_mb), round(r.disk_mb), round(r.gpu_count))
   if type(rec.holds) == 'table' then
@@ -120,6 +128,42 @@ if replace then
       release(cjson.decode(all[i + 1]))
       removed[#removed + 1] = all[i]
     end
+  end
+end
+
+-- Evictions: every victim must still be where the plan saw it; its usage and holds are given back.
+local cbase0 = 10 + p * 8
+local ebase = cbase0 + 1 + tonumber(ARGV[cbase0]) * 5
+local e = tonumber(ARGV[ebase]) or 0
+local evictions = {}
+if e > 0 then
+  local jobPrefix, agentsSuffix = ARGV[ebase + 1], ARGV[ebase + 2]
+  for i = 0, e - 1 do
+    local o = ebase + 3 + i * 3
+    local vjob, vid, vnode = ARGV[o], ARGV[o + 1], ARGV[o + 2]
+    local vkey = jobPrefix .. vjob .. agentsSuffix
+    local raw = redis.call('HGET', vkey, vid)
+    if not raw or redis.call('EXISTS', jobPrefix .. vjob) == 0 then
+      return {-8, ''}
+    end
+    local rec = cjson.decode(raw)
+    if rec.node ~= vnode then
+      return {-8, rec.node}
+    end
+    local r = rec.resources or {}
+    add(rec.node, -1, round((tonumber(r.cpu_cores) or 0) * 1000), round(r.memory_mb), round(r.disk_mb), round(r.gpu_count))
+    if type(rec.holds) == 'table' then
+      for _, h in ipairs(rec.holds) do
+        freed[rec.node .. '\0' .. h] = vkey .. '/' .. vid
+        frees[#frees + 1] = {rec.node, h, vkey .. '/' .. vid}
+      end
+    end
+    rec.node = ''
+    rec.state = 'preempted'
+    rec.resources = {cpu_cores = 0, memory_mb = 0, disk_mb = 0, gpu_count = 0}
+    rec.holds = nil
+    rec.updated_at = tonumber(now)
+    evictions[#evictions + 1] = {vkey, vid, rec, jobPrefix .. vjob}
   end
 end
 
@@ -173,6 +217,15 @@ for node, d in pairs(delta) do
       redis.call('HINCRBY', key, FIELDS[k], d[k])
     end
   end
+end
+
+for _, v in ipairs(evictions) do
+  -- cjson writes an empty table as {}: holds is written as a list by hand.
+  local json = cjson.encode(v[3])
+  json = string.sub(json, 1, -2) .. ',"holds":[]}'
+  redis.call('HSET', v[1], v[2], json)
+  redis.call('HINCRBY', v[4], 'version', 1)
+  redis.call('HSET', v[4], 'updated_at', now)
 end
 
 if ARGV[4] ~= '' then

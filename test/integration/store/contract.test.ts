@@ -15,6 +15,7 @@ import { deploymentContract } from './deployment-contract.js';
 import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
+import { preemptionContract } from './preemption-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -59,3 +60,6 @@ deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
+
+preemptionContract('MemoryStore', memory);
+preemptionContract('RedisStore', redis);
