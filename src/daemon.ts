@@ -172,6 +172,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     schedules,
     templates,
     onInternal: (rpc, error) => logger.error({ ...errorFields(error), rpc }, `internal error in ${rpc}`),
+    env,
   };
   /** Stops everything but the API servers; graceful releases leases so other daemons take over at once. */
   const shutdown = async (graceful: boolean): Promise<void> => {

@@ -3,7 +3,7 @@ import { DEFAULT_RESOURCE_LIMITS } from '../core/config.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { parseClusterFile } from '../core/cluster/index.js';
 import type { ServiceRecord } from '../core/services/registry.js';
-import type { NodeView, Store } from '../store/store.js';
+import type { AgentResources, NodeView, Store } from '../store/store.js';
 
 /** Job statuses whose placements hold capacity (spec §3.1). */
 export const ACTIVE_JOB_STATUSES = new Set(['pending', 'scheduled', 'running', 'paused']);
@@ -29,11 +29,26 @@ export function effectiveStatus(node: NodeView): NodeView['status'] {
   return node.status;
 }
 
-/** Ports and devices one job holds, per placement (scalar usage comes from node counters). */
+/**
+ * What one job holds, per agent. Jobs up to {@link PREEMPTIBLE_AGENT_LIMIT} agents are read from
+ * their agent records (resources, ports and devices, with the job's priority and type: the
+ * preempting pass may evict them one by one); bigger jobs only contribute their ports and devices
+ * from the plan (their scalar usage stays in the node counters, where nothing evicts it).
+ */
 interface DiscreteHoldings {
   version: number;
-  allocations: Array<{ agent_id: string; node: string; devices: string[]; ports: Array<{ port: number; protocol: string }> }>;
+  /** True when `allocations` carry each agent's resources (the job is preemptible per agent). */
+  scalar: boolean;
+  priority: number;
+  job_type: string;
+  allocations: Array<{ agent_id: string; node: string; resources?: AgentResources; devices: string[]; ports: Array<{ port: number; protocol: string }> }>;
 }
+
+/** Jobs with more agents than this are not offered to the preempting pass agent by agent. */
+export const PREEMPTIBLE_AGENT_LIMIT = 5000;
+
+/** Priority of the node-usage pseudo allocations: above every job's reach, so never evicted. */
+const UNEVICTABLE_PRIORITY = 100;
 
 /** The planner's view of the cluster and a fingerprint that changes whenever the view does. */
 export interface ClusterView {
@@ -61,16 +76,26 @@ export class ClusterViewBuilder {
     for (const id of this.holdings.keys()) if (!activeIds.has(id)) this.holdings.delete(id);
     const stale = active.filter((j) => this.holdings.get(j.job_id)?.version !== j.version);
     const records = await Promise.all(stale.map((j) => store.getJob(j.job_id)));
-    for (const record of records) {
-      if (!record) continue;
-      const plan = record.plan;
+    const agentLists = await Promise.all(records.map((r) => (r && r.job.agent_count <= PREEMPTIBLE_AGENT_LIMIT ? store.listAgents(r.job_id) : Promise.resolve(null))));
+    records.forEach((record, k) => {
+      if (!record) return;
+      const agents = agentLists[k];
       const allocations: DiscreteHoldings['allocations'] = [];
-      for (const p of plan?.placements ?? []) {
-        if (p.allocations.devices.length === 0 && p.allocations.ports.length === 0) continue;
-        allocations.push({ agent_id: p.agent_id, node: p.node, devices: p.allocations.devices.map((d) => d.id), ports: p.allocations.ports.map((x) => ({ port: x.port, protocol: x.protocol })) });
+      if (agents) {
+        // Agent records are the truth: a preempted agent holds nothing, a moved one holds where it is now.
+        for (const a of agents) {
+          if (a.state === 'preempted') continue;
+          const { devices, ports } = holdsToAllocation(a.holds);
+          allocations.push({ agent_id: a.agent_id, node: a.node, resources: a.resources, devices, ports });
+        }
+      } else {
+        for (const p of record.plan?.placements ?? []) {
+          if (p.allocations.devices.length === 0 && p.allocations.ports.length === 0) continue;
+          allocations.push({ agent_id: p.agent_id, node: p.node, devices: p.allocations.devices.map((d) => d.id), ports: p.allocations.ports.map((x) => ({ port: x.port, protocol: x.protocol })) });
+        }
       }
-      this.holdings.set(record.job_id, { version: record.version, allocations });
-    }
+      this.holdings.set(record.job_id, { version: record.version, scalar: agents !== null, priority: record.job.priority, job_type: record.job.policies.job_type, allocations });
+    });
 
     const names = new Set(nodes.map((n) => n.name));
     const rawNodes = nodes.map((n) => {
@@ -91,15 +116,36 @@ export class ClusterViewBuilder {
     });
     const zero = { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 };
     const allocations: unknown[] = [];
-    for (const n of nodes) {
-      const u = n.usage;
-      if (u.cpu_cores > 0 || u.memory_mb > 0 || u.disk_mb > 0 || u.gpu_count > 0) {
-        allocations.push({ job_id: USAGE_JOB_ID, agent_id: n.name, node: n.name, resources: { cpu_cores: u.cpu_cores, memory_mb: u.memory_mb, disk_mb: u.disk_mb, gpu_count: u.gpu_count }, devices: [], ports: [] });
-      }
-    }
+    // Per-agent usage of preemptible jobs, taken out of the node counters' remainder below.
+    const perAgent = new Map<string, AgentResources>();
     for (const [jobId, h] of this.holdings) {
       if (options.ignoreJobIds?.has(jobId)) continue;
-      for (const a of h.allocations) if (names.has(a.node)) allocations.push({ job_id: jobId, agent_id: a.agent_id, node: a.node, resources: zero, devices: a.devices, ports: a.ports });
+      for (const a of h.allocations) {
+        if (!names.has(a.node)) continue;
+        const resources = h.scalar && a.resources ? a.resources : zero;
+        if (h.scalar && a.resources) {
+          const sum = perAgent.get(a.node) ?? { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 };
+          sum.cpu_cores += resources.cpu_cores;
+          sum.memory_mb += resources.memory_mb;
+          sum.disk_mb += resources.disk_mb;
+          sum.gpu_count += resources.gpu_count;
+          perAgent.set(a.node, sum);
+        }
+        allocations.push({ job_id: jobId, agent_id: a.agent_id, node: a.node, resources, devices: a.devices, ports: a.ports, priority: h.priority, job_type: h.job_type });
+      }
+    }
+    for (const n of nodes) {
+      const u = n.usage;
+      const known = perAgent.get(n.name);
+      // Counters are kept in whole millicores: what is left after the per-agent usage is rounding or other jobs.
+      const rest = (have: number, taken: number | undefined, unit: number): number => {
+        const r = have - (taken ?? 0);
+        return r > unit / 2 ? r : 0;
+      };
+      const left = { cpu_cores: rest(u.cpu_cores, known?.cpu_cores, 0.001), memory_mb: rest(u.memory_mb, known?.memory_mb, 1), disk_mb: rest(u.disk_mb, known?.disk_mb, 1), gpu_count: rest(u.gpu_count, known?.gpu_count, 1) };
+      if (left.cpu_cores > 0 || left.memory_mb > 0 || left.disk_mb > 0 || left.gpu_count > 0) {
+        allocations.push({ job_id: USAGE_JOB_ID, agent_id: n.name, node: n.name, resources: left, devices: [], ports: [], priority: UNEVICTABLE_PRIORITY, job_type: 'system' });
+      }
     }
     const fingerprint = [
       JSON.stringify(limits),
@@ -130,4 +176,19 @@ export function servicesFingerprint(records: readonly ServiceRecord[]): string {
 
 function scale(value: number | undefined, percent: number): number {
   return ((value ?? 0) * percent) / 100;
+}
+
+/** An agent's hold keys (`port:tcp:8080`, `device:GPU-0`) as a cluster-file allocation's ports and devices. */
+export function holdsToAllocation(holds: readonly string[] | undefined): { devices: string[]; ports: Array<{ port: number; protocol: string }> } {
+  const devices: string[] = [];
+  const ports: Array<{ port: number; protocol: string }> = [];
+  for (const h of Array.isArray(holds) ? holds : []) {
+    if (h.startsWith('device:')) devices.push(h.slice('device:'.length));
+    else if (h.startsWith('port:')) {
+      const [, protocol, port] = h.split(':');
+      const n = Number(port);
+      if (Number.isInteger(n) && n >= 1 && n <= 65535) ports.push({ port: n, protocol: protocol === 'udp' ? 'udp' : 'tcp' });
+    }
+  }
+  return { devices, ports };
 }

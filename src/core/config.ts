@@ -4,6 +4,7 @@
  * variable instead of being thrown, so a daemon refuses to start with every problem listed.
  */
 import { type Limits, limitsFromEnv } from './limits.js';
+import { parsePreemptionList } from './placement/preemption-config.js';
 
 export interface DaemonConfig {
   /** Address the gRPC server binds (MN_CORE_HOST, default 127.0.0.1). */
@@ -136,6 +137,14 @@ export function daemonConfigFromEnv(env: Env, defaults: { hostname: string; home
   };
   const limits = limitsFromEnv(env);
   problems.push(...limits.problems);
+  const preemption = text('MN_PREEMPTION');
+  if (preemption !== null) {
+    try {
+      parsePreemptionList(preemption, 'MN_PREEMPTION');
+    } catch (error) {
+      problems.push({ variable: 'MN_PREEMPTION', message: error instanceof Error ? error.message : String(error) });
+    }
+  }
   config.limits = limits.limits;
   if (config.jobLeaseRenewMs >= config.jobLeaseMs) {
     problems.push({

@@ -12,6 +12,9 @@ import { controlJob, type JobAction } from './job-control.js';
 import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
 import { newJobId, validateSubmission } from './submission.js';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
+import type { PreemptionConfig } from '../core/placement/preemption-config.js';
+import { readSchedulerConfig } from '../cluster/scheduler-config.js';
+import { commitEvictions, recordPreemptions } from './preemption.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -19,6 +22,8 @@ import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 export interface PlanOptions {
   excludeNodes?: string[];
   onlyAgentIds?: string[];
+  /** Job types that may evict lower-priority agents (the scheduler configuration). */
+  preemption?: PreemptionConfig;
 }
 
 export interface PlanService {
@@ -212,10 +217,11 @@ export class Jobs {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const view = await this.views.build();
+    const { preemption } = await readSchedulerConfig(this.options.store, this.options.env ?? {});
     // Plan under the job ids: two submissions of one manifest share a graph id.
     let plan: Plan;
     try {
-      plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint);
+      plan = await this.options.planner.plan(view.cluster, batch.map((p) => ({ ...p.job, graph_id: p.jobId })), view.fingerprint, { preemption });
     } catch (error) {
       if (batch.length > 1) {
         // One submission may have broken the worker: plan each alone, so only that one fails.
@@ -282,9 +288,10 @@ export class Jobs {
     if (!fence) throw new MnError('MN_E_CONFLICT', `job ${jobId} was adopted by another daemon before its first commit`, { retryable: true, details: { reason: 'taken', job_id: jobId } });
     await store.commitPlacements(
       jobId,
-      { plan, status: 'scheduled', placements: await toAgentPlacementsChunked(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan) },
+      { plan, status: 'scheduled', placements: await toAgentPlacementsChunked(plan), mode: 'replace', capacity: capacityOf(view.cluster, plan), ...commitEvictions(plan) },
       fence,
     );
+    await recordPreemptions(store, jobId, job, plan);
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
   }
 

@@ -28,6 +28,7 @@ export function jobPlan(plan: Plan, p: { jobId: string; job: Job }): Plan {
     status: 'planned',
     placements,
     failures: [],
+    preemptions: (plan.preemptions ?? []).filter((e) => e.preempted_by === p.jobId),
     jobs: plan.jobs.filter((j) => j.job === p.jobId).map((j) => ({ ...j, job: p.job.graph_id })),
     stats: { ...plan.stats, agents: p.job.agent_count, placed: placements.length },
   };

@@ -77,6 +77,8 @@ export class Relocator {
     const sources = new Map((record.plan?.placements ?? []).map((p) => [p.agent_id, p.source_node_id]));
     const movers: string[] = [];
     const exhausted: string[] = [];
+    // Preempted agents count an attempt only once they are placed again: waiting for room is not one.
+    const preempted = new Set<string>();
     for (const m of decision.move) {
       if (m.cause === 'drain') {
         movers.push(m.agent_id);
@@ -84,12 +86,15 @@ export class Relocator {
       }
       const source = sources.get(m.agent_id) ?? m.agent_id;
       const node = job.nodes.find((n) => n.node_id === source) ?? null;
-      const policy = reschedulePolicyFor(job.policies, node, effective);
+      // An eviction is the scheduler's doing, not the cluster's health: the job's requested mode applies.
+      const mode = m.cause === 'preempted' && job.policies.recovery_mode !== 'auto' ? job.policies.recovery_mode : effective;
+      const policy = reschedulePolicyFor(job.policies, node, mode);
       const mine = history.filter((h) => h.reason === m.agent_id);
       const verdict = attemptDecision('reschedule', policy, mine, now);
       if (verdict.decision === 'allowed') {
         movers.push(m.agent_id);
-        history = recordAttempt(history, { action: 'reschedule', reason: m.agent_id, at: now });
+        if (m.cause === 'preempted') preempted.add(m.agent_id);
+        else history = recordAttempt(history, { action: 'reschedule', reason: m.agent_id, at: now });
       } else exhausted.push(m.agent_id);
     }
     const fence = this.options.coordinators.fence(jobId);
@@ -97,8 +102,10 @@ export class Relocator {
     if (exhausted.length > 0) await store.appendEvent(jobId, { type: 'reschedule_exhausted', payload: { agents: exhausted } });
     if (movers.length === 0) return;
 
-    const avoid = [...new Set(decision.move.map((m) => m.from))];
+    // A preempted agent may come back to the machine it left, once there is room again.
+    const avoid = [...new Set(decision.move.filter((m) => m.cause !== 'preempted').map((m) => m.from))];
     const result = await jobs.relocate(record, movers, avoid);
+    for (const moved of result.moved) if (preempted.has(moved.agent_id)) history = recordAttempt(history, { action: 'reschedule', reason: moved.agent_id, at: now });
     const fresh = (await store.getJob(jobId))!;
     const details: Record<string, unknown> = { ...fresh.details, reschedule_history: history };
     if (result.blocked.length > 0) {

@@ -347,11 +347,12 @@ export class MemoryStore implements Store {
       for (const h of p.holds ?? []) takes.push([p.node, h, owner(p.agent_id)]);
       if (old) {
         release(old);
-        // A preempted agent is on no node and holds nothing.
-        if (old.node !== '') add(old.node, -1, agentUnits(old.resources));
+        // A preempted agent gave back its usage and holds when it was evicted; placed again, it is a new attempt.
+        const preempted = old.state === 'preempted';
+        if (!preempted) add(old.node, -1, agentUnits(old.resources));
         restarts = old.restarts;
-        attempt = old.node !== p.node ? old.attempt + 1 : old.attempt;
-        if (old.node === p.node) state = old.state;
+        attempt = old.node !== p.node || preempted ? old.attempt + 1 : old.attempt;
+        if (old.node === p.node && !preempted) state = old.state;
       }
       add(p.node, 1, agentUnits(p.resources));
       const { cpu_cores, memory_mb, disk_mb, gpu_count } = p.resources;
@@ -362,7 +363,7 @@ export class MemoryStore implements Store {
         if (chunked && ++n % LOOP_CHUNK === 0) await yieldToLoop();
         if (listed.has(old.agent_id)) continue;
         release(old);
-        if (old.node !== '') add(old.node, -1, agentUnits(old.resources));
+        if (old.state !== 'preempted') add(old.node, -1, agentUnits(old.resources));
       }
     }
     return { next, delta, frees, freed, takes };
@@ -396,7 +397,7 @@ export class MemoryStore implements Store {
       const victims = this.agents.get(e.job_id);
       const rec = victims?.get(e.agent_id);
       const victimJob = this.jobs.get(e.job_id);
-      if (!victims || !rec || !victimJob || rec.node !== e.node) {
+      if (!victims || !rec || !victimJob || rec.node !== e.node || rec.state === 'preempted') {
         throw scriptError(ScriptCode.AgentMoved, { object: `agent "${e.agent_id}" of job "${e.job_id}"` }, [rec?.node ?? '']);
       }
       const who = `${e.job_id}/${e.agent_id}`;
@@ -445,7 +446,7 @@ export class MemoryStore implements Store {
     this.agents.set(jobId, next);
     this.agentEpochs.set(jobId, (this.agentEpochs.get(jobId) ?? 0) + 1);
     for (const [victims, rec, victimJob] of evictions) {
-      victims.set(rec.agent_id, { ...rec, node: '', state: 'preempted', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 }, holds: [], updated_at: now });
+      victims.set(rec.agent_id, { ...rec, state: 'preempted', resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 }, holds: [], updated_at: now });
       this.agentEpochs.set(victimJob.job_id, (this.agentEpochs.get(victimJob.job_id) ?? 0) + 1);
       victimJob.version += 1;
       victimJob.updated_at = now;

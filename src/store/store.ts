@@ -224,9 +224,9 @@ export interface PlacementCommit {
   capacity?: Record<string, Partial<AgentResources>>;
   /**
    * Agents of other jobs evicted in the same atomic step (preemption): each must still be placed
-   * on `node` (else `MN_E_CONFLICT`, `details.reason: 'agent_moved'`, nothing written); it becomes
-   * `preempted`, leaves its node (`node: ''`), gives back its usage and holds, and its job's
-   * version is bumped.
+   * on `node` and not preempted already (else `MN_E_CONFLICT`, `details.reason: 'agent_moved'`,
+   * nothing written); it becomes `preempted` (keeping its node), gives back its usage and holds,
+   * and its job's version is bumped. Placed again later, it starts as a new attempt.
    */
   evict?: EvictedAgent[];
 }

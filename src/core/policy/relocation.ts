@@ -36,7 +36,7 @@ export interface RelocationInput {
 
 export interface RelocationDecision {
   /** Agents to place elsewhere, with the node each leaves. */
-  move: Array<{ agent_id: string; from: string; cause: 'drain' | 'node_lost' }>;
+  move: Array<{ agent_id: string; from: string; cause: 'drain' | 'node_lost' | 'preempted' }>;
   /** Agents on lost nodes that the job's recovery mode does not let the runtime move. */
   held: Array<{ agent_id: string; from: string; reason: string }>;
 }
@@ -59,6 +59,11 @@ export function decideRelocation(input: RelocationInput): RelocationDecision {
   if (isNodeScoped(input.job_type)) return { move, held };
   for (const agent of input.agents) {
     if (FINISHED.has(agent.state)) continue;
+    // Evicted by a higher-priority job: placed again like any other move (through the reschedule policy).
+    if (agent.state === 'preempted') {
+      move.push({ agent_id: agent.agent_id, from: agent.node, cause: 'preempted' });
+      continue;
+    }
     const node = input.nodes.get(agent.node);
     if (!node) continue;
     if (node.status === 'offline') {

@@ -85,9 +85,10 @@ export class HostedJobs {
       return null;
     }
     const hosted = hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.o.now());
-    // Agents that left this node stop here; their unsettled messages are forwarded when read again.
+    // Agents that left this node (or were preempted) stop here; their unsettled messages are forwarded when read again.
+    const preempted = new Set(agents.filter((a) => a.state === 'preempted').map((a) => a.agent_id));
     for (const [id, local] of hosted.local) {
-      if (hosted.nodes.get(id) !== node) {
+      if (hosted.nodes.get(id) !== node || preempted.has(id)) {
         local.abort.abort();
         hosted.local.delete(id);
         void this.o.services?.deregister(hosted, local);
@@ -97,7 +98,7 @@ export class HostedJobs {
     // Agents a rollout replaced (or put back) start again here with their new release.
     const replaced = agents.filter((a) => a.node === node && hosted.local.has(a.agent_id) && hosted.local.get(a.agent_id)!.version !== agentRelease(hosted, a.agent_id)?.version);
     for (const a of replaced) await this.replace(hosted, a);
-    const arriving = agents.filter((a) => a.node === node && !hosted.local.has(a.agent_id));
+    const arriving = agents.filter((a) => a.node === node && !hosted.local.has(a.agent_id) && a.state !== 'preempted');
     // Published only once its agents are hosted: a message read meanwhile waits for this load.
     if (arriving.length > 0) await this.host(hosted, record, arriving);
     this.jobs.set(jobId, hosted);

@@ -24,7 +24,8 @@
             node, cpu millicores, memory MB, disk MB, GPUs ('' = unlimited)
     then    e: number of evictions (preemption), then (when e > 0) the job key prefix and the
             agents key suffix (job key = prefix .. id, agents key = prefix .. id .. suffix),
-            then e groups of 3: victim job id, agent id, node it must still be on
+            then e groups of 3: victim job id, agent id, node it must still be on; a victim
+            keeps its node, becomes 'preempted' with no resources and no holds
 
   Output:
     {0, field, value, ...}   the job record after the write (HGETALL)
@@ -75,8 +76,8 @@ end
 local freed = {}
 local frees = {}
 local function release(rec)
-  -- A preempted agent is on no node and holds nothing.
-  if rec.node == '' then
+  -- A preempted agent gave back its usage and holds when it was evicted.
+  if rec.state == 'preempted' then
     return
   end
   local r = rec.resources or {}
@@ -104,7 +105,7 @@ for i = 0, p - 1 do
     release(rec)
     restarts = tonumber(rec.restarts) or 0
     attempt = tonumber(rec.attempt) or 1
-    if rec.node ~= node then
+    if rec.node ~= node or rec.state == 'preempted' then
       attempt = attempt + 1
     else
       state = rec.state or state
@@ -147,7 +148,7 @@ if e > 0 then
       return {-8, ''}
     end
     local rec = cjson.decode(raw)
-    if rec.node ~= vnode then
+    if rec.node ~= vnode or rec.state == 'preempted' then
       return {-8, rec.node}
     end
     local r = rec.resources or {}
@@ -158,7 +159,6 @@ if e > 0 then
         frees[#frees + 1] = {rec.node, h, vkey .. '/' .. vid}
       end
     end
-    rec.node = ''
     rec.state = 'preempted'
     rec.resources = {cpu_cores = 0, memory_mb = 0, disk_mb = 0, gpu_count = 0}
     rec.holds = nil

@@ -38,19 +38,28 @@ export function preemptionContract(name: string, create: () => Promise<StoreHarn
       await store.commitPlacements('hi', { placements: [place('x', 'n1', 2, ['port:tcp:8080'])], capacity: { n1: { cpu_cores: 3 } }, evict: [{ job_id: 'low', agent_id: 'v1', node: 'n1' }] }, fences.hi);
       expect(await usage()).toEqual({ n1: { cpu: 3, agents: 2 }, n2: { cpu: 0, agents: 0 } });
       const v1 = (await store.listAgents('low')).find((a) => a.agent_id === 'v1')!;
-      expect(v1).toMatchObject({ node: '', state: 'preempted', holds: [], resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 }, attempt: 1 });
+      expect(v1).toMatchObject({ node: 'n1', state: 'preempted', holds: [], resources: { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 }, attempt: 1 });
       expect((await store.getJob('low'))!.version).toBe(lowBefore + 1);
       // The port is the preemptor's now: the victim cannot take it back on that node.
       await expect(store.commitPlacements('low', { placements: [place('v1', 'n1', 0, ['port:tcp:8080'])], mode: 'merge' }, fences.low)).rejects.toMatchObject({
         code: 'MN_E_CONFLICT',
         details: { hold: 'port:tcp:8080' },
       });
+      // Evicting it twice is refused: it holds nothing any more.
+      await expect(store.commitPlacements('hi', { placements: [place('x', 'n1', 2, ['port:tcp:8080'])], evict: [{ job_id: 'low', agent_id: 'v1', node: 'n1' }] }, fences.hi)).rejects.toMatchObject({
+        code: 'MN_E_CONFLICT',
+      });
       // Placed again elsewhere, it is a new attempt that starts pending; its old node is not charged twice.
       await store.commitPlacements('low', { placements: [place('v1', 'n2', 2, ['port:tcp:8080'])], mode: 'merge' }, fences.low);
       expect((await store.listAgents('low')).find((a) => a.agent_id === 'v1')).toMatchObject({ node: 'n2', state: 'pending', attempt: 2 });
       expect(await usage()).toEqual({ n1: { cpu: 3, agents: 2 }, n2: { cpu: 2, agents: 1 } });
+      // Preempted again and placed back on the same node: pending again, not preempted.
+      await store.commitPlacements('hi', { placements: [place('x', 'n1', 2, ['port:tcp:8080']), place('y', 'n2', 0)], evict: [{ job_id: 'low', agent_id: 'v1', node: 'n2' }] }, fences.hi);
+      await store.commitPlacements('low', { placements: [place('v1', 'n2', 2)], mode: 'merge' }, fences.low);
+      expect((await store.listAgents('low')).find((a) => a.agent_id === 'v1')).toMatchObject({ node: 'n2', state: 'pending', attempt: 3 });
+      expect(await usage()).toEqual({ n1: { cpu: 3, agents: 2 }, n2: { cpu: 2, agents: 2 } });
       await store.commitPlacements('low', { placements: [] }, fences.low);
-      expect(await usage()).toEqual({ n1: { cpu: 2, agents: 1 }, n2: { cpu: 0, agents: 0 } });
+      expect(await usage()).toEqual({ n1: { cpu: 2, agents: 1 }, n2: { cpu: 0, agents: 1 } });
     });
 
     it('writes nothing when a victim is no longer where the plan saw it, and refuses evicting its own agent', async () => {

@@ -1,0 +1,151 @@
+/**
+ * Preemption on real daemons, on the embedded store (`mn dev`, enabled by MN_PREEMPTION) and on a
+ * real redis-server (`mn agent`, enabled by SetSchedulerConfig with the token): a priority-75 job on
+ * a full machine evicts the fewest priority-40 agents it needs and runs; a priority-55 job evicts
+ * nothing of a priority-50 one; the evicted agents are placed again once the room returns.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
+import { type AgentProcess, eventually, startAgent } from '../../helpers/daemon.js';
+import { rawCall } from '../../helpers/grpc.js';
+import { finished, getJob, jobEvents } from '../../helpers/jobs.js';
+import { type RedisServer, startRedis } from '../../helpers/redis.js';
+
+const TOKEN = 'preempt-token';
+const ready = mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-ready-'));
+const started = (graphId: string, count: number) => eventually(async () => Array.from({ length: count }, (_, k) => existsSync(path.join(ready, `${graphId}-s${k}`))).every(Boolean), 30_000, 50);
+
+/**
+ * A service job of `count` single executors, each asking `cpu` cores: a shell that marks itself
+ * started (a file in `ready`) and becomes a long sleep, which ends on SIGTERM.
+ */
+function sleepers(graphId: string, priority: number, count: number, cpu: number): string {
+  const ids = Array.from({ length: count }, (_, k) => `s${k}`);
+  const command = (id: string) => ['sh', '-c', `touch ${JSON.stringify(path.join(ready, `${graphId}-${id}`))}; exec sleep 600`];
+  return JSON.stringify({
+    manifest_version: '1',
+    graph_id: graphId,
+    type: 'service',
+    priority,
+    entrypoints: ids,
+    initial_inputs: Object.fromEntries(ids.map((id) => [id, [{ go: 1 }]])),
+    nodes: ids.map((id) => ({ node_id: id, agent_type: 'executor', config: { command: command(id) }, resources: { cpu_cores: cpu, memory_mb: 1 } })),
+    policies: { recovery_mode: 'cluster_recover' },
+  });
+}
+
+const modes: Array<{ name: string; verb: 'dev' | 'agent'; redis: boolean }> = [
+  { name: 'embedded store (mn dev, MN_PREEMPTION)', verb: 'dev', redis: false },
+  { name: 'redis-server (mn agent, SetSchedulerConfig)', verb: 'agent', redis: true },
+];
+
+describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRedis }) => {
+  let redis: RedisServer | null = null;
+  let daemon: AgentProcess;
+  let cpu = 0;
+
+  beforeAll(async () => {
+    const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-')), MN_GRPC_AUTH_TOKEN: TOKEN };
+    if (useRedis) {
+      redis = await startRedis();
+      Object.assign(env, { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'preempt' });
+    } else env.MN_PREEMPTION = 'system,service';
+    daemon = await startAgent('preempt@lab', env, 30_000, verb);
+    const nodes = await rawCall<{ nodes_json: string }>(daemon.target, CLUSTER_SERVICE, 'ListNodes', {});
+    cpu = (JSON.parse(nodes.res!.nodes_json) as Array<{ resources: { cpu_cores: number } }>)[0]!.resources.cpu_cores;
+    expect(cpu).toBeGreaterThan(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.kill();
+    await redis?.stop();
+  });
+
+  const submit = async (manifest: string) => rawCall<{ job_id: string }>(daemon.target, JOB_SERVICE, 'SubmitJob', { manifest_json: manifest }, TOKEN);
+  const running = (jobId: string, count: number) =>
+    eventually(async () => {
+      const j = await getJob(daemon.target, jobId);
+      return j.agents.filter((a) => a.state === 'running').length === count ? j : null;
+    }, 30_000, 100);
+  const cancel = async (jobId: string) => {
+    expect((await rawCall(daemon.target, JOB_SERVICE, 'CancelJob', { job_id: jobId }, TOKEN)).code).toBe(grpc.status.OK);
+    await finished(daemon.target, jobId);
+  };
+
+  it('the scheduler configuration enables service preemption (changing it needs the token)', async () => {
+    if (useRedis) {
+      const refused = await rawCall(daemon.target, CLUSTER_SERVICE, 'SetSchedulerConfig', { config_json: '{"preemption":"service=true"}' });
+      expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+      const bad = await rawCall(daemon.target, CLUSTER_SERVICE, 'SetSchedulerConfig', { config_json: '{"preemption":"cron=true"}' }, TOKEN);
+      expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(bad.details).toMatch(/"cron" is not a job type/);
+      const set = await rawCall<{ result_json: string }>(daemon.target, CLUSTER_SERVICE, 'SetSchedulerConfig', { config_json: '{"preemption":"service=true"}' }, TOKEN);
+      expect(set.code).toBe(grpc.status.OK);
+    }
+    const got = await rawCall<{ result_json: string }>(daemon.target, CLUSTER_SERVICE, 'GetSchedulerConfig', {});
+    const config = JSON.parse(got.res!.result_json) as { preemption: Record<string, boolean>; source: string };
+    expect(config.preemption).toEqual({ system: true, sysbatch: false, batch: false, service: true });
+    expect(config.source).toBe(useRedis ? 'stored' : 'env');
+  });
+
+  it('a priority-55 job evicts nothing of a full machine of priority-50 agents', async () => {
+    const base = await submit(sleepers('base', 50, 4, cpu / 4));
+    expect(base.code).toBe(grpc.status.OK);
+    await running(base.res!.job_id, 4);
+    const close = await submit(sleepers('close', 55, 1, cpu / 4));
+    // Refused (or queued), never placed by evicting a priority-50 agent.
+    if (close.code === grpc.status.OK) expect((await getJob(daemon.target, close.res!.job_id)).agents.filter((a) => a.state === 'running')).toEqual([]);
+    else expect(close.details).toMatch(/placement_failed/);
+    const j = await getJob(daemon.target, base.res!.job_id);
+    expect(j.agents.map((a) => a.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect((await jobEvents(daemon.target, base.res!.job_id)).filter((e) => e.type === 'agent_preempted')).toEqual([]);
+    if (close.code === grpc.status.OK) await cancel(close.res!.job_id);
+    await cancel(base.res!.job_id);
+  }, 90_000);
+
+  it('a priority-75 job evicts the fewest priority-40 agents it needs and runs; they come back when it ends', async () => {
+    const low = await submit(sleepers('low', 40, 4, cpu / 4));
+    expect(low.code).toBe(grpc.status.OK);
+    const lowId = low.res!.job_id;
+    await running(lowId, 4);
+    // Every process runs before the preemptor comes (so each eviction stops a process).
+    await started('low', 4);
+
+    const high = await submit(sleepers('high', 75, 1, cpu / 2));
+    expect(high.code).toBe(grpc.status.OK);
+    const highId = high.res!.job_id;
+    await running(highId, 1);
+
+    // Exactly two of the four were evicted (half a machine), each with an event naming the preemptor.
+    const after = await getJob(daemon.target, lowId);
+    const evicted = after.agents.filter((a) => a.state === 'preempted').map((a) => a.agent_id).sort();
+    expect(evicted).toHaveLength(2);
+    expect(after.agents.filter((a) => a.state === 'running')).toHaveLength(2);
+    const events = await jobEvents(daemon.target, lowId);
+    const preempted = events.filter((e) => e.type === 'agent_preempted');
+    expect(preempted.map((e) => e.agent_id).sort()).toEqual(evicted);
+    expect(preempted.every((e) => e.payload.preempted_by === highId && e.payload.priority === 40)).toBe(true);
+    const highEvents = await jobEvents(daemon.target, highId);
+    const summary = highEvents.find((e) => e.type === 'agents_preempted');
+    expect((summary!.payload.evicted as unknown[]).length).toBe(2);
+    // The hosting machine stopped the evicted processes (sleep ends on SIGTERM).
+    const stopped = await eventually(async () => {
+      const list = (await jobEvents(daemon.target, lowId)).filter((e) => e.type === 'agent_stopped');
+      return list.length >= 2 ? list : null;
+    }, 30_000, 100);
+    expect(stopped.map((e) => e.payload.signal)).toEqual(['SIGTERM', 'SIGTERM']);
+    // Nowhere to go while the preemptor runs: the move is blocked.
+    await eventually(async () => (await jobEvents(daemon.target, lowId)).some((e) => e.type === 'evaluation_blocked'), 30_000, 100);
+
+    await cancel(highId);
+    const back = await running(lowId, 4);
+    expect(back.agents.every((a) => a.node === 'preempt@lab')).toBe(true);
+    const relocated = (await jobEvents(daemon.target, lowId)).filter((e) => e.type === 'agents_relocated');
+    expect(relocated.some((e) => (e.payload.causes as string[]).includes('preempted'))).toBe(true);
+    await cancel(lowId);
+  }, 120_000);
+});
