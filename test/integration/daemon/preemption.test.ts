@@ -10,14 +10,32 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
-import { type AgentProcess, eventually, startAgent } from '../../helpers/daemon.js';
+import { type AgentProcess, eventually as poll, startAgent } from '../../helpers/daemon.js';
 import { rawCall } from '../../helpers/grpc.js';
 import { finished, getJob, jobEvents } from '../../helpers/jobs.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
 
 const TOKEN = 'preempt-token';
+
+/** `eventually`, naming what it waited for when it gives up. */
+async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, intervalMs: number, what = 'condition'): Promise<T> {
+  let last: unknown = null;
+  try {
+    return await poll(async () => {
+      const v = await fn();
+      last = v;
+      return v;
+    }, timeoutMs, intervalMs);
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message} (last ${JSON.stringify(last)})`);
+  }
+}
 const ready = mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-ready-'));
-const started = (graphId: string, count: number) => eventually(async () => Array.from({ length: count }, (_, k) => existsSync(path.join(ready, `${graphId}-s${k}`))).every(Boolean), 30_000, 50);
+const started = (graphId: string, count: number) =>
+  eventually(async () => {
+    const missing = Array.from({ length: count }, (_, k) => `${graphId}-s${k}`).filter((f) => !existsSync(path.join(ready, f)));
+    return missing.length === 0 ? true : (process.env.MN_TEST_DEBUG ? (console.log('missing', missing, (await import('node:child_process')).execSync('ps -eo pid,etimes,args | grep "[s]leep 600" || true').toString()), false) : false);
+  }, 30_000, 500, `${graphId} processes started`);
 
 /**
  * A service job of `count` single executors, each asking `cpu` cores: a shell that marks itself
@@ -49,7 +67,8 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
   let cpu = 0;
 
   beforeAll(async () => {
-    const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-')), MN_GRPC_AUTH_TOKEN: TOKEN };
+    // Slots for every process of every job here at once (the executor pool's default is 4).
+    const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-')), MN_GRPC_AUTH_TOKEN: TOKEN, MN_EXECUTOR_MAX_CONCURRENCY: '16' };
     if (useRedis) {
       redis = await startRedis();
       Object.assign(env, { MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'preempt' });
@@ -70,7 +89,7 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
     eventually(async () => {
       const j = await getJob(daemon.target, jobId);
       return j.agents.filter((a) => a.state === 'running').length === count ? j : null;
-    }, 30_000, 100);
+    }, 30_000, 100, `${count} running agents of ${jobId}`);
   const cancel = async (jobId: string) => {
     expect((await rawCall(daemon.target, JOB_SERVICE, 'CancelJob', { job_id: jobId }, TOKEN)).code).toBe(grpc.status.OK);
     await finished(daemon.target, jobId);
@@ -113,7 +132,12 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
     const lowId = low.res!.job_id;
     await running(lowId, 4);
     // Every process runs before the preemptor comes (so each eviction stops a process).
-    await started('low', 4);
+    try {
+      await started('low', 4);
+    } catch (error) {
+      if (process.env.MN_TEST_DEBUG) console.log('LOWEV', JSON.stringify((await jobEvents(daemon.target, lowId)).map((e) => [e.type, e.agent_id, e.payload])), JSON.stringify((await getJob(daemon.target, lowId)).agents));
+      throw error;
+    }
 
     const high = await submit(sleepers('high', 75, 1, cpu / 2));
     expect(high.code).toBe(grpc.status.OK);
@@ -136,10 +160,10 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
     const stopped = await eventually(async () => {
       const list = (await jobEvents(daemon.target, lowId)).filter((e) => e.type === 'agent_stopped');
       return list.length >= 2 ? list : null;
-    }, 30_000, 100);
+    }, 30_000, 100, 'agent_stopped events');
     expect(stopped.map((e) => e.payload.signal)).toEqual(['SIGTERM', 'SIGTERM']);
     // Nowhere to go while the preemptor runs: the move is blocked.
-    await eventually(async () => (await jobEvents(daemon.target, lowId)).some((e) => e.type === 'evaluation_blocked'), 30_000, 100);
+    await eventually(async () => (await jobEvents(daemon.target, lowId)).some((e) => e.type === 'evaluation_blocked'), 30_000, 100, 'evaluation_blocked');
 
     await cancel(highId);
     const back = await running(lowId, 4);
