@@ -11,6 +11,7 @@ import type { Coordinators } from './coordinators.js';
 import { controlJob, type JobAction } from './job-control.js';
 import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
 import { newJobId, validateSubmission } from './submission.js';
+import { bindWarmPools } from './warm-pool-binding.js';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 
 
@@ -108,6 +109,8 @@ export class Jobs {
         details: { field: 'parameters' },
       });
     }
+    // Consumers of a warm pool: refused when nobody declared it, else placed where it is kept.
+    await bindWarmPools(this.options.store, job);
     const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(job, options);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
