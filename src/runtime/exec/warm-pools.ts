@@ -143,6 +143,7 @@ export class WarmPools {
     if (!pool || !member) return null;
     pool.inUse++;
     pool.servedWarm++;
+    pool.failures = 0;
     this.mark(name);
     this.fill(pool);
     void this.flush();
@@ -236,7 +237,10 @@ export class WarmPools {
       pool.lastError = `member ${id} ${why}`;
       this.mark(pool.name);
       if (this.now() - startedAt < QUICK_DEATH_MS) this.backOff(pool);
-      else this.fill(pool);
+      else {
+        pool.failures = 0;
+        this.fill(pool);
+      }
       void this.flush();
     };
     void (async () => {
@@ -251,7 +255,6 @@ export class WarmPools {
         } else {
           member = { id, process, startedAt };
           pool.idle.push(member);
-          pool.failures = 0;
         }
         this.mark(pool.name);
         void this.flush();
