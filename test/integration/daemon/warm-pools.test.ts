@@ -82,7 +82,7 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
 
   beforeAll(async () => {
     for (const d of ['py', 'spare', 'empty']) mkdirSync(path.join(markers, d), { recursive: true });
-    const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-home-')), MN_GRPC_AUTH_TOKEN: TOKEN, MN_WARM_POOL_PY_SIZE: '3' };
+    const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-home-')), MN_GRPC_AUTH_TOKEN: TOKEN, MN_WARM_POOL_PY_SIZE: '3', MN_HTTP_PORT: '0' };
     if (kind === 'redis') {
       redis = await startRedis();
       agent = await startAgent(node, { ...env, MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'pools' });
@@ -203,6 +203,10 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
     expect(text.stdout).toMatch(new RegExp(`py\\s+openai\\s+${node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+3\\s+3\\s+0`));
     const filtered = JSON.parse((await runCli(['pool', 'list', '--pool', 'spare', '--json'], { env: cliEnv })).stdout) as WarmPoolView[];
     expect(filtered.map((p) => p.pool)).toEqual(['spare']);
+    // The dashboard's Services page reads the same list.
+    const url = /dashboard at (http:\/\/\S+?\/) /.exec(await eventually(async () => (agent.output().includes('dashboard at') ? agent.output() : null)))![1]!;
+    const page = (await (await fetch(`${url}api/pools`)).json()) as WarmPoolView[];
+    expect(page.map((p) => [p.pool, p.size])).toEqual([['empty', 0], ['py', 3], ['spare', 1]]);
   });
 
   it('stops the members and drops the pool when its job ends', async () => {
