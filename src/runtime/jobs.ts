@@ -148,6 +148,7 @@ export class Jobs {
    */
   async placeExisting(record: JobRecord): Promise<{ job_id: string; status: JobStatus }> {
     try {
+      await bindWarmPools(this.options.store, record.job);
       const placed = await new Promise<{ job_id: string; status: JobStatus; plan: Plan }>((resolve, reject) => {
         const modules = record.details.modules ?? {};
         this.queue.push({ job: record.job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });

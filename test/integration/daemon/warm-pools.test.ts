@@ -189,6 +189,33 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
     await eventually(async () => (await poolOf('empty'))?.served_cold === 1, 15_000);
   }, 60_000);
 
+  it('serves a template dispatch warm, and one with a secret variable cold (a secret reaches only a fresh process)', async () => {
+    const template = {
+      manifest_version: '1', graph_id: 'runtime', job_name: 'runtime-${var.USER_ID}', entrypoints: ['run'], initial_inputs: { run: [{ user: '${var.USER_ID}' }] },
+      parameters: { USER_ID: { required: true, pattern: '[0-9]+' }, API_KEY: { secret: true } },
+      nodes: [{ node_id: 'run', agent_type: 'executor', config: { warm_pool: 'py', complete_job: true }, resources: { cpu_cores: 0.01, memory_mb: 1 } }],
+    };
+    const reg = await rawCall(agent.target, JOB_SERVICE, 'RegisterJobTemplate', { manifest_json: JSON.stringify(template) }, TOKEN);
+    expect(reg.details).toBe('');
+    const dispatch = async (variables: Record<string, string>) => {
+      const d = await rawCall<{ result_json: string }>(agent.target, JOB_SERVICE, 'DispatchJob', { name: 'runtime', variables }, TOKEN);
+      expect(d.details).toBe('');
+      const jobId = (JSON.parse(d.res!.result_json) as { job_id: string }).job_id;
+      expect((await finished(agent.target, jobId)).status).toBe('completed');
+      return { jobId, out: await result(jobId), events: await jobEvents(agent.target, jobId) };
+    };
+    const warm = await dispatch({ USER_ID: '7' });
+    expect(warm.out).toMatch(/member=py-\d+ body=\{"user":"7"\}/);
+    expect(warm.events.some((e) => e.type === 'warm_member_taken')).toBe(true);
+    const secret = await dispatch({ USER_ID: '8', API_KEY: 'sk-not-for-members' });
+    expect(secret.out).toContain('member=none body={"user":"8"}');
+    expect(secret.events.find((e) => e.type === 'warm_pool_cold_spawn')?.payload).toMatchObject({ pool: 'py', reason: 'the job has secret variables, which reach only a fresh process' });
+    await eventually(async () => {
+      const p = await poolOf('py');
+      return p && p.idle === 3 && p.served_warm === 2 && p.served_cold === 1;
+    }, 30_000);
+  }, 60_000);
+
   it('mn pool list shows each pool per machine through the mn binary', async () => {
     const json = await runCli(['pool', 'list', '--json'], { env: cliEnv });
     expect(json.stderr).toBe('');
