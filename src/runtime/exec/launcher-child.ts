@@ -5,6 +5,10 @@
  *
  * Every run leads a process group of its own, so a stop reaches what its command started too
  * (`sh -c` and its children). A stop sends SIGTERM, waits the run's kill timeout, then SIGKILL.
+ *
+ * Warm pool members (`warm`) are spawned the same way but keep their stdin open: they run up to
+ * the point where they read their input and wait there; a `feed` writes it and from then on the
+ * member is answered like a run. A member that ends before it is fed is reported as `exited`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';

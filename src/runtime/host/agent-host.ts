@@ -166,6 +166,8 @@ export class AgentHost {
   private poolHostings(): PoolHosting[] {
     const out: PoolHosting[] = [];
     for (const hosted of this.jobs.values()) {
+      // Only jobs that declare a pool (a rollout's target may add one): big jobs cost nothing here.
+      if (!hosted.job.nodes.some((n) => n.warm_pool) && !hosted.rollout?.target.nodes.some((n) => n.warm_pool)) continue;
       for (const local of hosted.local.values()) {
         const spec = local.spec.warm_pool;
         if (spec === undefined || local.abort.signal.aborted) continue;

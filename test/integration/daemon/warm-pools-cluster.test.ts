@@ -21,9 +21,11 @@ describe('warm pool consumers land on the machines that keep their pool', () => 
   let a: AgentProcess;
   let b: AgentProcess;
 
+  const env = (name: string) => ({ MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'pools-cluster', MN_GRPC_AUTH_TOKEN: TOKEN, MN_HOME: mkdtempSync(path.join(os.tmpdir(), `mn-${name}-`)) });
+  const pools = async () => JSON.parse((await rawCall<{ result_json: string }>(b.target, CLUSTER_SERVICE, 'ListWarmPools', {})).res!.result_json) as Array<{ pool: string; node: string; idle: number; served_warm: number; alive: boolean }>;
+
   beforeAll(async () => {
     redis = await startRedis();
-    const env = (name: string) => ({ MN_REDIS_URL: redis.url, MN_REDIS_NAMESPACE: 'pools-cluster', MN_GRPC_AUTH_TOKEN: TOKEN, MN_HOME: mkdtempSync(path.join(os.tmpdir(), `mn-${name}-`)) });
     a = await startAgent('pool-a@lab', env('a'));
     b = await startAgent('pool-b@lab', env('b'));
     await eventually(async () => {
@@ -77,5 +79,18 @@ describe('warm pool consumers land on the machines that keep their pool', () => 
     expect(run.constraints).toContainEqual({ attribute: 'node', operator: 'in', value: ['pool-a@lab'] });
     const taken = (await jobEvents(b.target, jobId)).filter((e) => e.type === 'warm_member_taken');
     expect(taken).toHaveLength(4);
+  }, 90_000);
+
+  it('a machine that crashes and comes back starts its pool again', async () => {
+    const before = await pools();
+    expect(before).toMatchObject([{ node: 'pool-a@lab', idle: 4 }]);
+    await a.kill();
+    a = await startAgent('pool-a@lab', env('a'));
+    // The record of the crashed incarnation is replaced by the new one's, whose members are new processes.
+    const after = await eventually(async () => {
+      const p = await pools();
+      return p.length === 1 && p[0]!.idle === 4 && p[0]!.served_warm === 0 ? p : null;
+    }, 60_000);
+    expect(after[0]).toMatchObject({ pool: 'only-a', node: 'pool-a@lab', alive: true });
   }, 90_000);
 });
