@@ -17,7 +17,7 @@ import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
 import { MemoryWarmPools } from './memory/warm-pools.js';
-import { contextOf, newJobRecord } from './records.js';
+import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
   AgentPage,
@@ -139,61 +139,6 @@ class EventStream {
 }
 
 /** The in-memory store. */
-/**
- * A stored plan is frozen and shared by every read: plans are only ever replaced as a whole, and
- * a job of 100,000 agents has a plan of 100,000 placements that must not be copied on each read.
- */
-function frozen<T>(value: T): T {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    Object.freeze(v);
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
-  }
-  return value;
-}
-
-/**
- * Copies of plan placements, frozen. Placements that share their `resources` or `allocations`
- * object (a group's agents do) share one copy of it, as the planner made them: a 100,000-agent
- * plan stays small.
- */
-function placementCopier(): (p: Plan['placements'][number]) => Plan['placements'][number] {
-  const copies = new Map<object, object>();
-  const shared = <T extends object>(value: T): T => {
-    let c = copies.get(value);
-    if (c === undefined) copies.set(value, (c = frozen(copy(value))));
-    return c as T;
-  };
-  return (p) => {
-    // The store keeps any JSON a caller commits: rows of another shape are copied whole.
-    if (p === null || typeof p !== 'object' || typeof p.resources !== 'object' || p.resources === null || typeof p.allocations !== 'object' || p.allocations === null) return frozen(copy(p));
-    return frozen({ ...copy({ ...p, resources: null, allocations: null }), resources: shared(p.resources), allocations: shared(p.allocations) });
-  };
-}
-
-/** {@link frozen} of a copy of a plan (see {@link placementCopier}). */
-function frozenPlan(plan: Plan): Plan {
-  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
-  const { placements, ...rest } = plan;
-  return frozen({ ...copy(rest), placements: placements.map(placementCopier()) } as Plan);
-}
-
-/** {@link frozenPlan}, its placements copied a chunk per turn of the event loop. */
-async function frozenPlanChunked(plan: Plan): Promise<Plan> {
-  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
-  const { placements, ...rest } = plan;
-  const copyOne = placementCopier();
-  const list: Plan['placements'] = [];
-  for (let i = 0; i < placements.length; i += LOOP_CHUNK) {
-    const end = Math.min(placements.length, i + LOOP_CHUNK);
-    for (let k = i; k < end; k++) list.push(copyOne(placements[k]!));
-    if (end < placements.length) await yieldToLoop();
-  }
-  return frozen({ ...copy(rest), placements: list } as Plan);
-}
-
 /** A job record as a read returns it: a copy, sharing only the frozen plan. */
 function recordCopy(record: JobRecord): JobRecord {
   const { plan, ...rest } = record;
