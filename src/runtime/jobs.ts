@@ -110,10 +110,10 @@ export class Jobs {
       });
     }
     // Consumers of a warm pool: refused when nobody declared it, else placed where it is kept.
-    await bindWarmPools(this.options.store, job);
-    const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(job, options);
+    const bound = await bindWarmPools(this.options.store, job);
+    const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(bound, options);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
+      this.queue.push({ job: bound, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
       void this.drain();
     });
   }
@@ -148,10 +148,10 @@ export class Jobs {
    */
   async placeExisting(record: JobRecord): Promise<{ job_id: string; status: JobStatus }> {
     try {
-      await bindWarmPools(this.options.store, record.job);
+      const job = await bindWarmPools(this.options.store, record.job);
       const placed = await new Promise<{ job_id: string; status: JobStatus; plan: Plan }>((resolve, reject) => {
         const modules = record.details.modules ?? {};
-        this.queue.push({ job: record.job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
+        this.queue.push({ job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
         void this.drain();
       });
       return { job_id: placed.job_id, status: placed.status };

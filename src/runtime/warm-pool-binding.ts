@@ -8,13 +8,16 @@ import { bindWarmPoolConsumers, warmPoolConsumed } from '../core/manifest/warm-p
 import type { Job } from '../core/manifest/types.js';
 import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 
-/** Adds the consumers' implicit placement constraints; refuses a consumer of a pool nobody declared. */
-export async function bindWarmPools(store: Store, job: Job): Promise<void> {
+/**
+ * The job with its consumers' implicit placement constraints (a copy when there are any; the
+ * job itself otherwise); refuses a consumer of a pool nobody declared.
+ */
+export async function bindWarmPools(store: Store, job: Job): Promise<Job> {
   const wanted = new Set(job.nodes.flatMap((n) => {
     const name = warmPoolConsumed(n.config);
     return name !== null && !job.nodes.some((o) => o.warm_pool?.name === name) ? [name] : [];
   }));
-  if (wanted.size === 0) return;
+  if (wanted.size === 0) return job;
   const machines = new Map<string, string[]>();
   const records = await store.warmPools.list();
   const alive = new Map<string, boolean>();
@@ -26,10 +29,11 @@ export async function bindWarmPools(store: Store, job: Job): Promise<void> {
     if (alive.get(r.job_id)) machines.set(r.pool, [...(machines.get(r.pool) ?? []), r.node]);
   }
   if ([...wanted].some((name) => !machines.has(name))) await addDeclared(store, machines, wanted);
-  const problems = bindWarmPoolConsumers(job.nodes, machines);
+  const { nodes, problems } = bindWarmPoolConsumers(job.nodes, machines);
   if (problems.length > 0) {
     throw new MnError('MN_E_INVALID_ARGUMENT', problems.map((p) => p.message).join('; '), { details: { field: problems[0]!.path, errors: problems } });
   }
+  return { ...job, nodes };
 }
 
 /** Pools of active jobs not reported yet: their pool agents' machines. */

@@ -115,23 +115,24 @@ export type PoolMachines = ReadonlyMap<string, readonly string[]>;
 /**
  * Binds a job's consumers to their pools (the placement rule of warm pools): a consumer of a pool
  * its own job declares is placed freely; any other consumer gets the implicit constraint
- * `node in [machines that keep the pool]`, so it lands where members wait. Returns the problems
- * (a pool nobody declared) naming `nodes[i].config.warm_pool`; the nodes are changed in place.
+ * `node in [machines that keep the pool]`, so it lands where members wait. Returns the nodes
+ * (copies where a constraint was added) and the problems (a pool nobody declared) naming
+ * `nodes[i].config.warm_pool`.
  */
-export function bindWarmPoolConsumers(nodes: NodeSpec[], machines: PoolMachines): Array<{ path: string; message: string }> {
+export function bindWarmPoolConsumers(nodes: readonly NodeSpec[], machines: PoolMachines): { nodes: NodeSpec[]; problems: Array<{ path: string; message: string }> } {
   const own = new Set(nodes.flatMap((n) => (n.warm_pool ? [n.warm_pool.name] : [])));
   const problems: Array<{ path: string; message: string }> = [];
-  nodes.forEach((node, i) => {
+  const bound = nodes.map((node, i) => {
     const name = warmPoolConsumed(node.config);
-    if (name === null || own.has(name)) return;
+    if (name === null || own.has(name)) return node;
     const where = machines.get(name);
     const path = `nodes[${i}].config.warm_pool`;
     if (!where || where.length === 0) {
       const known = [...machines.keys()].sort();
       problems.push({ path, message: `${path}: no warm pool named ${name} is declared in the cluster (${known.length > 0 ? `pools: ${known.join(', ')}` : 'no pools are running'}); run the job that declares it (warm_pool: {name: "${name}", ...}) first` });
-      return;
+      return node;
     }
-    node.constraints = [...node.constraints, { attribute: 'node', operator: 'in', value: [...where].sort() }];
+    return { ...node, constraints: [...node.constraints, { attribute: 'node' as const, operator: 'in' as const, value: [...where].sort() }] };
   });
-  return problems;
+  return { nodes: bound, problems };
 }

@@ -68,8 +68,11 @@ describe('placement rule of consumers', () => {
 
   it('constrains a consumer to the machines that keep its pool', () => {
     const job = jobOf([{ node_id: 'run', agent_type: 'executor', config: { warm_pool: 'p' }, constraints: [{ attribute: 'zone', operator: '==', value: 'z1' }] }]);
-    expect(bindWarmPoolConsumers(job.nodes, new Map([['p', ['n2', 'n1']]]))).toEqual([]);
-    expect(job.nodes[0]!.constraints).toEqual([
+    const bound = bindWarmPoolConsumers(Object.freeze(job.nodes), new Map([['p', ['n2', 'n1']]]));
+    expect(bound.problems).toEqual([]);
+    // A copy: the job read from a store may be frozen.
+    expect(job.nodes[0]!.constraints).toHaveLength(1);
+    expect(bound.nodes[0]!.constraints).toEqual([
       { attribute: 'zone', operator: '==', value: 'z1' },
       { attribute: 'node', operator: 'in', value: ['n1', 'n2'] },
     ]);
@@ -80,13 +83,14 @@ describe('placement rule of consumers', () => {
       { node_id: 'pool', agent_type: 'executor', warm_pool: { name: 'p', size: 1, provider: 'x' }, config: { command: ['w'] } },
       { node_id: 'run', agent_type: 'executor', config: { warm_pool: 'p' } },
     ]);
-    expect(bindWarmPoolConsumers(job.nodes, new Map())).toEqual([]);
-    expect(job.nodes[1]!.constraints).toEqual([]);
+    const bound = bindWarmPoolConsumers(job.nodes, new Map());
+    expect(bound.problems).toEqual([]);
+    expect(bound.nodes[1]!.constraints).toEqual([]);
   });
 
   it('refuses a consumer of a pool nobody declared, naming nodes[i].config.warm_pool and the pool', () => {
     const job = jobOf([{ node_id: 'a', agent_type: 'router', config: {} }, { node_id: 'run', agent_type: 'executor', config: { warm_pool: 'nope' } }]);
-    expect(bindWarmPoolConsumers(job.nodes, new Map([['p', ['n1']]]))).toEqual([
+    expect(bindWarmPoolConsumers(job.nodes, new Map([['p', ['n1']]])).problems).toEqual([
       { path: 'nodes[1].config.warm_pool', message: 'nodes[1].config.warm_pool: no warm pool named nope is declared in the cluster (pools: p); run the job that declares it (warm_pool: {name: "nope", ...}) first' },
     ]);
   });
