@@ -39,6 +39,8 @@ export interface JobsOptions {
   preflight?: (requirements: readonly ServiceRequirement[]) => Promise<PreflightReport>;
   /** Request limits (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
+  /** Called once a job's placements are committed (its coordinator may seed it at once). */
+  onScheduled?: (jobId: string) => void;
 }
 
 /** How a job is submitted. */
@@ -290,6 +292,7 @@ export class Jobs {
       fence,
     );
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
+    this.options.onScheduled?.(jobId);
   }
 
   /**
