@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import type { LaunchReply, LaunchRequest, WarmNotice } from './launcher.js';
+import { type LaunchReply, type LaunchRequest, WARM_MEMBER_GONE, type WarmNotice } from './launcher.js';
 
 /** Output kept per stream; the rest is cut (an executor's result is a message, not a file). */
 const MAX_OUTPUT = 1 << 20;
@@ -145,7 +145,7 @@ process.on('message', (req: LaunchRequest) => {
   else if (req.op === 'feed') {
     const proc = warm.get(req.id);
     if (proc) proc.feed(req.stdin, req.timeoutMs, req.killTimeoutMs);
-    else reply({ id: req.id, exit_code: null, signal: null, stdout: '', stderr: '', duration_ms: 0, error: 'the warm member exited before its input', aborted: false, stopped_by: null });
+    else reply({ id: req.id, exit_code: null, signal: null, stdout: '', stderr: '', duration_ms: 0, error: WARM_MEMBER_GONE, aborted: false, stopped_by: null });
   } else if (req.op === 'probe') notice({ id: req.id, warm: 'status', alive: warm.get(req.id)?.alive() ?? false });
   else kills.get(req.id)?.(false);
 });

@@ -34,6 +34,9 @@ export type LaunchRequest =
 /** The launcher's answer to a run (or to a fed member). */
 export type LaunchReply = ProcessResult & { id: number };
 
+/** The error of a feed whose member had ended before its input came (the caller may spawn cold instead). */
+export const WARM_MEMBER_GONE = 'the warm member exited before its input';
+
 /** What the launcher says of a warm member before it is fed. */
 export type WarmNotice =
   | { id: number; warm: 'started'; pid: number }
@@ -117,7 +120,7 @@ export class Launcher {
           resolve({
             pid: n.pid,
             feed: (f) => {
-              if (fed || gone) return Promise.resolve(failure(gone ? 'the warm member exited before its input' : 'the warm member was fed already'));
+              if (fed || gone) return Promise.resolve(failure(gone ? WARM_MEMBER_GONE : 'the warm member was fed already'));
               fed = true;
               this.notices.delete(id);
               return this.await(child, id, f.signal, { op: 'feed', id, stdin: f.stdin, timeoutMs: f.timeoutMs, killTimeoutMs: Math.max(0, f.killTimeoutMs ?? 0) });

@@ -4,7 +4,7 @@ import { executorCommand } from '../../../core/runtime/executor.js';
 import { positiveInt } from '../../../core/runtime/message.js';
 import type { Store } from '../../../store/store.js';
 import type { ExecutorPools } from '../../exec/executor-pools.js';
-import type { Launcher, ProcessResult } from '../../exec/launcher.js';
+import { type Launcher, type ProcessResult, WARM_MEMBER_GONE } from '../../exec/launcher.js';
 import type { WarmPools } from '../../exec/warm-pools.js';
 import { warmPoolConsumed } from '../../../core/manifest/warm-pool.js';
 import { processEnv, variableEnv } from '../../exec/process-env.js';
@@ -67,14 +67,22 @@ async function execute(o: ExecutorHandlerOptions, ctx: HandlerContext): Promise<
     let result: ProcessResult | null = null;
     if (poolName !== null) {
       // A member's environment is fixed when it starts: secret variables reach only a fresh process.
+      if (signal.aborted) return { ok: false, reason: 'aborted' };
       const member = sealed === null ? (o.warmPools?.take(poolName) ?? null) : null;
+      let reason = sealed !== null ? 'the job has secret variables, which reach only a fresh process' : o.warmPools?.commandOf(poolName) ? 'no idle member' : `the pool is not kept on ${o.node}`;
       if (member) {
         const noted = ctx.event('warm_member_taken', { pool: poolName, member: member.id, pid: member.pid, idle_ms: member.waitedMs });
         result = await member.feed({ stdin, signal, timeoutMs: resolved.command.timeoutMs, killTimeoutMs: agent.spec.kill_timeout_ms });
         await noted;
-      } else {
+        // It died between the take and its input: spawn cold rather than fail the run.
+        if (result.error === WARM_MEMBER_GONE) {
+          result = null;
+          reason = `member ${member.id} exited before its input`;
+        }
+      }
+      if (result === null) {
         o.warmPools?.recordCold(poolName);
-        await ctx.event('warm_pool_cold_spawn', { pool: poolName, reason: sealed !== null ? 'the job has secret variables, which reach only a fresh process' : o.warmPools?.commandOf(poolName) ? 'no idle member' : `the pool is not kept on ${o.node}` });
+        await ctx.event('warm_pool_cold_spawn', { pool: poolName, reason });
       }
     }
     if (result === null) {
