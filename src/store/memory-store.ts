@@ -75,10 +75,35 @@ import {
 } from './validate.js';
 
 
+/** A first-in first-out queue of ids: taking from the front costs O(1), however long it is. */
+class IdQueue {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(id: string): void {
+    this.items.push(id);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const id = this.items[this.head++]!;
+    // Drop the taken front once it is most of the array.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
 /** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
 interface Inbox {
   seq: number;
-  fresh: string[];
+  fresh: IdQueue;
   entries: Map<string, InboxEntry>;
   pending: Map<string, { consumer: string; at: number }>;
   waiters: Set<() => void>;
@@ -681,7 +706,7 @@ export class MemoryStore implements Store {
   private inbox(node: string): Inbox {
     let box = this.inboxes.get(node);
     if (!box) {
-      box = { seq: 0, fresh: [], entries: new Map(), pending: new Map(), waiters: new Set() };
+      box = { seq: 0, fresh: new IdQueue(), entries: new Map(), pending: new Map(), waiters: new Set() };
       this.inboxes.set(node, box);
     }
     return box;
