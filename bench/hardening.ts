@@ -206,6 +206,7 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     loop.disable();
     const afterMemory = await settledMemory();
     const after = afterMemory.rss;
+    if (process.env.MN_BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(process.env.MN_BENCH_HEAP_SNAPSHOT);
     const sorted = [...latencies].sort((a, b) => a - b);
     return {
       store: options.store,

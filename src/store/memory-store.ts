@@ -7,6 +7,7 @@
  * Differences: terminal jobs are not expired (the process is short-lived), and streams are
  * trimmed exactly to their bound instead of approximately.
  */
+import { createHash } from 'node:crypto';
 import { MnError } from '../core/errors.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import type { Plan } from '../core/placement/plan-types.js';
@@ -75,6 +76,11 @@ import {
 } from './validate.js';
 
 
+/** What the idempotency check keeps of a sent message: a digest, not the text. */
+function messageDigest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
 /** A first-in first-out queue of ids: taking from the front costs O(1), however long it is. */
 class IdQueue {
   private items: string[] = [];
@@ -110,6 +116,7 @@ interface Inbox {
 }
 
 interface JobMail {
+  /** Message id → digest of its text (idempotent sends), as the Redis store keeps them. */
   ids: Map<string, string>;
   outstanding: number;
   dead: DeadLetter[];
@@ -731,7 +738,7 @@ export class MemoryStore implements Store {
       const known = this.mail.get(m.job_id)?.ids.get(m.message_id);
       const key = `${m.job_id}\0${m.message_id}`;
       if (known !== undefined || seen.has(key)) {
-        if (known !== undefined && known !== m.message && !lenient) {
+        if (known !== undefined && known !== messageDigest(m.message) && !lenient) {
           throw scriptError(ScriptCode.MessageConflict, { object: `job "${m.job_id}"` }, [m.message_id]);
         }
         duplicates++;
@@ -743,7 +750,7 @@ export class MemoryStore implements Store {
     if (limits) checkLimits(fresh, limits, (jobId) => this.mail.get(jobId)?.outstanding ?? 0, (jobId, agentId) => this.mail.get(jobId)?.pending.get(agentId) ?? 0);
     for (const m of fresh) {
       const mail = this.jobMail(m.job_id);
-      mail.ids.set(m.message_id, m.message);
+      mail.ids.set(m.message_id, messageDigest(m.message));
       mail.outstanding++;
       mail.pending.set(m.agent_id, (mail.pending.get(m.agent_id) ?? 0) + 1);
       this.enqueue({ node: m.node, job_id: m.job_id, agent_id: m.agent_id, message_id: m.message_id, attempt: 1, not_before: m.not_before ?? 0, message: m.message });
