@@ -7,6 +7,7 @@
  * Differences: terminal jobs are not expired (the process is short-lived), and streams are
  * trimmed exactly to their bound instead of approximately.
  */
+import { createHash } from 'node:crypto';
 import { MnError } from '../core/errors.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import type { Plan } from '../core/placement/plan-types.js';
@@ -76,16 +77,47 @@ import {
 } from './validate.js';
 
 
+/** What the idempotency check keeps of a sent message: a digest, not the text. */
+function messageDigest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+/** A first-in first-out queue of ids: taking from the front costs O(1), however long it is. */
+class IdQueue {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(id: string): void {
+    this.items.push(id);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const id = this.items[this.head++]!;
+    // Drop the taken front once it is most of the array.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
 /** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
 interface Inbox {
   seq: number;
-  fresh: string[];
+  fresh: IdQueue;
   entries: Map<string, InboxEntry>;
   pending: Map<string, { consumer: string; at: number }>;
   waiters: Set<() => void>;
 }
 
 interface JobMail {
+  /** Message id → digest of its text (idempotent sends), as the Redis store keeps them. */
   ids: Map<string, string>;
   outstanding: number;
   dead: DeadLetter[];
@@ -684,7 +716,7 @@ export class MemoryStore implements Store {
   private inbox(node: string): Inbox {
     let box = this.inboxes.get(node);
     if (!box) {
-      box = { seq: 0, fresh: [], entries: new Map(), pending: new Map(), waiters: new Set() };
+      box = { seq: 0, fresh: new IdQueue(), entries: new Map(), pending: new Map(), waiters: new Set() };
       this.inboxes.set(node, box);
     }
     return box;
@@ -709,7 +741,7 @@ export class MemoryStore implements Store {
       const known = this.mail.get(m.job_id)?.ids.get(m.message_id);
       const key = `${m.job_id}\0${m.message_id}`;
       if (known !== undefined || seen.has(key)) {
-        if (known !== undefined && known !== m.message && !lenient) {
+        if (known !== undefined && known !== messageDigest(m.message) && !lenient) {
           throw scriptError(ScriptCode.MessageConflict, { object: `job "${m.job_id}"` }, [m.message_id]);
         }
         duplicates++;
@@ -721,7 +753,7 @@ export class MemoryStore implements Store {
     if (limits) checkLimits(fresh, limits, (jobId) => this.mail.get(jobId)?.outstanding ?? 0, (jobId, agentId) => this.mail.get(jobId)?.pending.get(agentId) ?? 0);
     for (const m of fresh) {
       const mail = this.jobMail(m.job_id);
-      mail.ids.set(m.message_id, m.message);
+      mail.ids.set(m.message_id, messageDigest(m.message));
       mail.outstanding++;
       mail.pending.set(m.agent_id, (mail.pending.get(m.agent_id) ?? 0) + 1);
       this.enqueue({ node: m.node, job_id: m.job_id, agent_id: m.agent_id, message_id: m.message_id, attempt: 1, not_before: m.not_before ?? 0, message: m.message });
