@@ -53,6 +53,9 @@ export interface BigJobReport {
   rss_baseline_mb: number;
   rss_peak_mb: number;
   rss_after_mb: number;
+  /** V8 heap in use (after a full collection) before the job and after it ended. */
+  heap_baseline_mb: number;
+  heap_after_mb: number;
 }
 
 const machine = (name: string) => ({
@@ -82,19 +85,21 @@ function collector(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 
-async function settledRss(): Promise<number> {
+async function settledMemory(): Promise<{ rss: number; heap: number }> {
   const gc = collector();
   for (let i = 0; i < 3; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 100));
   }
-  return process.memoryUsage().rss;
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
 }
 
 /**
  * Submits, commits and cancels one job of `agents` agents on a fresh daemon while probing health.
  * The agents are placed on a registered live node no daemon runs, so the work measured is the
- * control plane's (validation, planning, commit, release), not running 100,000 agents.
+ * control plane's (validation, planning, commit, release), not running 100,000 agents; after the
+ * cancel, the bench drops the job's queued messages from that node's inbox as its host would.
  */
 export async function runBigJob(options: { store: 'memory' | 'redis'; agents: number; redisUrl?: string; probeMs?: number }): Promise<BigJobReport> {
   const { agents } = options;
@@ -138,7 +143,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     // Warm up: one small job, so the first big call does not pay for lazy starts.
     const warm = await client.call<{ job_id: string }>('job', 'SubmitJob', { manifest_json: manifestOf('warm', 10), payloads: {} });
     await client.call('job', 'CancelJob', { job_id: warm.job_id });
-    const baseline = await settledRss();
+    const settled = await settledMemory();
+    const baseline = settled.rss;
 
     const latencies: number[] = [];
     let failed = 0;
@@ -180,6 +186,13 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
       await new Promise((r) => setTimeout(r, 100));
     }
     const releasedMs = performance.now() - t1;
+    // The parked machine's host (not measured here) drops the queued messages of a job that
+    // ended, as every host does when it reads them.
+    for (;;) {
+      const entries = await store.readInbox('parked@lab', 'bench-host', { count: 5_000, blockMs: 0, claimIdleMs: 60_000 });
+      if (entries.length === 0) break;
+      await store.dropMessages(entries);
+    }
     const t2 = performance.now();
     const over = await client.call('job', 'SubmitJob', { manifest_json: manifestOf('over', agents + 1), payloads: {} }).then(
       () => ({ code: 'accepted', details: '' }),
@@ -191,7 +204,9 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     await probeLoop;
     await new Promise((r) => setTimeout(r, 300));
     loop.disable();
-    const after = await settledRss();
+    const afterMemory = await settledMemory();
+    const after = afterMemory.rss;
+    if (process.env.MN_BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(process.env.MN_BENCH_HEAP_SNAPSHOT);
     const sorted = [...latencies].sort((a, b) => a - b);
     return {
       store: options.store,
@@ -213,6 +228,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
       rss_baseline_mb: mb(baseline),
       rss_peak_mb: mb(peak),
       rss_after_mb: mb(after),
+      heap_baseline_mb: mb(settled.heap),
+      heap_after_mb: mb(afterMemory.heap),
     };
   } finally {
     health.close();

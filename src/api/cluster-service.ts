@@ -9,6 +9,7 @@ import { readSchedulerConfig, updateSchedulerConfig } from '../cluster/scheduler
 import { drainNode, drainStatus, listNodeViews, nodeDetail, nodeEligibility, systemSummary, undrainNode } from './reads.js';
 import type { ApiContext } from './job-service.js';
 import { serviceHandlers } from './service-handlers.js';
+import { warmPoolHandlers } from './warm-pool-handlers.js';
 
 /** A node as clients see it: effective status, capacity, usage and free capacity. */
 export function nodeView(n: NodeView): Record<string, unknown> {
@@ -34,6 +35,7 @@ export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImpl
   const { mutating, reading } = jsonMethods(ctx);
   return {
     ...serviceHandlers(ctx),
+    ...warmPoolHandlers(ctx),
     GetSchedulerConfig: reading<object>('GetSchedulerConfig', async () => readSchedulerConfig(store, ctx.env ?? {})),
     SetSchedulerConfig: mutating<{ config_json: string }>('SetSchedulerConfig', async (req) =>
       updateSchedulerConfig(store, parseJsonField(requireField(req.config_json, 'config_json'), 'config_json'), ctx.env ?? {}),

@@ -7,6 +7,7 @@
  * Differences: terminal jobs are not expired (the process is short-lived), and streams are
  * trimmed exactly to their bound instead of approximately.
  */
+import { createHash } from 'node:crypto';
 import { MnError } from '../core/errors.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import type { Plan } from '../core/placement/plan-types.js';
@@ -16,7 +17,8 @@ import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
-import { contextOf, newJobRecord } from './records.js';
+import { MemoryWarmPools } from './memory/warm-pools.js';
+import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
   AgentPage,
@@ -76,16 +78,47 @@ import {
 } from './validate.js';
 
 
+/** What the idempotency check keeps of a sent message: a digest, not the text. */
+function messageDigest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+/** A first-in first-out queue of ids: taking from the front costs O(1), however long it is. */
+class IdQueue {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(id: string): void {
+    this.items.push(id);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const id = this.items[this.head++]!;
+    // Drop the taken front once it is most of the array.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
 /** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
 interface Inbox {
   seq: number;
-  fresh: string[];
+  fresh: IdQueue;
   entries: Map<string, InboxEntry>;
   pending: Map<string, { consumer: string; at: number }>;
   waiters: Set<() => void>;
 }
 
 interface JobMail {
+  /** Message id → digest of its text (idempotent sends), as the Redis store keeps them. */
   ids: Map<string, string>;
   outstanding: number;
   dead: DeadLetter[];
@@ -139,36 +172,24 @@ class EventStream {
 }
 
 /** The in-memory store. */
-/**
- * A stored plan is frozen and shared by every read: plans are only ever replaced as a whole, and
- * a job of 100,000 agents has a plan of 100,000 placements that must not be copied on each read.
- */
-function frozen<T>(value: T): T {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    Object.freeze(v);
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
-  }
-  return value;
-}
-
-/** {@link frozen} of a copy of a plan, its placements copied a chunk per turn of the event loop. */
-async function frozenPlanCopy(plan: Plan): Promise<Plan> {
-  const { placements, ...rest } = plan;
-  const list: Plan['placements'] = [];
-  for (let i = 0; i < placements.length; i += LOOP_CHUNK) {
-    for (const p of frozen(copy(placements.slice(i, i + LOOP_CHUNK)))) list.push(p);
-    await yieldToLoop();
-  }
-  return frozen({ ...copy(rest), placements: list } as Plan);
-}
-
 /** A job record as a read returns it: a copy, sharing only the frozen plan. */
 function recordCopy(record: JobRecord): JobRecord {
   const { plan, ...rest } = record;
   return { ...copy(rest), plan } as JobRecord;
+}
+
+/**
+ * A job's agent ids in order, sorted once per agent map: a commit replaces a job's map (agents
+ * are never added to or removed from one in place), so reads of a big job do not sort it again.
+ */
+const sortedIdCache = new WeakMap<Map<string, AgentRecord>, string[]>();
+function sortedIds(map: Map<string, AgentRecord>): string[] {
+  let ids = sortedIdCache.get(map);
+  if (ids === undefined || ids.length !== map.size) {
+    ids = [...map.keys()].sort();
+    sortedIdCache.set(map, ids);
+  }
+  return ids;
 }
 
 /** An agent record as a read returns it (agent records are flat: a spread copies them). */
@@ -205,6 +226,7 @@ export class MemoryStore implements Store {
   readonly deployments: MemoryDeployments;
   readonly schedules: MemorySchedules;
   readonly jobTemplates: MemoryJobTemplates;
+  readonly warmPools: MemoryWarmPools;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -219,6 +241,7 @@ export class MemoryStore implements Store {
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
     this.jobTemplates = new MemoryJobTemplates(core);
+    this.warmPools = new MemoryWarmPools(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);
       if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });
@@ -265,7 +288,7 @@ export class MemoryStore implements Store {
     if (!record) throw scriptError(ScriptCode.NotFound, context);
     this.enforceGuard(guard, context, record.version);
     const { plan, ...rest } = definedOnly(patch);
-    Object.assign(record, copy(rest), plan !== undefined ? { plan: frozen(copy(plan)) } : {}, { version: record.version + 1, updated_at: this.clock() });
+    Object.assign(record, copy(rest), plan !== undefined ? { plan: plan === null ? null : frozenPlan(plan) } : {}, { version: record.version + 1, updated_at: this.clock() });
     return recordCopy(record);
   }
 
@@ -274,7 +297,8 @@ export class MemoryStore implements Store {
   async listAgents(jobId: string): Promise<AgentRecord[]> {
     this.open();
     checkName(jobId, 'job id');
-    return [...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)).map(agentCopy);
+    const map = this.agents.get(jobId);
+    return map ? sortedIds(map).map((id) => agentCopy(map.get(id)!)) : [];
   }
 
   async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
@@ -282,7 +306,7 @@ export class MemoryStore implements Store {
     checkName(jobId, 'job id');
     const map = this.agents.get(jobId);
     if (!map) return { agents: [], next: null, total: 0 };
-    const ids = [...map.keys()].sort();
+    const ids = sortedIds(map);
     const start = firstAfter(ids, options.after);
     const page = ids.slice(start, start + options.limit);
     const more = start + options.limit < ids.length && page.length > 0;
@@ -380,7 +404,7 @@ export class MemoryStore implements Store {
     else checkPlacements(commit.placements);
     checkEvictions(jobId, commit.evict);
     if (commit.status !== undefined) checkJobPatch({ status: commit.status });
-    const plan = commit.plan === undefined ? undefined : big ? await frozenPlanCopy(commit.plan) : frozen(copy(commit.plan));
+    const plan = commit.plan === undefined ? undefined : big ? await frozenPlanChunked(commit.plan) : frozenPlan(commit.plan);
     const now = this.clock();
     const epoch = this.agentEpochs.get(jobId) ?? 0;
     let prepared = await this.preparePlacements(jobId, commit, now, big);
@@ -723,7 +747,7 @@ export class MemoryStore implements Store {
   private inbox(node: string): Inbox {
     let box = this.inboxes.get(node);
     if (!box) {
-      box = { seq: 0, fresh: [], entries: new Map(), pending: new Map(), waiters: new Set() };
+      box = { seq: 0, fresh: new IdQueue(), entries: new Map(), pending: new Map(), waiters: new Set() };
       this.inboxes.set(node, box);
     }
     return box;
@@ -748,7 +772,7 @@ export class MemoryStore implements Store {
       const known = this.mail.get(m.job_id)?.ids.get(m.message_id);
       const key = `${m.job_id}\0${m.message_id}`;
       if (known !== undefined || seen.has(key)) {
-        if (known !== undefined && known !== m.message && !lenient) {
+        if (known !== undefined && known !== messageDigest(m.message) && !lenient) {
           throw scriptError(ScriptCode.MessageConflict, { object: `job "${m.job_id}"` }, [m.message_id]);
         }
         duplicates++;
@@ -760,7 +784,7 @@ export class MemoryStore implements Store {
     if (limits) checkLimits(fresh, limits, (jobId) => this.mail.get(jobId)?.outstanding ?? 0, (jobId, agentId) => this.mail.get(jobId)?.pending.get(agentId) ?? 0);
     for (const m of fresh) {
       const mail = this.jobMail(m.job_id);
-      mail.ids.set(m.message_id, m.message);
+      mail.ids.set(m.message_id, messageDigest(m.message));
       mail.outstanding++;
       mail.pending.set(m.agent_id, (mail.pending.get(m.agent_id) ?? 0) + 1);
       this.enqueue({ node: m.node, job_id: m.job_id, agent_id: m.agent_id, message_id: m.message_id, attempt: 1, not_before: m.not_before ?? 0, message: m.message });

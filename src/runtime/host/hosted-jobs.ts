@@ -84,7 +84,7 @@ export class HostedJobs {
       if (previous) this.unhost(previous);
       return null;
     }
-    const hosted = hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.o.now());
+    const hosted = await hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.o.now());
     // Agents that left this node (or were preempted) stop here; their unsettled messages are forwarded when read again.
     const preempted = new Set(agents.filter((a) => a.state === 'preempted').map((a) => a.agent_id));
     for (const [id, local] of hosted.local) {

@@ -16,6 +16,7 @@ import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
 import { preemptionContract } from './preemption-contract.js';
+import { warmPoolContract } from './warm-pool-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -35,6 +36,7 @@ deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 jobTemplateContract('MemoryStore', memory);
+warmPoolContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -60,6 +62,7 @@ deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
+warmPoolContract('RedisStore', redis);
 
 preemptionContract('MemoryStore', memory);
 preemptionContract('RedisStore', redis);
