@@ -5,7 +5,7 @@
  */
 import { advanceDrain, cancelDrain, DEFAULT_DRAIN_DEADLINE_MS, setEligibility, startDrain } from '../cluster/drain.js';
 import { LEADER_LEASE } from '../cluster/leader.js';
-import { clusterService, effectiveStatus } from '../cluster/snapshot.js';
+import { USAGE_JOB_ID, clusterService, effectiveStatus } from '../cluster/snapshot.js';
 import { MnError } from '../core/errors.js';
 import type { ServiceQuery } from '../core/services/registry.js';
 import { type JobSummary, type StoredEvent, TERMINAL_JOB_STATUSES } from '../store/store.js';
@@ -38,7 +38,17 @@ export async function listNodeViews(ctx: ApiContext): Promise<Array<Record<strin
   // Each node with the services registered on it: `mn plan --cluster` reads this export as a cluster file.
   const services = new Map<string, ReturnType<typeof clusterService>[]>();
   for (const r of instances) services.set(r.node, [...(services.get(r.node) ?? []), clusterService(r)]);
-  return nodes.map((n) => ({ ...nodeView(n), services: services.get(n.name) ?? [] }));
+  // The agents on each node with their job's priority and type, as the planner sees them (the
+  // export's allocations: an offline plan can then show what it would preempt).
+  const allocations = new Map<string, unknown[]>();
+  const view = typeof ctx.jobs.clusterView === 'function' ? await ctx.jobs.clusterView() : null;
+  for (const a of view?.cluster.allocations ?? []) {
+    if (a.job_id === USAGE_JOB_ID) continue;
+    const list = allocations.get(a.node) ?? [];
+    list.push({ job_id: a.job_id, agent_id: a.agent_id, resources: a.resources, devices: a.devices, ports: a.ports, priority: a.priority, job_type: a.job_type });
+    allocations.set(a.node, list);
+  }
+  return nodes.map((n) => ({ ...nodeView(n), services: services.get(n.name) ?? [], allocations: allocations.get(n.name) ?? [] }));
 }
 
 /** GetNode. */

@@ -333,6 +333,11 @@ export class Jobs {
     return { moved: placed.map((p) => ({ agent_id: p.agent_id, node: p.node })), blocked, reason };
   }
 
+  /** The planner's current view of the cluster (per-agent allocations with their job's priority and type). */
+  clusterView(): Promise<ClusterView> {
+    return this.views.build();
+  }
+
   async get(jobId: string): Promise<JobRecord> {
     const record = await this.options.store.getJob(jobId);
     if (!record) throw new MnError('MN_E_NOT_FOUND', `job ${jobId} not found`, { details: { job_id: jobId } });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
 import { type AgentProcess, eventually as poll, startAgent } from '../../helpers/daemon.js';
 import { rawCall } from '../../helpers/grpc.js';
+import { runCli } from '../../helpers/cli.js';
 import { finished, getJob, jobEvents } from '../../helpers/jobs.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
 
@@ -97,6 +98,17 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
 
   it('the scheduler configuration enables service preemption (changing it needs the token)', async () => {
     if (useRedis) {
+      // mn cluster scheduler-config: shows the defaults, refuses a change without the token, sets one with it.
+      const shown = await runCli(['cluster', 'scheduler-config', '--target', daemon.target, '--json']);
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.stdout)).toMatchObject({ preemption: { system: true, sysbatch: false, batch: false, service: false }, source: 'default', priority_delta: 10 });
+      const noToken = await runCli(['cluster', 'scheduler-config', '--target', daemon.target, '--preemption', 'batch=true'], { env: { MN_GRPC_AUTH_TOKEN: '' } });
+      expect(noToken.code).toBe(1);
+      const cli = await runCli(['cluster', 'scheduler-config', '--target', daemon.target, '--preemption', 'batch=true,system=true'], { env: { MN_GRPC_AUTH_TOKEN: TOKEN } });
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/preemption: system,batch \(stored\)/);
+      const back = await runCli(['cluster', 'scheduler-config', '--target', daemon.target, '--preemption', 'batch=false'], { env: { MN_GRPC_AUTH_TOKEN: TOKEN } });
+      expect(back.code).toBe(0);
       const refused = await rawCall(daemon.target, CLUSTER_SERVICE, 'SetSchedulerConfig', { config_json: '{"preemption":"service=true"}' });
       expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
       const bad = await rawCall(daemon.target, CLUSTER_SERVICE, 'SetSchedulerConfig', { config_json: '{"preemption":"cron=true"}' }, TOKEN);
@@ -131,6 +143,10 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
     expect(low.code).toBe(grpc.status.OK);
     const lowId = low.res!.job_id;
     await running(lowId, 4);
+    // The node list export carries each agent with its job's priority and type (mn plan can preempt offline).
+    const listed = await rawCall<{ nodes_json: string }>(daemon.target, CLUSTER_SERVICE, 'ListNodes', {});
+    const exported = (JSON.parse(listed.res!.nodes_json) as Array<{ allocations: Array<{ job_id: string; priority: number; job_type: string }> }>)[0]!.allocations;
+    expect(exported.filter((a) => a.job_id === lowId).map((a) => [a.priority, a.job_type])).toEqual([[40, 'service'], [40, 'service'], [40, 'service'], [40, 'service']]);
     // Every process runs before the preemptor comes (so each eviction stops a process).
     try {
       await started('low', 4);

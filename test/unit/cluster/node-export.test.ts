@@ -25,4 +25,21 @@ describe('the node list export as a cluster file', () => {
   it('leaves entries that are not nodes to the validator, which names them', () => {
     expect(() => parseClusterFile(clusterFileFromNodeList([42]))).toThrow(/nodes\[0\]/);
   });
+
+  it('exports listed agents with their priority and job type; usage they do not explain is never evicted', () => {
+    const exported = [
+      {
+        name: 'a@lab', status: 'healthy', scheduling_eligible: true,
+        usage: { cpu_cores: 3, memory_mb: 300, disk_mb: 0, gpu_count: 0, agents: 2 },
+        inventory: { resources: { cpu_cores: 4, memory_mb: 4096, disk_mb: 100 } },
+        allocations: [{ job_id: 'pool-1', agent_id: 'idle-0', resources: { cpu_cores: 2, memory_mb: 200, disk_mb: 0, gpu_count: 0 }, devices: [], ports: [{ port: 9000, protocol: 'tcp' }], priority: 40, job_type: 'service' }],
+        services: [],
+      },
+    ];
+    const cluster = parseClusterFile(clusterFileFromNodeList(exported));
+    expect(cluster.allocations).toEqual([
+      expect.objectContaining({ job_id: 'pool-1', agent_id: 'idle-0', node: 'a@lab', priority: 40, job_type: 'service', ports: [{ port: 9000, protocol: 'tcp' }] }),
+      expect.objectContaining({ job_id: EXPORTED_USAGE_JOB, node: 'a@lab', priority: 100, job_type: 'system', resources: expect.objectContaining({ cpu_cores: 1, memory_mb: 100 }) }),
+    ]);
+  });
 });
