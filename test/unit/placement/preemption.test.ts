@@ -294,3 +294,12 @@ describe.each(kernels)('preemption choice against a brute-force minimum (%s kern
     expect(preempting).toBeGreaterThan(60);
   });
 });
+
+describe('MN_PREEMPTION', () => {
+  it('is checked when a daemon starts: an unknown job type is a problem naming the variable', async () => {
+    const { daemonConfigFromEnv } = await import('../../../src/core/config.js');
+    expect(daemonConfigFromEnv({ MN_PREEMPTION: 'system,service' }, { hostname: 'h', homeDir: '/h' }).problems).toEqual([]);
+    const bad = daemonConfigFromEnv({ MN_PREEMPTION: 'system,cron' }, { hostname: 'h', homeDir: '/h' });
+    expect(bad.problems).toEqual([{ variable: 'MN_PREEMPTION', message: expect.stringMatching(/MN_PREEMPTION: "cron" is not a job type/) }]);
+  });
+});

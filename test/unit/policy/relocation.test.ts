@@ -15,6 +15,13 @@ const agents = [
 ];
 
 describe('decideRelocation', () => {
+  it('moves preempted agents wherever they are (system copies excepted)', () => {
+    const evicted = [...agents, { agent_id: 'w-4', node: 'a', state: 'preempted' }];
+    const d = decideRelocation({ job_type: 'batch', requested_recovery: 'local_restart', agents: evicted, nodes, now: 0 });
+    expect(d.move).toContainEqual({ agent_id: 'w-4', from: 'a', cause: 'preempted' });
+    expect(decideRelocation({ job_type: 'system', requested_recovery: 'auto', agents: evicted, nodes, now: 0 }).move).toEqual([]);
+  });
+
   it('moves service agents off a draining node at once and agents of lost nodes', () => {
     const d = decideRelocation({ job_type: 'service', requested_recovery: 'auto', agents, nodes, now: 0 });
     expect(d.move).toEqual([
