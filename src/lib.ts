@@ -22,3 +22,10 @@ export { mergePlan } from './core/placement/merge.js';
 export { ClusterFileError, parseClusterFile, validateClusterFile, isClusterState } from './core/cluster/index.js';
 export type * from './core/cluster/types.js';
 export type * from './core/placement/plan-types.js';
+export {
+  DEFAULT_PREEMPTION,
+  PREEMPTION_PRIORITY_DELTA,
+  parsePreemptionList,
+  applyPreemptionAssignments,
+  type PreemptionConfig,
+} from './core/placement/preemption-config.js';

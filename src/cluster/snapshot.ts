@@ -3,7 +3,8 @@ import { DEFAULT_RESOURCE_LIMITS } from '../core/config.js';
 import type { ClusterState } from '../core/cluster/types.js';
 import { parseClusterFile } from '../core/cluster/index.js';
 import type { ServiceRecord } from '../core/services/registry.js';
-import type { AgentResources, NodeView, Store } from '../store/store.js';
+import type { AgentResources, JobRecord, NodeView, Store } from '../store/store.js';
+import { ALLOCATION_JOB_TYPES, DEFAULT_ALLOCATION_JOB_TYPE, DEFAULT_ALLOCATION_PRIORITY } from '../core/cluster/types.js';
 
 /** Job statuses whose placements hold capacity (spec §3.1). */
 export const ACTIVE_JOB_STATUSES = new Set(['pending', 'scheduled', 'running', 'paused']);
@@ -41,8 +42,11 @@ interface DiscreteHoldings {
   scalar: boolean;
   priority: number;
   job_type: string;
-  allocations: Array<{ agent_id: string; node: string; resources?: AgentResources; devices: string[]; ports: Array<{ port: number; protocol: string }> }>;
+  allocations: Array<{ agent_id: string; node: string; resources?: AgentResources; devices: string[]; ports: Array<{ port: number; protocol: string }>; finished?: boolean }>;
 }
+
+/** Agents that ended their work but still hold their capacity until their job ends: never evicted (they would run again). */
+const FINISHED_AGENT_STATES = new Set(['completed', 'failed', 'stopped', 'lost']);
 
 /** Jobs with more agents than this are not offered to the preempting pass agent by agent. */
 export const PREEMPTIBLE_AGENT_LIMIT = 5000;
@@ -76,7 +80,7 @@ export class ClusterViewBuilder {
     for (const id of this.holdings.keys()) if (!activeIds.has(id)) this.holdings.delete(id);
     const stale = active.filter((j) => this.holdings.get(j.job_id)?.version !== j.version);
     const records = await Promise.all(stale.map((j) => store.getJob(j.job_id)));
-    const agentLists = await Promise.all(records.map((r) => (r && r.job.agent_count <= PREEMPTIBLE_AGENT_LIMIT ? store.listAgents(r.job_id) : Promise.resolve(null))));
+    const agentLists = await Promise.all(records.map((r) => (r && (r.job?.agent_count ?? 0) <= PREEMPTIBLE_AGENT_LIMIT ? store.listAgents(r.job_id) : Promise.resolve(null))));
     records.forEach((record, k) => {
       if (!record) return;
       const agents = agentLists[k];
@@ -86,7 +90,7 @@ export class ClusterViewBuilder {
         for (const a of agents) {
           if (a.state === 'preempted') continue;
           const { devices, ports } = holdsToAllocation(a.holds);
-          allocations.push({ agent_id: a.agent_id, node: a.node, resources: a.resources, devices, ports });
+          allocations.push({ agent_id: a.agent_id, node: a.node, resources: a.resources, devices, ports, ...(FINISHED_AGENT_STATES.has(a.state) ? { finished: true } : {}) });
         }
       } else {
         for (const p of record.plan?.placements ?? []) {
@@ -94,7 +98,7 @@ export class ClusterViewBuilder {
           allocations.push({ agent_id: p.agent_id, node: p.node, devices: p.allocations.devices.map((d) => d.id), ports: p.allocations.ports.map((x) => ({ port: x.port, protocol: x.protocol })) });
         }
       }
-      this.holdings.set(record.job_id, { version: record.version, scalar: agents !== null, priority: record.job.priority, job_type: record.job.policies.job_type, allocations });
+      this.holdings.set(record.job_id, { version: record.version, scalar: agents !== null, priority: jobPriorityOf(record.job), job_type: jobTypeOf(record.job), allocations });
     });
 
     const names = new Set(nodes.map((n) => n.name));
@@ -118,10 +122,18 @@ export class ClusterViewBuilder {
     const allocations: unknown[] = [];
     // Per-agent usage of preemptible jobs, taken out of the node counters' remainder below.
     const perAgent = new Map<string, AgentResources>();
+    // Devices an agent holds that its node no longer lists are left out (the file would be refused).
+    const deviceIds = new Map<string, Set<string>>();
+    for (const n of nodes) {
+      const devs = (n.inventory as { devices?: unknown }).devices;
+      deviceIds.set(n.name, new Set(Array.isArray(devs) ? devs.map((d) => (d && typeof d === 'object' ? String((d as { id?: unknown }).id) : '')) : []));
+    }
     for (const [jobId, h] of this.holdings) {
       if (options.ignoreJobIds?.has(jobId)) continue;
       for (const a of h.allocations) {
         if (!names.has(a.node)) continue;
+        const known = deviceIds.get(a.node);
+        const devices = a.devices.length === 0 || !known ? a.devices : a.devices.filter((d) => known.has(d));
         const resources = h.scalar && a.resources ? a.resources : zero;
         if (h.scalar && a.resources) {
           const sum = perAgent.get(a.node) ?? { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 };
@@ -131,7 +143,7 @@ export class ClusterViewBuilder {
           sum.gpu_count += resources.gpu_count;
           perAgent.set(a.node, sum);
         }
-        allocations.push({ job_id: jobId, agent_id: a.agent_id, node: a.node, resources, devices: a.devices, ports: a.ports, priority: h.priority, job_type: h.job_type });
+        allocations.push({ job_id: jobId, agent_id: a.agent_id, node: a.node, resources, devices, ports: a.ports, priority: a.finished ? UNEVICTABLE_PRIORITY : h.priority, job_type: h.job_type });
       }
     }
     for (const n of nodes) {
@@ -191,4 +203,15 @@ export function holdsToAllocation(holds: readonly string[] | undefined): { devic
     }
   }
   return { devices, ports };
+}
+
+/** A record's job priority and type as the cluster view reports them (defaults for a record that lacks them). */
+function jobPriorityOf(job: Partial<JobRecord['job']> | undefined): number {
+  const p = job?.priority;
+  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 100 ? p : DEFAULT_ALLOCATION_PRIORITY;
+}
+
+function jobTypeOf(job: Partial<JobRecord['job']> | undefined): string {
+  const t = job?.policies?.job_type;
+  return typeof t === 'string' && (ALLOCATION_JOB_TYPES as readonly string[]).includes(t) ? t : DEFAULT_ALLOCATION_JOB_TYPE;
 }
