@@ -31,7 +31,7 @@ import {
   type PlacementKernel,
 } from './kernel-types.js';
 import type { Availability, JobSummary, Placement, PlacementFailure, Plan, Preemption } from './plan-types.js';
-import { type PreemptHost, PreemptionLedger, preemptJob } from './preempt.js';
+import { type PreemptHost, PreemptionLedger, preemptJob, preemptSystemJob } from './preempt.js';
 import { DEFAULT_PREEMPTION, type PreemptionConfig } from './preemption-config.js';
 
 /** Options of `planJobs`. */
@@ -167,7 +167,9 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   let agentsTotal = 0;
   for (const job of jobs) {
     let result = planner.placeJob(job, placements, failures);
-    if (result.failed > 0 && preemption[job.policies.job_type]) result = planner.preempt(job, result, placements, failures, preemptions);
+    // A system job preempts on machines that got no copy, even when others got one.
+    const system = job.policies.job_type === 'system' || job.policies.job_type === 'sysbatch';
+    if ((result.failed > 0 || system) && preemption[job.policies.job_type]) result = planner.preempt(job, result, placements, failures, preemptions);
     let availability: Availability = 'runnable_now';
     if (result.failed > 0) availability = planner.probeEmpty(job, result) ? 'runnable_later' : 'not_runnable';
     const summary: JobSummary = { job: job.graph_id, placed: result.placed, failed: result.failed, availability };
@@ -792,8 +794,15 @@ class Planner {
 
   /** The preempting pass for what failed of `job`; the result is unchanged when it cannot help. */
   preempt(job: Job, result: JobResult, placements: Placement[], failures: PlacementFailure[], preemptions: Preemption[]): JobResult {
-    if (!result.failedGroups) return result;
     this.ledger ??= new PreemptionLedger(new Set(this.options.ignoreJobIds ?? []));
+    if (result.systemTargets) {
+      const extra = preemptSystemJob(this.preemptHost(), this.ledger, job, result.systemTargets, placements, failures, preemptions);
+      if (extra.targets.length === 0) return result;
+      const order = new Map(this.index.nodes.map((node, i) => [node.name, i]));
+      const systemTargets = [...result.systemTargets, ...extra.targets].sort((a, b) => order.get(a)! - order.get(b)!);
+      return { placed: result.placed + extra.placed, failed: 0, systemTargets };
+    }
+    if (!result.failedGroups) return result;
     const placed = preemptJob(this.preemptHost(), this.ledger, job, result.failedGroups, placements, failures, preemptions);
     return placed === null ? result : { placed: result.placed + placed, failed: 0 };
   }
@@ -809,6 +818,8 @@ class Planner {
       column: (a) => this.column(a),
       strategyOf: (j) => this.strategyOf(j),
       prepare: (j, g, indices) => prepareGroup(j, g.spec, indices, this.profiles),
+      groups: (j) => this.groupsOf(j),
+      staticMask: (g) => this.staticMask(g),
       save: () => {
         const saved = { free: this.kernel.free().slice(), state: this.state };
         this.state = this.state.clone(this.index);

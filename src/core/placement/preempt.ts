@@ -14,8 +14,8 @@
 import type { ClusterAllocation, ClusterState } from '../cluster/types.js';
 import type { Job } from '../manifest/types.js';
 import type { ClusterIndex } from './cluster-index.js';
-import { deviceRequestsFor, pickDevices, portKey } from './filters.js';
-import { type PreparedGroup, prepareGroup } from './group.js';
+import { deviceRequestsFor, effectiveDriver, pickDevices, portKey } from './filters.js';
+import { type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
 import { DIMENSIONS, fitsScalar, STRATEGY_SPREAD, type PlacementKernel } from './kernel-types.js';
 import type { Placement, PlacementFailure, Preemption } from './plan-types.js';
 import { PREEMPTION_PRIORITY_DELTA } from './preemption-config.js';
@@ -51,6 +51,9 @@ export interface PreemptHost {
   column(attribute: string): { values: Int32Array; names: string[] };
   strategyOf(job: Job): number;
   prepare(job: Job, group: PreparedGroup, indices: readonly number[]): PreparedGroup;
+  /** A job's groups as the planner prepares them, and a group's static mask (system jobs). */
+  groups(job: Job): PreparedGroup[];
+  staticMask(group: PreparedGroup): Uint8Array;
   /** Saves the pass state (free capacity and discrete holds) before a trial. */
   save(): unknown;
   /** Restores what {@link save} returned: every change since is undone. */
@@ -283,20 +286,33 @@ export function bestEviction(
 
 /** The best eviction set on node i (possibly empty when the agent fits as is), or null. */
 export function nodeEviction(host: PreemptHost, ledger: PreemptionLedger, group: PreparedGroup, i: number, onNode: readonly number[]): EvictionChoice | null {
+  const node = host.index.nodes[i]!;
+  const needsDevices = group.explicitDevices.length > 0 || group.genericGpu !== null;
+  const reqs = needsDevices ? deviceRequestsFor(node, group.explicitDevices, group.genericGpu) : [];
+  return searchEviction(host, ledger, { job: group.job, ask: group.ask, portKeys: group.portKeys, devicesFit: reqs.length > 0 ? (used) => pickDevices(node.devices, used, reqs) !== null : null }, i, onNode);
+}
+
+/** What has to fit on a node: a scalar ask, port keys, and a device check (null: no devices). */
+interface EvictionNeed {
+  job: Job;
+  ask: Float64Array;
+  portKeys: readonly string[];
+  devicesFit: ((used: ReadonlySet<string> | undefined) => boolean) | null;
+}
+
+function searchEviction(host: PreemptHost, ledger: PreemptionLedger, need: EvictionNeed, i: number, onNode: readonly number[]): EvictionChoice | null {
   const { index, kernel } = host;
   const n = index.n;
-  const node = index.nodes[i]!;
   const state = host.state();
   const allocs = host.cluster.allocations;
   const free = kernel.free();
-  const ask = group.ask;
-  const job = group.job;
+  const ask = need.ask;
+  const job = need.job;
   const deficit = new Float64Array(DIMENSIONS);
   for (let d = 0; d < DIMENSIONS; d++) deficit[d] = fitsScalar(free[d * n + i]!, ask[d]!) ? 0 : ask[d]! - free[d * n + i]!;
   const heldPorts = state.ports[i];
-  const conflicts = heldPorts === undefined ? [] : group.portKeys.filter((k) => heldPorts.has(k));
-  const needsDevices = group.explicitDevices.length > 0 || group.genericGpu !== null;
-  const reqs = needsDevices ? deviceRequestsFor(node, group.explicitDevices, group.genericGpu) : [];
+  const conflicts = heldPorts === undefined ? [] : need.portKeys.filter((k) => heldPorts.has(k));
+  const devicesFit = need.devicesFit;
   const heldDevices = state.devices[i];
 
   // Every remaining holder of a port the agent needs must go; a holder that may not be evicted
@@ -326,7 +342,7 @@ export function nodeEviction(host: PreemptHost, ledger: PreemptionLedger, group:
       (deficit[2]! > 0 && r.disk_mb > 0) ||
       (deficit[3]! > 0 && r.gpu_count > 0) ||
       keys.some((key) => conflicts.includes(key)) ||
-      (reqs.length > 0 && a.devices.length > 0);
+      (devicesFit !== null && a.devices.length > 0);
     if (!helps) continue;
     candidates.push(k);
     portsOf.set(k, keys);
@@ -342,19 +358,19 @@ export function nodeEviction(host: PreemptHost, ledger: PreemptionLedger, group:
       if (!fitsScalar(free[d * n + i]! + freed, ask[d]!)) return false;
     }
     for (const list of holders.values()) for (const k of list) if (!set.includes(k)) return false;
-    if (reqs.length > 0) {
+    if (devicesFit !== null) {
       let used: Set<string> | undefined;
       if (heldDevices !== undefined) {
         used = new Set(heldDevices);
         for (const k of set) for (const d of allocs[k]!.devices) used.delete(d);
       }
-      if (pickDevices(node.devices, used, reqs) === null) return false;
+      if (!devicesFit(used)) return false;
     }
     return true;
   };
   const choiceOf = (set: number[]): EvictionChoice => {
     const sorted = set.slice().sort((x, y) => x - y);
-    return { node: i, set: sorted, priorities: sorted.map((k) => allocs[k]!.priority).sort((x, y) => y - x), score: scoreAfter(host, group, i, sorted) };
+    return { node: i, set: sorted, priorities: sorted.map((k) => allocs[k]!.priority).sort((x, y) => y - x), score: scoreAfter(host, job, ask, i, sorted) };
   };
 
   if (fits([])) return choiceOf([]);
@@ -417,7 +433,7 @@ function resourceAt(a: ClusterAllocation, d: number): number {
 }
 
 /** The normal utilisation score of node i for the agent once `set` is evicted. */
-function scoreAfter(host: PreemptHost, group: PreparedGroup, i: number, set: readonly number[]): number {
+function scoreAfter(host: PreemptHost, job: Job, ask: Float64Array, i: number, set: readonly number[]): number {
   const { index, kernel } = host;
   const n = index.n;
   const cap = index.cap;
@@ -430,9 +446,102 @@ function scoreAfter(host: PreemptHost, group: PreparedGroup, i: number, set: rea
     if (c <= 0) continue;
     let f = free[d * n + i]!;
     for (const k of set) f += resourceAt(allocs[k]!, d);
-    sum += (c - f + group.ask[d]!) / c;
+    sum += (c - f + ask[d]!) / c;
     dims++;
   }
   const u = dims > 0 ? sum / dims : 0;
-  return host.strategyOf(group.job) === STRATEGY_SPREAD ? (dims > 0 ? 1 - u : 1) : u;
+  return host.strategyOf(job) === STRATEGY_SPREAD ? (dims > 0 ? 1 - u : 1) : u;
+}
+
+// ---------------------------------------------------------------- system and sysbatch jobs
+
+/**
+ * The preempting pass of a system or sysbatch job: on every machine its static filters accept
+ * that did not get a copy, the fewest lower-priority agents (then the lowest priorities) whose
+ * eviction makes room for the whole copy are evicted and the copy placed there. Machines are
+ * independent (a copy belongs to its machine), in inventory order. Returns the machines that got
+ * a copy this way and how many agents were placed; the job's failure is dropped when any did.
+ */
+export function preemptSystemJob(
+  host: PreemptHost,
+  ledger: PreemptionLedger,
+  job: Job,
+  targets: readonly string[],
+  placements: Placement[],
+  failures: PlacementFailure[],
+  preemptions: Preemption[],
+): { placed: number; targets: string[] } {
+  const groups = host.groups(job);
+  const { index } = host;
+  const n = index.n;
+  const masks = groups.map((g) => host.staticMask(g));
+  const ask = new Float64Array(DIMENSIONS);
+  for (const g of groups) for (let d = 0; d < DIMENSIONS; d++) ask[d]! += g.ask[d]! * g.size;
+  const keys: string[] = [];
+  for (const g of groups) for (let c = 0; c < g.size; c++) keys.push(...g.portKeys);
+  if (groups.length === 0 || new Set(keys).size !== keys.length) return { placed: 0, targets: [] };
+  const have = new Set(targets);
+  const perNode = ledger.perNode(host);
+  const added: string[] = [];
+  let placed = 0;
+  for (let i = 0; i < n; i++) {
+    const node = index.nodes[i]!;
+    if (have.has(node.name) || !masks.every((m) => m[i])) continue;
+    const needsDevices = groups.some((g) => g.explicitDevices.length > 0 || g.genericGpu !== null);
+    const need: EvictionNeed = { job, ask, portKeys: keys, devicesFit: needsDevices ? (used) => systemDevices(node, used, groups) !== null : null };
+    const choice = searchEviction(host, ledger, need, i, perNode.get(i) ?? []);
+    // An empty set means the copy fits as is: the normal pass would have placed it, so leave it.
+    if (choice === null || choice.set.length === 0) continue;
+    evict(host, ledger, choice, job, preemptions);
+    const picks = systemDevices(node, host.state().devices[i], groups);
+    if (picks === null) continue;
+    placed += placeSystemCopies(host, job, groups, i, picks, placements);
+    added.push(node.name);
+  }
+  if (added.length > 0) for (let k = failures.length - 1; k >= 0; k--) if (failures[k]!.job === job.graph_id) failures.splice(k, 1);
+  return { placed, targets: added };
+}
+
+/** Places one copy of every group of a system job on node i (the room is there), as the planner's system pass does. */
+function placeSystemCopies(host: PreemptHost, job: Job, groups: readonly PreparedGroup[], i: number, picks: Array<Array<{ id: string }>>, placements: Placement[]): number {
+  const { index, kernel } = host;
+  const n = index.n;
+  const node = index.nodes[i]!;
+  const state = host.state();
+  const strategy = host.strategyOf(job);
+  let a = 0;
+  for (const g of groups) {
+    const spec = g.spec;
+    const r = spec.resources;
+    const resources = Object.freeze({ ...g.scalar });
+    const ports = Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol })));
+    const volumes = Object.freeze(r.volumes.map((v) => Object.freeze({ ...v })));
+    for (let c = 0; c < g.size; c++) {
+      const free = kernel.free();
+      let sum = 0;
+      let dims = 0;
+      for (let d = 0; d < DIMENSIONS; d++) {
+        const cap = index.cap[d * n + i]!;
+        if (cap <= 0) continue;
+        sum += (cap - free[d * n + i]! + g.ask[d]!) / cap;
+        dims++;
+      }
+      const u = dims > 0 ? sum / dims : 0;
+      for (let d = 0; d < DIMENSIONS; d++) free[d * n + i]! -= g.ask[d]!;
+      kernel.touch(i);
+      for (const key of g.portKeys) state.addPort(i, key);
+      const devices = picks[a++]!;
+      for (const dev of devices) state.addDevice(i, dev.id);
+      placements.push({
+        job: job.graph_id,
+        agent_id: `${agentIdOf(spec, indexAt(g, c))}@${node.name}`,
+        source_node_id: spec.node_id,
+        node: node.name,
+        resources,
+        allocations: Object.freeze({ devices: Object.freeze(devices.map((d) => Object.freeze({ id: d.id }))), ports, volumes, runtime_driver: effectiveDriver(node, r.runtime_driver) }),
+        score: strategy === STRATEGY_SPREAD ? (dims > 0 ? 1 - u : 1) : u,
+      });
+    }
+  }
+  return a;
 }

@@ -138,6 +138,39 @@ describe.each(kernels)('preemption (%s kernel)', (_name, makeKernel) => {
   });
 });
 
+describe.each(kernels)('system job preemption (%s kernel)', (_name, makeKernel) => {
+  it('on by default: every machine without a copy evicts what it must, the others keep theirs', () => {
+    const cluster = {
+      nodes: [node('a', 4, 4096), node('b', 4, 4096), node('c', 4, 4096), node('d', 4, 4096)],
+      allocations: [
+        alloc('batch', 'b-0', 'b', 3, 100, 50),
+        alloc('batch', 'b-1', 'b', 1, 100, 20),
+        alloc('vip', 'c-0', 'c', 4, 100, 75),
+        alloc('sys', 'log@d', 'd', 4, 100, 10, { job_type: 'system' }),
+      ],
+    };
+    const agent = preemptor('agent', 80, [{ node_id: 'collector', resources: { cpu_cores: 2, memory_mb: 100 } }], 'system');
+    const p = simulatePlan({ cluster, jobs: [job(agent)], kernel: makeKernel() });
+    // b: evicting the priority-50 agent alone frees 3 cores (one eviction); c's agent is too close in priority.
+    expect(p.preemptions!.map((e) => [e.agent_id, e.node])).toEqual([
+      ['b-0', 'b'],
+      ['log@d', 'd'],
+    ]);
+    expect(p.jobs[0]!.system_targets).toEqual(['a', 'b', 'd']);
+    expect(p.placements.map((x) => x.agent_id)).toEqual(['collector@a', 'collector@b', 'collector@d']);
+    expect(p.failures).toEqual([]);
+    expect(checkPlan(cluster, [job(agent)], p)).toEqual([]);
+    // A sysbatch job never evicts a system copy.
+    const sweep = preemptor('sweep', 80, [{ node_id: 'scan', resources: { cpu_cores: 2, memory_mb: 100 } }], 'sysbatch');
+    const q = simulatePlan({ cluster, jobs: [job(sweep)], kernel: makeKernel(), preemption: parsePreemptionList('sysbatch') });
+    expect(q.preemptions!.map((e) => e.agent_id)).toEqual(['b-0']);
+    expect(q.jobs[0]!.system_targets).toEqual(['a', 'b']);
+    // Turned off, a system job places only where it fits.
+    const r = simulatePlan({ cluster, jobs: [job(agent)], kernel: makeKernel(), preemption: parsePreemptionList('none') });
+    expect([r.preemptions, r.jobs[0]!.system_targets]).toEqual([[], ['a']]);
+  });
+});
+
 describe('checkPlan and preemptions', () => {
   it('accepts room freed by evictions and flags evictions that break the rules', () => {
     const cluster = { nodes: [node('a', 4, 4096)], allocations: [alloc('base', 'b-0', 'a', 4, 1024, 50)] };
