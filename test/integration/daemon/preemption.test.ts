@@ -31,7 +31,8 @@ async function eventually<T>(fn: () => Promise<T | null | undefined | false>, ti
     throw new Error(`${what}: ${(error as Error).message} (last ${JSON.stringify(last)})`);
   }
 }
-const ready = mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-ready-'));
+/** Where the processes mark themselves started: one folder per daemon (each mode runs the same graphs). */
+let ready = '';
 const started = (graphId: string, count: number) =>
   eventually(async () => {
     const missing = Array.from({ length: count }, (_, k) => `${graphId}-s${k}`).filter((f) => !existsSync(path.join(ready, f)));
@@ -68,6 +69,7 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
   let cpu = 0;
 
   beforeAll(async () => {
+    ready = mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-ready-'));
     // Slots for every process of every job here at once (the executor pool's default is 4).
     const env: Record<string, string> = { MN_HOME: mkdtempSync(path.join(os.tmpdir(), 'mn-preempt-')), MN_GRPC_AUTH_TOKEN: TOKEN, MN_EXECUTOR_MAX_CONCURRENCY: '16' };
     if (useRedis) {
