@@ -20,7 +20,7 @@ import {
   servicesOk,
   volumesOk,
 } from './filters.js';
-import { type GroupRowParts, type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
+import { type GroupRowParts, type PreparedGroup, agentIdOf, indexAt, newGroupCache, prepareGroup, systemDevices } from './group.js';
 import {
   DIMENSIONS,
   fitsScalar,
@@ -186,6 +186,9 @@ class Planner {
   /** True while every slot in the kernel's view is -1 (the kernel leaves -1 untouched). */
   private slotsUnlimited = false;
   private seed = 0;
+  private readonly groupCache = newGroupCache();
+  /** Frozen row parts shared by every group of the plan with equal values (see `sharedRowParts`). */
+  private readonly rowCache: RowCache = { resources: new Map(), plain: new Map() };
   /** Scratch per node: agents placed on it by the current kernel call. */
   private readonly perNode: Int32Array;
 
@@ -212,34 +215,57 @@ class Planner {
     return (this.options.strategy ?? job.policies.strategy) === 'spread' ? STRATEGY_SPREAD : STRATEGY_BINPACK;
   }
 
-  private groupsOf(job: Job): PreparedGroup[] {
+  /**
+   * The job's groups in placement order. In manifest order they are prepared one at a time as
+   * they are placed, so a job of 10,000 distinct agents never holds 10,000 prepared groups.
+   */
+  private groupsOf(job: Job): Iterable<PreparedGroup> {
+    if (this.options.groupOrder === 'largest_first') return this.sortedGroups(job);
+    return this.lazyGroups(job);
+  }
+
+  private *lazyGroups(job: Job): Generator<PreparedGroup> {
+    for (const spec of job.nodes) {
+      const group = this.prepare(job, spec);
+      if (group) yield group;
+    }
+  }
+
+  /** The group of one manifest node (only the agents `onlyAgentIds` names), or null for none. */
+  private prepare(job: Job, spec: Job['nodes'][number]): PreparedGroup | null {
+    if (this.only === null) return prepareGroup(job, spec, null, this.profiles, this.groupCache);
+    const count = Math.max(1, spec.count);
+    const indices: number[] = [];
+    for (let i = 0; i < count; i++) if (this.only.has(agentIdOf(spec, i))) indices.push(i);
+    return indices.length > 0 ? prepareGroup(job, spec, indices, this.profiles, this.groupCache) : null;
+  }
+
+  private allGroups(job: Job): PreparedGroup[] {
     const groups: PreparedGroup[] = [];
     for (const spec of job.nodes) {
-      const count = Math.max(1, spec.count);
-      if (this.only === null) {
-        groups.push(prepareGroup(job, spec, null, this.profiles));
-        continue;
-      }
-      const indices: number[] = [];
-      for (let i = 0; i < count; i++) if (this.only.has(agentIdOf(spec, i))) indices.push(i);
-      if (indices.length > 0) groups.push(prepareGroup(job, spec, indices, this.profiles));
+      const group = this.prepare(job, spec);
+      if (group) groups.push(group);
     }
-    if (this.options.groupOrder === 'largest_first') {
-      const cap = this.index.cap;
-      const n = this.index.n;
-      const mean = new Float64Array(DIMENSIONS);
-      for (let d = 0; d < DIMENSIONS; d++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += cap[d * n + i]!;
-        mean[d] = n > 0 ? s / n : 0;
-      }
-      const size = (g: PreparedGroup): number => {
-        let s = 0;
-        for (let d = 0; d < DIMENSIONS; d++) if (mean[d]! > 0) s += g.ask[d]! / mean[d]!;
-        return s;
-      };
-      groups.sort((a, b) => size(b) - size(a));
+    return groups;
+  }
+
+  /** Every group of the job, largest normalised ask first (`groupOrder: 'largest_first'`). */
+  private sortedGroups(job: Job): PreparedGroup[] {
+    const groups = this.allGroups(job);
+    const cap = this.index.cap;
+    const n = this.index.n;
+    const mean = new Float64Array(DIMENSIONS);
+    for (let d = 0; d < DIMENSIONS; d++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += cap[d * n + i]!;
+      mean[d] = n > 0 ? s / n : 0;
     }
+    const size = (g: PreparedGroup): number => {
+      let s = 0;
+      for (let d = 0; d < DIMENSIONS; d++) if (mean[d]! > 0) s += g.ask[d]! / mean[d]!;
+      return s;
+    };
+    groups.sort((a, b) => size(b) - size(a));
     return groups;
   }
 
@@ -250,7 +276,7 @@ class Planner {
     return this.placeGroups(this.groupsOf(job), placements, failures);
   }
 
-  private placeGroups(groups: readonly PreparedGroup[], placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  private placeGroups(groups: Iterable<PreparedGroup>, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
     const jobState: JobState = { hosts: new Uint8Array(this.index.n), properties: new Map() };
     let placed = 0;
     let failed = 0;
@@ -404,7 +430,7 @@ class Planner {
    */
   private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array; key: string } {
     const col = this.index.keyed('devices', devicesKey);
-    const key = JSON.stringify([group.explicitDevices, group.genericGpu]);
+    const key = (group.deviceKey ??= JSON.stringify([group.explicitDevices, group.genericGpu]));
     let fresh = this.deviceTables.get(key);
     if (!fresh) {
       fresh = new Int32Array(col.count);
@@ -630,7 +656,7 @@ class Planner {
     const ask = group.ask;
     const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(group);
+    const shared = sharedRowParts(group, this.rowCache);
     const requestedDriver = spec.resources.runtime_driver;
     // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
     // object are looked up once per run.
@@ -689,7 +715,7 @@ class Planner {
    * that can hold all of it at once, in inventory order; copies are named `<agent>@<node>`.
    */
   private placeSystemJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
-    const groups = this.groupsOf(job);
+    const groups = this.options.groupOrder === 'largest_first' ? this.sortedGroups(job) : this.allGroups(job);
     const agents = groups.reduce((s, g) => s + g.size, 0);
     if (agents === 0) return { placed: 0, failed: 0, systemTargets: [] };
     const { index, state } = this;
@@ -731,7 +757,7 @@ class Planner {
           placed++;
           if (placements === null) continue;
           const spec = g.spec;
-          const shared = sharedRowParts(g);
+          const shared = sharedRowParts(g, this.rowCache);
           placements.push({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
@@ -764,18 +790,55 @@ type SharedRowParts = GroupRowParts;
 const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
 const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
 
+/**
+ * Frozen row parts shared across the groups of one plan: the resources object per distinct scalar
+ * ask, and the device-free allocation object per runtime driver of groups without ports or
+ * volumes. A plan of 10,000 distinct agents then holds a few hundred of them, not 20,000.
+ */
+interface RowCache {
+  /** Resources objects by a hash of their four numbers (see `resourcesFor`). */
+  resources: Map<number, Array<Placement['resources']>>;
+  plain: Map<string, Placement['allocations']>;
+}
+
+const hashBits = new Float64Array(DIMENSIONS);
+const hashWords = new Int32Array(hashBits.buffer);
+
+/** The plan's one frozen resources object for these four numbers (compared with `Object.is`). */
+function resourcesFor(cache: RowCache, sc: PreparedGroup['scalar']): Placement['resources'] {
+  hashBits[0] = sc.cpu_cores;
+  hashBits[1] = sc.memory_mb;
+  hashBits[2] = sc.disk_mb;
+  hashBits[3] = sc.gpu_count;
+  let h = 0x811c9dc5;
+  for (let k = 0; k < hashWords.length; k++) h = Math.imul(h ^ hashWords[k]!, 0x01000193);
+  let bucket = cache.resources.get(h);
+  if (bucket === undefined) {
+    bucket = [];
+    cache.resources.set(h, bucket);
+  }
+  for (const r of bucket) {
+    if (Object.is(r.cpu_cores, sc.cpu_cores) && Object.is(r.memory_mb, sc.memory_mb) && Object.is(r.disk_mb, sc.disk_mb) && Object.is(r.gpu_count, sc.gpu_count)) return r;
+  }
+  const resources = Object.freeze({ cpu_cores: sc.cpu_cores, memory_mb: sc.memory_mb, disk_mb: sc.disk_mb, gpu_count: sc.gpu_count });
+  bucket.push(resources);
+  return resources;
+}
+
 /** The frozen row parts every agent of a group has in common, built once per group and plan. */
-function sharedRowParts(group: PreparedGroup): SharedRowParts {
+function sharedRowParts(group: PreparedGroup, cache: RowCache): SharedRowParts {
   let parts = group.rows;
   if (!parts) {
     const r = group.spec.resources;
+    const resources = resourcesFor(cache, group.scalar);
+    const plain = r.ports.length === 0 && r.volumes.length === 0;
     parts = {
-      resources: Object.freeze({ ...group.scalar }),
+      resources,
       ports: r.ports.length === 0 ? NO_PORTS : Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
       volumes: r.volumes.length === 0 ? NO_VOLUMES : Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
       driver: null,
       allocations: null,
-      byDriver: null,
+      byDriver: plain ? cache.plain : null,
     };
     group.rows = parts;
   }
@@ -788,7 +851,7 @@ function driverAllocations(parts: SharedRowParts, driver: string): Placement['al
   let allocations = parts.byDriver?.get(driver);
   if (allocations === undefined) {
     allocations = Object.freeze({ devices: NO_DEVICES, ports: parts.ports, volumes: parts.volumes, runtime_driver: driver });
-    if (parts.allocations !== null) (parts.byDriver ??= new Map()).set(parts.driver!, parts.allocations);
+    (parts.byDriver ??= new Map()).set(driver, allocations);
   }
   parts.driver = driver;
   parts.allocations = allocations;
