@@ -31,6 +31,7 @@ import {
   type PlacementKernel,
 } from './kernel-types.js';
 import type { Availability, JobSummary, Placement, PlacementFailure, Plan } from './plan-types.js';
+import { NO_DEVICES, PlacementRows, newRowCache, sharedRowParts, withLazyPlacements } from './plan-rows.js';
 
 /** Options of `planJobs`. */
 export interface PlannerOptions {
@@ -130,7 +131,7 @@ export interface PassView {
 export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: PlacementKernel, options: PlannerOptions = {}): Plan {
   const started = options.clock?.() ?? 0;
   const planner = new Planner(cluster, kernel, options);
-  const placements: Placement[] = [];
+  const placements = new PlacementRows(cluster.nodes);
   const failures: PlacementFailure[] = [];
   const summaries: JobSummary[] = [];
   let placedTotal = 0;
@@ -147,10 +148,11 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   }
   const failedTotal = agentsTotal - placedTotal;
   const strategy = options.strategy ?? jobs[0]?.policies.strategy ?? 'binpack';
-  return {
+  // The rows are built from the planner's columns when `plan.placements` is first read.
+  return withLazyPlacements({
     status: failedTotal === 0 ? 'planned' : placedTotal === 0 ? 'failed' : 'partial',
     strategy,
-    placements,
+    placements: [],
     failures,
     jobs: summaries,
     stats: {
@@ -160,7 +162,7 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
       elapsed_ms: options.clock ? options.clock() - started : 0,
       engine: kernel.engine,
     },
-  };
+  }, placements);
 }
 
 interface JobResult {
@@ -188,7 +190,7 @@ class Planner {
   private seed = 0;
   private readonly groupCache = newGroupCache();
   /** Frozen row parts shared by every group of the plan with equal values (see `sharedRowParts`). */
-  private readonly rowCache: RowCache = { resources: new Map(), plain: new Map() };
+  private readonly rowCache = newRowCache();
   /** Scratch per node: agents placed on it by the current kernel call. */
   private readonly perNode: Int32Array;
 
@@ -270,13 +272,13 @@ class Planner {
   }
 
   /** Places one job into the current pass; `placements`/`failures` null for a dry run. */
-  placeJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  placeJob(job: Job, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
     const type = job.policies.job_type;
     if (type === 'system' || type === 'sysbatch') return this.placeSystemJob(job, placements, failures);
     return this.placeGroups(this.groupsOf(job), placements, failures);
   }
 
-  private placeGroups(groups: Iterable<PreparedGroup>, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  private placeGroups(groups: Iterable<PreparedGroup>, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
     const jobState: JobState = { hosts: new Uint8Array(this.index.n), properties: new Map() };
     let placed = 0;
     let failed = 0;
@@ -586,7 +588,7 @@ class Planner {
   }
 
   /** Places one group; returns how many of its agents were placed (always a prefix). */
-  private placeGroup(group: PreparedGroup, jobState: JobState, placements: Placement[] | null): number {
+  private placeGroup(group: PreparedGroup, jobState: JobState, placements: PlacementRows | null): number {
     const total = group.size;
     const { mask, key } = this.eligibility(group);
     const strategy = this.strategyOf(group.job);
@@ -641,7 +643,7 @@ class Planner {
     got: number,
     offset: number,
     strategy: number,
-    placements: Placement[] | null,
+    placements: PlacementRows | null,
   ): void {
     const { index, state, perNode } = this;
     const n = index.n;
@@ -654,56 +656,37 @@ class Planner {
     for (let j = 0; j < got; j++) perNode[out[j]!]!++;
     const free = this.kernel.free();
     const ask = group.ask;
-    const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(group, this.rowCache);
+    const shared = placements === null ? null : sharedRowParts(group, this.rowCache);
+    if (shared !== null) placements!.startRun(group, shared, offset);
     const requestedDriver = spec.resources.runtime_driver;
-    // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
-    // object are looked up once per run.
-    let lastNode = -1;
-    let driver = '';
-    let nodeAllocations: Placement['allocations'] | undefined;
     for (let j = 0; j < got; j++) {
       const i = out[j]!;
-      const node = index.nodes[i]!;
       if (group.distinctHosts) jobState.hosts[i] = 1;
       for (let k = 0; k < propCols.length; k++) {
         const v = propCols[k]!.values[i]!;
         if (v >= 0) propCounts[k]![v]!++;
       }
       for (const key of group.portKeys) state.addPort(i, key);
-      if (i !== lastNode) {
-        lastNode = i;
-        driver = effectiveDriver(node, requestedDriver);
-        nodeAllocations = driverAllocations(shared, driver);
-      }
       let allocations: Placement['allocations'] | undefined;
       if (needsDevices) {
+        const node = index.nodes[i]!;
         const reqs = deviceRequestsFor(node, group.explicitDevices, group.genericGpu);
         const picked = pickDevices(node.devices, state.devices[i], reqs) ?? [];
         for (const d of picked) state.addDevice(i, d.id);
-        if (picked.length > 0) {
+        if (picked.length > 0 && shared !== null) {
           allocations = Object.freeze({
             devices: Object.freeze(picked.map((d) => Object.freeze({ id: d.id }))),
             ports: shared.ports,
             volumes: shared.volumes,
-            runtime_driver: driver,
+            runtime_driver: effectiveDriver(node, requestedDriver),
           });
         }
       }
-      if (allocations === undefined) allocations = nodeAllocations!;
       const remainingOnNode = perNode[i]!;
       perNode[i] = remainingOnNode - 1;
       if (placements === null) continue;
-      placements.push({
-        job: jobId,
-        agent_id: agentIdOf(spec, indexAt(group, offset + j)),
-        source_node_id: spec.node_id,
-        node: node.name,
-        resources: shared.resources,
-        allocations,
-        score: scoreBefore(index.cap, free, n, i, ask, remainingOnNode, strategy),
-      });
+      placements.add(i, scoreBefore(index.cap, free, n, i, ask, remainingOnNode, strategy), allocations);
     }
     // perNode is back to all zeros: every increment above was matched by a decrement.
   }
@@ -714,7 +697,7 @@ class Planner {
    * System and sysbatch jobs (spec §3.5): the whole agent group goes onto every schedulable node
    * that can hold all of it at once, in inventory order; copies are named `<agent>@<node>`.
    */
-  private placeSystemJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  private placeSystemJob(job: Job, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
     const groups = this.options.groupOrder === 'largest_first' ? this.sortedGroups(job) : this.allGroups(job);
     const agents = groups.reduce((s, g) => s + g.size, 0);
     if (agents === 0) return { placed: 0, failed: 0, systemTargets: [] };
@@ -758,7 +741,7 @@ class Planner {
           if (placements === null) continue;
           const spec = g.spec;
           const shared = sharedRowParts(g, this.rowCache);
-          placements.push({
+          placements.addRow({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
             source_node_id: spec.node_id,
@@ -781,82 +764,8 @@ class Planner {
   }
 }
 
-const NO_DEVICES: Placement['allocations']['devices'] = Object.freeze([]);
 const NO_COLUMNS: ReadonlyArray<{ values: Int32Array; names: string[] }> = Object.freeze([]);
 const NO_COUNTS: readonly Int32Array[] = Object.freeze([]);
-
-type SharedRowParts = GroupRowParts;
-
-const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
-const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
-
-/**
- * Frozen row parts shared across the groups of one plan: the resources object per distinct scalar
- * ask, and the device-free allocation object per runtime driver of groups without ports or
- * volumes. A plan of 10,000 distinct agents then holds a few hundred of them, not 20,000.
- */
-interface RowCache {
-  /** Resources objects by a hash of their four numbers (see `resourcesFor`). */
-  resources: Map<number, Array<Placement['resources']>>;
-  plain: Map<string, Placement['allocations']>;
-}
-
-const hashBits = new Float64Array(DIMENSIONS);
-const hashWords = new Int32Array(hashBits.buffer);
-
-/** The plan's one frozen resources object for these four numbers (compared with `Object.is`). */
-function resourcesFor(cache: RowCache, sc: PreparedGroup['scalar']): Placement['resources'] {
-  hashBits[0] = sc.cpu_cores;
-  hashBits[1] = sc.memory_mb;
-  hashBits[2] = sc.disk_mb;
-  hashBits[3] = sc.gpu_count;
-  let h = 0x811c9dc5;
-  for (let k = 0; k < hashWords.length; k++) h = Math.imul(h ^ hashWords[k]!, 0x01000193);
-  let bucket = cache.resources.get(h);
-  if (bucket === undefined) {
-    bucket = [];
-    cache.resources.set(h, bucket);
-  }
-  for (const r of bucket) {
-    if (Object.is(r.cpu_cores, sc.cpu_cores) && Object.is(r.memory_mb, sc.memory_mb) && Object.is(r.disk_mb, sc.disk_mb) && Object.is(r.gpu_count, sc.gpu_count)) return r;
-  }
-  const resources = Object.freeze({ cpu_cores: sc.cpu_cores, memory_mb: sc.memory_mb, disk_mb: sc.disk_mb, gpu_count: sc.gpu_count });
-  bucket.push(resources);
-  return resources;
-}
-
-/** The frozen row parts every agent of a group has in common, built once per group and plan. */
-function sharedRowParts(group: PreparedGroup, cache: RowCache): SharedRowParts {
-  let parts = group.rows;
-  if (!parts) {
-    const r = group.spec.resources;
-    const resources = resourcesFor(cache, group.scalar);
-    const plain = r.ports.length === 0 && r.volumes.length === 0;
-    parts = {
-      resources,
-      ports: r.ports.length === 0 ? NO_PORTS : Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
-      volumes: r.volumes.length === 0 ? NO_VOLUMES : Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
-      driver: null,
-      allocations: null,
-      byDriver: plain ? cache.plain : null,
-    };
-    group.rows = parts;
-  }
-  return parts;
-}
-
-/** The group's shared device-free allocation object for a runtime driver. */
-function driverAllocations(parts: SharedRowParts, driver: string): Placement['allocations'] {
-  if (parts.driver === driver) return parts.allocations!;
-  let allocations = parts.byDriver?.get(driver);
-  if (allocations === undefined) {
-    allocations = Object.freeze({ devices: NO_DEVICES, ports: parts.ports, volumes: parts.volumes, runtime_driver: driver });
-    (parts.byDriver ??= new Map()).set(driver, allocations);
-  }
-  parts.driver = driver;
-  parts.allocations = allocations;
-  return allocations;
-}
 
 /** How many agents (up to `limit`) can get devices on a node, assigning greedily one by one. */
 function deviceSlots(
