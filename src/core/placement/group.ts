@@ -133,10 +133,10 @@ export function prepareGroup(
   const portKeys = r.ports.length === 0 ? NO_KEYS : r.ports.map((p) => portKey(p.port, p.protocol));
   const portSelfConflict = portKeys.length > 1 && new Set(portKeys).size !== portKeys.length;
 
-  // Groups without static filters share the empty key (the mask of schedulable nodes).
-  const unfiltered =
-    staticRaw.length === 0 && profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
-  const maskKey = unfiltered ? '' : JSON.stringify([
+  // Groups without static filters share the empty key (the mask of schedulable nodes); groups
+  // filtered by constraints alone (the common case) have a shorter key than the general one.
+  const onlyConstraints = profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
+  const maskKey = onlyConstraints ? (staticRaw.length === 0 ? '' : `c${JSON.stringify(staticRaw)}`) : JSON.stringify([
     staticRaw,
     profileName,
     profile ?? null,

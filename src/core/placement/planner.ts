@@ -653,12 +653,17 @@ class Planner {
     const propCounts =
       group.properties.length === 0 ? NO_COUNTS : group.properties.map((p, k) => this.jobPropertyCounts(jobState, p.attribute, propCols[k]!.names.length));
     // Agents placed per node in this call, to reconstruct each agent's score at its turn.
-    for (let j = 0; j < got; j++) perNode[out[j]!]!++;
+    for (let j = 0; j < got; j += CHUNK) countPerNode(out, j, Math.min(got, j + CHUNK), perNode);
     const free = this.kernel.free();
     const ask = group.ask;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
     const shared = placements === null ? null : sharedRowParts(group, this.rowCache);
     if (shared !== null) placements!.startRun(group, shared, offset);
+    if (!needsDevices && !group.distinctHosts && propCols.length === 0 && group.portKeys.length === 0) {
+      // Agents holding nothing discrete (the common case): only their scores are recorded.
+      for (let j = 0; j < got; j += CHUNK) recordPlain(placements, out, j, Math.min(got, j + CHUNK), index.cap, free, n, ask, perNode, strategy);
+      return;
+    }
     const requestedDriver = spec.resources.runtime_driver;
     for (let j = 0; j < got; j++) {
       const i = out[j]!;
@@ -766,6 +771,38 @@ class Planner {
 
 const NO_COLUMNS: ReadonlyArray<{ values: Int32Array; names: string[] }> = Object.freeze([]);
 const NO_COUNTS: readonly Int32Array[] = Object.freeze([]);
+
+/**
+ * Per-agent loops run in chunks of this many agents through small functions, so that a call
+ * placing 100,000 agents runs optimised code from the first chunk on (a single long loop depends
+ * on on-stack replacement, which a garbage collection between plans throws away).
+ */
+const CHUNK = 2048;
+
+function countPerNode(out: Int32Array, from: number, to: number, perNode: Int32Array): void {
+  for (let j = from; j < to; j++) perNode[out[j]!]!++;
+}
+
+/** Rows of agents `from..to-1` of a kernel call that hold no ports, devices or job bookkeeping. */
+function recordPlain(
+  rows: PlacementRows | null,
+  out: Int32Array,
+  from: number,
+  to: number,
+  cap: Float64Array,
+  free: Float64Array,
+  n: number,
+  ask: Float64Array,
+  perNode: Int32Array,
+  strategy: number,
+): void {
+  for (let j = from; j < to; j++) {
+    const i = out[j]!;
+    const remainingOnNode = perNode[i]!;
+    perNode[i] = remainingOnNode - 1;
+    if (rows !== null) rows.add(i, scoreBefore(cap, free, n, i, ask, remainingOnNode, strategy));
+  }
+}
 
 /** How many agents (up to `limit`) can get devices on a node, assigning greedily one by one. */
 function deviceSlots(
