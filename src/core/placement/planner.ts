@@ -402,14 +402,18 @@ class Planner {
   private nodeFilter(key: string, col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint32Array {
     let words = this.filters.get(key);
     if (!words) {
-      const ok = new Uint8Array(col.count);
-      const nodes = this.index.nodes;
-      for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
-      const n = this.index.n;
-      words = new Uint32Array((n + 3) >> 2);
-      const bytes = new Uint8Array(words.buffer, 0, n);
-      const values = col.values;
-      for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+      // A pure function of the nodes: shared by every plan over this cluster.
+      words = this.index.fact(`filter\u0000${key}`, () => {
+        const ok = new Uint8Array(col.count);
+        const nodes = this.index.nodes;
+        for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
+        const n = this.index.n;
+        const made = new Uint32Array((n + 3) >> 2);
+        const bytes = new Uint8Array(made.buffer, 0, n);
+        const values = col.values;
+        for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+        return made;
+      });
       this.filters.set(key, words);
     }
     return words;
@@ -435,13 +439,17 @@ class Planner {
     const key = (group.deviceKey ??= JSON.stringify([group.explicitDevices, group.genericGpu]));
     let fresh = this.deviceTables.get(key);
     if (!fresh) {
-      fresh = new Int32Array(col.count);
-      const nodes = this.index.nodes;
-      for (let v = 0; v < col.count; v++) {
-        const rep = nodes[col.reps[v]!]!;
-        const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
-        fresh[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
-      }
+      // A pure function of the nodes' devices: shared by every plan over this cluster.
+      fresh = this.index.fact(`devices\u0000${key}`, () => {
+        const made = new Int32Array(col.count);
+        const nodes = this.index.nodes;
+        for (let v = 0; v < col.count; v++) {
+          const rep = nodes[col.reps[v]!]!;
+          const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
+          made[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
+        }
+        return made;
+      });
       this.deviceTables.set(key, fresh);
     }
     return { col, fresh, key };
