@@ -54,14 +54,18 @@ export function parseResources(
     ctx.error(path, `resources for node ${nodeId} must be an object, got ${describeType(raw)}`);
     return EMPTY_RESOURCES as Resources;
   }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key)) ctx.warn(joinPath(path, key), `unknown resource "${key}" for node ${nodeId} is ignored`);
+  // for-in visits own keys in Object.keys order (then inherited ones, skipped) without a key array.
+  for (const key in raw) {
+    if (!KNOWN_KEYS.has(key) && Object.prototype.hasOwnProperty.call(raw, key)) {
+      ctx.warn(joinPath(path, key), `unknown resource "${key}" for node ${nodeId} is ignored`);
+    }
   }
 
-  const cpu = scalar(ctx, raw, path, nodeId, CPU_KEYS, convertCpu);
-  const memory = scalar(ctx, raw, path, nodeId, MEMORY_KEYS, convertMemory);
-  const disk = scalar(ctx, raw, path, nodeId, DISK_KEYS, convertDisk);
-  const gpu = scalar(ctx, raw, path, nodeId, GPU_KEYS, convertGpu, true);
+  // Named reads first (cheap): most blocks give one or two of the four dimensions.
+  const cpu = raw.cpu_cores == null && raw.cores == null && raw.cpu == null && raw.cpu_millis == null && raw.cpu_mcores == null ? null : scalar(ctx, raw, path, nodeId, CPU_KEYS, convertCpu);
+  const memory = raw.memory_mb == null && raw.memory == null && raw.memory_gb == null ? null : scalar(ctx, raw, path, nodeId, MEMORY_KEYS, convertMemory);
+  const disk = raw.disk_mb == null && raw.disk == null && raw.disk_gb == null ? null : scalar(ctx, raw, path, nodeId, DISK_KEYS, convertDisk);
+  const gpu = raw.gpu_count == null && raw.gpus == null && raw.gpu == null ? null : scalar(ctx, raw, path, nodeId, GPU_KEYS, convertGpu, true);
 
   const devices = raw.devices === undefined || raw.devices === null ? [] : parseDevices(ctx, raw.devices, joinPath(path, 'devices'), nodeId);
   let deviceGpus = 0;

@@ -228,8 +228,9 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
   }
   const name = nodeId ?? (typeof idRaw === 'string' ? idRaw : path);
 
-  for (const key of Object.keys(raw)) {
-    if (!NODE_KEYS.has(key)) ctx.warn(joinPath(path, key), `unknown field "${key}" on node ${name} is ignored`);
+  // for-in visits own keys in Object.keys order (then inherited ones, skipped) without a key array.
+  for (const key in raw) {
+    if (!NODE_KEYS.has(key) && Object.prototype.hasOwnProperty.call(raw, key)) ctx.warn(joinPath(path, key), `unknown field "${key}" on node ${name} is ignored`);
   }
 
   let agentType: AgentType = 'executor';
