@@ -136,7 +136,7 @@ export function prepareGroup(
   // Groups without static filters share the empty key (the mask of schedulable nodes); groups
   // filtered by constraints alone (the common case) have a shorter key than the general one.
   const onlyConstraints = profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
-  const maskKey = onlyConstraints ? (staticRaw.length === 0 ? '' : `c${JSON.stringify(staticRaw)}`) : JSON.stringify([
+  const maskKey = onlyConstraints ? (staticRaw.length === 0 ? '' : constraintsKey(staticRaw)) : JSON.stringify([
     staticRaw,
     profileName,
     profile ?? null,
@@ -170,6 +170,26 @@ export function prepareGroup(
     maskKey,
     rows: null,
   };
+}
+
+/**
+ * A key naming a list of constraints by what their evaluation reads (attribute, operator, value):
+ * length-prefixed strings, so distinct lists never share a key. It starts with `c`, unlike the
+ * JSON keys of groups with other static filters. Cheaper than JSON for the thousands of
+ * constrained groups of a large job.
+ */
+function constraintsKey(list: readonly Constraint[]): string {
+  let key = 'c';
+  for (const c of list) {
+    const v = c.value;
+    const value = typeof v === 'string' ? `s${v.length}:${v}` : `j${token(JSON.stringify(v) ?? 'undefined')}`;
+    key += `${token(c.attribute)}${token(c.operator)}${value}`;
+  }
+  return key;
+}
+
+function token(s: string): string {
+  return `${s.length}:${s}`;
 }
 
 /** Devices for every agent of a system group on one node, or null when they do not all fit. */
