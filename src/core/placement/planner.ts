@@ -191,6 +191,8 @@ class Planner {
   private readonly groupCache = newGroupCache();
   /** Frozen row parts shared by every group of the plan with equal values (see `sharedRowParts`). */
   private readonly rowCache = newRowCache();
+  /** Scratch for building eligible-node lists. */
+  private listScratch: Int32Array | null = null;
   /** Scratch per node: agents placed on it by the current kernel call. */
   private readonly perNode: Int32Array;
 
@@ -468,10 +470,23 @@ class Planner {
     const key = `${group.maskKey}\u0002${table.key}`;
     let combined = this.masks.get(key);
     if (!combined) {
-      combined = mask.slice();
-      const shapeOf = table.col.values;
-      const fresh = table.fresh;
-      for (let i = 0; i < combined.length; i++) if (fresh[shapeOf[i]!] === 0) combined[i] = 0;
+      const n = this.index.n;
+      // Where the device shape can serve an agent at all: a word column per device request
+      // (a pure function of the nodes, cached per cluster), ANDed word-wise into the mask.
+      const serves = this.index.fact(`serves\u0000${table.key}`, () => {
+        const made = new Uint32Array((n + 3) >> 2);
+        const bytes = new Uint8Array(made.buffer, 0, n);
+        const shapeOf = table.col.values;
+        const fresh = table.fresh;
+        for (let i = 0; i < n; i++) bytes[i] = fresh[shapeOf[i]!] === 0 ? 0 : 1;
+        return made;
+      });
+      const words = (n + 3) >> 2;
+      const buffer = new ArrayBuffer(words * 4);
+      combined = new Uint8Array(buffer, 0, n);
+      combined.set(mask);
+      const m32 = new Uint32Array(buffer);
+      for (let w = 0; w < words; w++) m32[w]! &= serves[w]!;
       this.masks.set(key, combined);
     }
     return { mask: combined, key };
@@ -481,11 +496,22 @@ class Planner {
   private eligibleList(mask: Uint8Array): Int32Array {
     let list = this.lists.get(mask);
     if (!list) {
-      let count = 0;
-      for (let i = 0; i < mask.length; i++) count += mask[i]!;
-      list = new Int32Array(count);
+      // One pass, four nodes per u32 word, skipping words with no eligible node.
+      const scratch = (this.listScratch ??= new Int32Array(this.index.n));
+      const n = mask.length;
+      const whole = mask.byteOffset % 4 === 0 ? n >> 2 : 0;
+      const m32 = whole > 0 ? new Uint32Array(mask.buffer, mask.byteOffset, whole) : null;
       let k = 0;
-      for (let i = 0; i < mask.length; i++) if (mask[i]) list[k++] = i;
+      for (let w = 0; w < whole; w++) {
+        if (m32![w] === 0) continue;
+        const b = w << 2;
+        if (mask[b]) scratch[k++] = b;
+        if (mask[b + 1]) scratch[k++] = b + 1;
+        if (mask[b + 2]) scratch[k++] = b + 2;
+        if (mask[b + 3]) scratch[k++] = b + 3;
+      }
+      for (let i = whole << 2; i < n; i++) if (mask[i]) scratch[k++] = i;
+      list = scratch.slice(0, k);
       this.lists.set(mask, list);
     }
     return list;
