@@ -169,6 +169,7 @@ export class PlacementRows {
     const { nodes, nodeAt, scoreAt, own } = this;
     const { indices, job } = run;
     const requested = spec.resources.runtime_driver;
+    const anyOwn = own.size > 0;
     let lastNode = -1;
     let name = '';
     let plain: Placement['allocations'] | undefined;
@@ -187,7 +188,7 @@ export class PlacementRows {
         source_node_id: spec.node_id,
         node: name,
         resources: parts.resources,
-        allocations: own.get(k) ?? plain!,
+        allocations: (anyOwn ? own.get(k) : undefined) ?? plain!,
         score: scoreAt[k]!,
       });
     }
