@@ -17,6 +17,7 @@ import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
+import { MemoryWarmPools } from './memory/warm-pools.js';
 import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
@@ -224,6 +225,7 @@ export class MemoryStore implements Store {
   readonly deployments: MemoryDeployments;
   readonly schedules: MemorySchedules;
   readonly jobTemplates: MemoryJobTemplates;
+  readonly warmPools: MemoryWarmPools;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -238,6 +240,7 @@ export class MemoryStore implements Store {
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
     this.jobTemplates = new MemoryJobTemplates(core);
+    this.warmPools = new MemoryWarmPools(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);
       if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });

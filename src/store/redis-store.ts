@@ -15,6 +15,7 @@ import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { RedisJobTemplates } from './redis/job-templates.js';
+import { RedisWarmPools } from './redis/warm-pools.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -111,6 +112,7 @@ export class RedisStore implements Store {
   readonly deployments: RedisDeployments;
   readonly schedules: RedisSchedules;
   readonly jobTemplates: RedisJobTemplates;
+  readonly warmPools: RedisWarmPools;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -136,6 +138,7 @@ export class RedisStore implements Store {
     this.services = new RedisServiceRegistry(core);
     this.deployments = new RedisDeployments(core);
     this.jobTemplates = new RedisJobTemplates(core);
+    this.warmPools = new RedisWarmPools(core);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);
       const record = newJobRecord(job, this.clock());

@@ -26,6 +26,7 @@ import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 import type { ScheduleStore } from './schedules.js';
 import type { JobDispatch, JobTemplateStore } from './job-templates.js';
+import type { WarmPoolStore } from './warm-pools.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -405,6 +406,8 @@ export interface Store {
   readonly schedules: ScheduleStore;
   /** Job templates registered for dispatch (`mn job register`). */
   readonly jobTemplates: JobTemplateStore;
+  /** What each machine reports of the warm pools it keeps (`mn pool list`). */
+  readonly warmPools: WarmPoolStore;
 
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */

@@ -431,6 +431,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['schedules.due', () => store.schedules.due(0, 10)],
           ['schedules.listEvents', () => store.schedules.listEvents(10)],
           ['jobTemplates.list', () => store.jobTemplates.list()],
+          ['warmPools.list', () => store.warmPools.list()],
         ];
         for (const [name, call] of calls) {
           const error = await rejection(call());
