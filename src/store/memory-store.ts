@@ -16,6 +16,8 @@ import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
+import { MemoryJobQueue } from './memory/job-queue.js';
+import { MemoryEvaluations } from './memory/evaluations.js';
 import { contextOf, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
@@ -204,6 +206,8 @@ export class MemoryStore implements Store {
   readonly deployments: MemoryDeployments;
   readonly schedules: MemorySchedules;
   readonly jobTemplates: MemoryJobTemplates;
+  readonly queue: MemoryJobQueue;
+  readonly evaluations: MemoryEvaluations;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -218,6 +222,8 @@ export class MemoryStore implements Store {
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
     this.jobTemplates = new MemoryJobTemplates(core);
+    this.queue = new MemoryJobQueue(core);
+    this.evaluations = new MemoryEvaluations(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);
       if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });

@@ -14,6 +14,8 @@ import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { RedisJobTemplates } from './redis/job-templates.js';
+import { RedisJobQueue } from './redis/job-queue.js';
+import { RedisEvaluations } from './redis/evaluations.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -109,6 +111,8 @@ export class RedisStore implements Store {
   readonly deployments: RedisDeployments;
   readonly schedules: RedisSchedules;
   readonly jobTemplates: RedisJobTemplates;
+  readonly queue: RedisJobQueue;
+  readonly evaluations: RedisEvaluations;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -134,6 +138,8 @@ export class RedisStore implements Store {
     this.services = new RedisServiceRegistry(core);
     this.deployments = new RedisDeployments(core);
     this.jobTemplates = new RedisJobTemplates(core);
+    this.queue = new RedisJobQueue(core);
+    this.evaluations = new RedisEvaluations(core);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);
       const record = newJobRecord(job, this.clock());

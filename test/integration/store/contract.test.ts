@@ -15,6 +15,7 @@ import { deploymentContract } from './deployment-contract.js';
 import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
+import { queueContract } from './queue-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -34,6 +35,7 @@ deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 jobTemplateContract('MemoryStore', memory);
+queueContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -59,3 +61,4 @@ deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
+queueContract('RedisStore', redis);

@@ -410,6 +410,8 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['schedules.due', () => store.schedules.due(0, 10)],
           ['schedules.listEvents', () => store.schedules.listEvents(10)],
           ['jobTemplates.list', () => store.jobTemplates.list()],
+          ['queue.list', () => store.queue.list()],
+          ['evaluations.list', () => store.evaluations.list()],
         ];
         for (const [name, call] of calls) {
           const error = await rejection(call());

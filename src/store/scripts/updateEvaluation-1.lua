@@ -1,0 +1,16 @@
+--[[
+  Replaces the record of an evaluation that still exists (a dropped one is not brought back).
+
+  Input:
+    KEYS[1] evaluation hash
+    ARGV[1] the new record JSON
+
+  Output:
+    {0}    replaced
+    {-1}   NotFound
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {-1}
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[1])
+return {0}
