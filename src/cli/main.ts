@@ -8,6 +8,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
+import { registerEvalCommands } from './commands/eval.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerServiceCommands(program);
   registerDeploymentCommands(program);
   registerScheduleCommands(program);
+  registerEvalCommands(program);
   return program;
 }
 

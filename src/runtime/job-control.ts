@@ -22,6 +22,8 @@ export async function controlJob(store: Store, coordinators: Coordinators, recor
   }
   if (action === 'pause' && !PAUSABLE.has(from)) throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from} and cannot be paused`);
   if (action === 'resume' && from !== 'paused') throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from}, not paused`);
+  // A queued job leaves the queue first: a queue sweep that has not claimed it yet never will.
+  if (action === 'cancel') await store.queue.remove(jobId);
   const fence = await coordinators.adopt(jobId);
   if (fence) {
     await coordinators.transition(jobId, target, `job_${target}`);
