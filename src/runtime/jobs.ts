@@ -349,9 +349,11 @@ export class Jobs {
    * coordinator lease, in order, and the pass stops at the first that does not fit, so a smaller
    * job never overtakes a waiting bigger one. Returns the jobs started and the one that blocked.
    */
-  async startQueued(records: JobRecord[], onError?: (error: unknown) => void): Promise<{ started: string[]; blocked: string | null }> {
+  async startQueued(candidates: JobRecord[], onError?: (error: unknown) => void): Promise<{ started: string[]; blocked: string | null }> {
     const { store, coordinators } = this.options;
     const started: string[] = [];
+    // Only records still waiting: pending, without a plan, with their queue entry.
+    const records = candidates.filter((r) => r.status === 'pending' && r.plan === null && r.details.queued !== undefined);
     if (records.length === 0) return { started, blocked: null };
     const view = await this.views.build();
     const plan = await this.options.planner.plan(view.cluster, records.map((r) => ({ ...r.job, graph_id: r.job_id })), view.fingerprint);

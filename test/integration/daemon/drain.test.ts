@@ -82,7 +82,7 @@ describe('drain and node loss across three daemons', () => {
         nodes: [{ node_id: 'api', agent_type: 'executor', config: { command: ['sleep', '600'] }, resources: { cpu_cores: 0.1, memory_mb: 16, ports: [{ label: 'http', port: 8080 }] } }],
       });
     const results = await Promise.all(
-      ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id) })),
+      ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id), no_queue: true })),
     );
     const ok = results.filter((r) => r.code === grpc.status.OK);
     expect(ok).toHaveLength(3);

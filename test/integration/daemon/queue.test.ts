@@ -218,10 +218,11 @@ describe('the job queue on Redis with mn agent daemons', () => {
       expect(res.value.status).toBe('pending');
       ids.push(res.value.job_id);
     }
-    // The leader (the only daemon so far) coordinates the queued jobs; a second daemon joins
-    // (a machine of its own name), then the leader dies with everything on it.
-    daemons.push(await startAgent('heir@lab', env()));
+    // The leader (the only daemon) coordinates the queued jobs and dies with them still queued;
+    // the next daemon to start (a machine of its own) becomes the leader.
+    for (const id of ids) expect((await getJob(target, id)).status).toBe('pending');
     await daemons[0]!.kill();
+    daemons.push(await startAgent('heir@lab', env()));
     const heir = daemons[1]!.target;
     // The heir leads, adopts the queued jobs and, with room on its own machine, starts them: 70 first.
     const done = await Promise.all(ids.map((id) => finished(heir, id, 90_000)));
