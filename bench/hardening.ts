@@ -53,6 +53,9 @@ export interface BigJobReport {
   rss_baseline_mb: number;
   rss_peak_mb: number;
   rss_after_mb: number;
+  /** V8 heap in use (after a full collection) before the job and after it ended. */
+  heap_baseline_mb: number;
+  heap_after_mb: number;
 }
 
 const machine = (name: string) => ({
@@ -82,13 +85,14 @@ function collector(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 
-async function settledRss(): Promise<number> {
+async function settledMemory(): Promise<{ rss: number; heap: number }> {
   const gc = collector();
   for (let i = 0; i < 3; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 100));
   }
-  return process.memoryUsage().rss;
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
 }
 
 /**
@@ -138,7 +142,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     // Warm up: one small job, so the first big call does not pay for lazy starts.
     const warm = await client.call<{ job_id: string }>('job', 'SubmitJob', { manifest_json: manifestOf('warm', 10), payloads: {} });
     await client.call('job', 'CancelJob', { job_id: warm.job_id });
-    const baseline = await settledRss();
+    const settled = await settledMemory();
+    const baseline = settled.rss;
 
     const latencies: number[] = [];
     let failed = 0;
@@ -191,7 +196,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     await probeLoop;
     await new Promise((r) => setTimeout(r, 300));
     loop.disable();
-    const after = await settledRss();
+    const afterMemory = await settledMemory();
+    const after = afterMemory.rss;
     const sorted = [...latencies].sort((a, b) => a - b);
     return {
       store: options.store,
@@ -213,6 +219,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
       rss_baseline_mb: mb(baseline),
       rss_peak_mb: mb(peak),
       rss_after_mb: mb(after),
+      heap_baseline_mb: mb(settled.heap),
+      heap_after_mb: mb(afterMemory.heap),
     };
   } finally {
     health.close();

@@ -1,8 +1,9 @@
 import type { JobType } from '../core/manifest/types.js';
-import { yieldToLoop } from '../yield.js';
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import { decideCompletion, initDeliveries } from '../core/runtime/completion.js';
-import { agentsBySource } from '../core/runtime/routing.js';
-import { type Fence, type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import type { RoutedAgent } from '../core/runtime/routing.js';
+import type { Plan } from '../core/placement/plan-types.js';
+import { type AgentRecord, type Fence, type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 
 export interface SupervisorOptions {
@@ -60,10 +61,7 @@ export class Supervisor {
       if (!record.plan || record.status === 'pending') return;
       if (record.details.seeded !== true) {
         const job = record.job;
-        const agents = await store.listAgents(jobId);
-        const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
-        const plan = record.plan;
-        const bySource = agentsBySource(plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node })));
+        const bySource = await entrypointAgents(record.plan.placements, new Set(job.entrypoints), await store.listAgents(jobId));
         // A chunk of entrypoint agents at a time, with a turn of the event loop between chunks.
         let initMessages = 0;
         const now = this.now();
@@ -134,4 +132,27 @@ export class Supervisor {
     this.deadSeen.delete(jobId);
     this.types.delete(jobId);
   }
+}
+
+/**
+ * The agents of a job's entrypoint nodes, by node id, where they run now: a chunk per turn of the
+ * event loop, so seeding a 100,000-agent job does not hold it.
+ */
+async function entrypointAgents(placements: Plan['placements'], entrypoints: ReadonlySet<string>, agents: readonly AgentRecord[]): Promise<Map<string, RoutedAgent[]>> {
+  const nodes = new Map<string, string>();
+  for (let i = 0; i < agents.length; i++) {
+    nodes.set(agents[i]!.agent_id, agents[i]!.node);
+    if (i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
+  }
+  const out = new Map<string, RoutedAgent[]>();
+  for (let i = 0; i < placements.length; i++) {
+    const p = placements[i]!;
+    if (entrypoints.has(p.source_node_id)) {
+      let group = out.get(p.source_node_id);
+      if (!group) out.set(p.source_node_id, (group = []));
+      group.push({ agent_id: p.agent_id, node: nodes.get(p.agent_id) ?? p.node });
+    }
+    if (i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
+  }
+  return out;
 }

@@ -83,6 +83,12 @@ export class Schedules {
    */
   async create(input: { manifestJson: string; files: Readonly<Record<string, Buffer | string>>; attrs: unknown; source: Record<string, unknown>; forceKind?: ScheduleKind }): Promise<ScheduleRecord> {
     const { job, modules } = this.options.jobs.validate(input.manifestJson, input.files);
+    if (Object.keys(job.parameters).length > 0) {
+      // A template's variables (secrets among them) are given per dispatch; a schedule has none to give.
+      throw new MnError('MN_E_INVALID_ARGUMENT', `parameters: the manifest declares parameters (${Object.keys(job.parameters).join(', ')}), so it is a job template and cannot be scheduled; register it with \`mn job register\` and dispatch it with \`mn job dispatch ${job.job_name} --var NAME=VALUE\``, {
+        details: { field: 'parameters' },
+      });
+    }
     let spec;
     if (input.attrs !== null && input.attrs !== undefined) {
       const parsed = parseScheduleAttrs(input.attrs, { defaultName: job.job_name, ...(input.forceKind ? { forceKind: input.forceKind } : {}) });

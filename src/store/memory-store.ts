@@ -155,13 +155,42 @@ function frozen<T>(value: T): T {
   return value;
 }
 
-/** {@link frozen} of a copy of a plan, its placements copied a chunk per turn of the event loop. */
-async function frozenPlanCopy(plan: Plan): Promise<Plan> {
+/**
+ * Copies of plan placements, frozen. Placements that share their `resources` or `allocations`
+ * object (a group's agents do) share one copy of it, as the planner made them: a 100,000-agent
+ * plan stays small.
+ */
+function placementCopier(): (p: Plan['placements'][number]) => Plan['placements'][number] {
+  const copies = new Map<object, object>();
+  const shared = <T extends object>(value: T): T => {
+    let c = copies.get(value);
+    if (c === undefined) copies.set(value, (c = frozen(copy(value))));
+    return c as T;
+  };
+  return (p) => {
+    // The store keeps any JSON a caller commits: rows of another shape are copied whole.
+    if (p === null || typeof p !== 'object' || typeof p.resources !== 'object' || p.resources === null || typeof p.allocations !== 'object' || p.allocations === null) return frozen(copy(p));
+    return frozen({ ...copy({ ...p, resources: null, allocations: null }), resources: shared(p.resources), allocations: shared(p.allocations) });
+  };
+}
+
+/** {@link frozen} of a copy of a plan (see {@link placementCopier}). */
+function frozenPlan(plan: Plan): Plan {
+  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
   const { placements, ...rest } = plan;
+  return frozen({ ...copy(rest), placements: placements.map(placementCopier()) } as Plan);
+}
+
+/** {@link frozenPlan}, its placements copied a chunk per turn of the event loop. */
+async function frozenPlanChunked(plan: Plan): Promise<Plan> {
+  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
+  const { placements, ...rest } = plan;
+  const copyOne = placementCopier();
   const list: Plan['placements'] = [];
   for (let i = 0; i < placements.length; i += LOOP_CHUNK) {
-    for (const p of frozen(copy(placements.slice(i, i + LOOP_CHUNK)))) list.push(p);
-    await yieldToLoop();
+    const end = Math.min(placements.length, i + LOOP_CHUNK);
+    for (let k = i; k < end; k++) list.push(copyOne(placements[k]!));
+    if (end < placements.length) await yieldToLoop();
   }
   return frozen({ ...copy(rest), placements: list } as Plan);
 }
@@ -170,6 +199,20 @@ async function frozenPlanCopy(plan: Plan): Promise<Plan> {
 function recordCopy(record: JobRecord): JobRecord {
   const { plan, ...rest } = record;
   return { ...copy(rest), plan } as JobRecord;
+}
+
+/**
+ * A job's agent ids in order, sorted once per agent map: a commit replaces a job's map (agents
+ * are never added to or removed from one in place), so reads of a big job do not sort it again.
+ */
+const sortedIdCache = new WeakMap<Map<string, AgentRecord>, string[]>();
+function sortedIds(map: Map<string, AgentRecord>): string[] {
+  let ids = sortedIdCache.get(map);
+  if (ids === undefined || ids.length !== map.size) {
+    ids = [...map.keys()].sort();
+    sortedIdCache.set(map, ids);
+  }
+  return ids;
 }
 
 /** An agent record as a read returns it (agent records are flat: a spread copies them). */
@@ -270,7 +313,7 @@ export class MemoryStore implements Store {
     if (!record) throw scriptError(ScriptCode.NotFound, context);
     this.enforceGuard(guard, context, record.version);
     const { plan, ...rest } = definedOnly(patch);
-    Object.assign(record, copy(rest), plan !== undefined ? { plan: frozen(copy(plan)) } : {}, { version: record.version + 1, updated_at: this.clock() });
+    Object.assign(record, copy(rest), plan !== undefined ? { plan: plan === null ? null : frozenPlan(plan) } : {}, { version: record.version + 1, updated_at: this.clock() });
     return recordCopy(record);
   }
 
@@ -279,7 +322,8 @@ export class MemoryStore implements Store {
   async listAgents(jobId: string): Promise<AgentRecord[]> {
     this.open();
     checkName(jobId, 'job id');
-    return [...(this.agents.get(jobId)?.values() ?? [])].sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)).map(agentCopy);
+    const map = this.agents.get(jobId);
+    return map ? sortedIds(map).map((id) => agentCopy(map.get(id)!)) : [];
   }
 
   async listAgentsPage(jobId: string, options: { after?: string; limit: number }): Promise<AgentPage> {
@@ -287,7 +331,7 @@ export class MemoryStore implements Store {
     checkName(jobId, 'job id');
     const map = this.agents.get(jobId);
     if (!map) return { agents: [], next: null, total: 0 };
-    const ids = [...map.keys()].sort();
+    const ids = sortedIds(map);
     const start = firstAfter(ids, options.after);
     const page = ids.slice(start, start + options.limit);
     const more = start + options.limit < ids.length && page.length > 0;
@@ -382,7 +426,7 @@ export class MemoryStore implements Store {
     if (big) await checkPlacementsChunked(commit.placements);
     else checkPlacements(commit.placements);
     if (commit.status !== undefined) checkJobPatch({ status: commit.status });
-    const plan = commit.plan === undefined ? undefined : big ? await frozenPlanCopy(commit.plan) : frozen(copy(commit.plan));
+    const plan = commit.plan === undefined ? undefined : big ? await frozenPlanChunked(commit.plan) : frozenPlan(commit.plan);
     const now = this.clock();
     const epoch = this.agentEpochs.get(jobId) ?? 0;
     let prepared = await this.preparePlacements(jobId, commit, now, big);

@@ -11,10 +11,11 @@ import { deploymentOf, type ServiceDeployment } from '../../core/services/regist
 import { agentIndexOf } from '../../core/runtime/agent-index.js';
 import type { HostedJobView } from '../../core/runtime/inbox-decision.js';
 import type { Message } from '../../core/runtime/message.js';
-import { agentsBySource, type RoutedAgent } from '../../core/runtime/routing.js';
+import type { RoutedAgent } from '../../core/runtime/routing.js';
 import type { AgentRecord, JobRecord, JobStatus, OutgoingMessage } from '../../store/store.js';
 import type { JobDispatch } from '../../store/job-templates.js';
 import type { Mailbox } from './mailbox.js';
+import { LOOP_CHUNK, yieldToLoop } from '../../yield.js';
 
 /** One agent of a hosted job that runs on this machine. */
 export interface LocalAgent {
@@ -92,9 +93,28 @@ export function agentRelease(job: HostedJob, agentId: string): AgentRelease | nu
 }
 
 /** The view of a job read at `now`; a previous view's local agents and staged modules carry over. */
-export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly AgentRecord[], previous: HostedJob | undefined, now: number): HostedJob {
-  const nodes = new Map(agents.map((a) => [a.agent_id, a.node]));
-  const placements = record.plan.placements.map((p) => ({ agent_id: p.agent_id, source_node_id: p.source_node_id, node: nodes.get(p.agent_id) ?? p.node }));
+export async function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly AgentRecord[], previous: HostedJob | undefined, now: number): Promise<HostedJob> {
+  // One pass over the agents and one over the placements, a chunk per turn of the event loop:
+  // a 100,000-agent job's maps must not hold the loop.
+  const big = agents.length > LOOP_CHUNK || record.plan.placements.length > LOOP_CHUNK;
+  const nodes = new Map<string, string>();
+  for (let i = 0; i < agents.length; i++) {
+    nodes.set(agents[i]!.agent_id, agents[i]!.node);
+    if (big && i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
+  }
+  const bySource = new Map<string, RoutedAgent[]>();
+  const sourceOf = new Map<string, string>();
+  const placements = new Map<string, Plan['placements'][number]>();
+  const rows = record.plan.placements;
+  for (let i = 0; i < rows.length; i++) {
+    const p = rows[i]!;
+    let group = bySource.get(p.source_node_id);
+    if (!group) bySource.set(p.source_node_id, (group = []));
+    group.push({ agent_id: p.agent_id, node: nodes.get(p.agent_id) ?? p.node });
+    sourceOf.set(p.agent_id, p.source_node_id);
+    placements.set(p.agent_id, p);
+    if (big && i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
+  }
   const local = previous?.local ?? new Map<string, LocalAgent>();
   return {
     jobId: record.job_id,
@@ -102,9 +122,9 @@ export function hostedJob(record: JobRecord & { plan: Plan }, agents: readonly A
     status: record.status,
     job: record.job,
     nodes,
-    bySource: agentsBySource(placements),
-    sourceOf: new Map(placements.map((p) => [p.agent_id, p.source_node_id])),
-    placements: new Map(record.plan.placements.map((p) => [p.agent_id, p])),
+    bySource,
+    sourceOf,
+    placements,
     local,
     modulesDir: previous?.modulesDir ?? null,
     recoveryMode: record.effective_policies.recovery_mode ?? 'local_restart',

@@ -84,7 +84,7 @@ export class HostedJobs {
       if (previous) this.unhost(previous);
       return null;
     }
-    const hosted = hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.o.now());
+    const hosted = await hostedJob(record as JobRecord & { plan: Plan }, agents, previous, this.o.now());
     // Agents that left this node stop here; their unsettled messages are forwarded when read again.
     for (const [id, local] of hosted.local) {
       if (hosted.nodes.get(id) !== node) {

@@ -104,6 +104,9 @@ describe('job templates: register, dispatch with variables, secrets that never l
     const plain = await rawCall(agent.target, JOB_SERVICE, 'SubmitJob', { manifest_json: JSON.stringify(TEMPLATE) }, TOKEN);
     expect(plain.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(plain.details).toContain('it is a job template: register it with `mn job register`');
+    const scheduled = await rawCall(agent.target, JOB_SERVICE, 'CreateSchedule', { manifest_json: JSON.stringify(TEMPLATE), schedule_json: JSON.stringify({ cron: '*/5 * * * *' }) }, TOKEN);
+    expect(scheduled.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(scheduled.details).toContain('so it is a job template and cannot be scheduled');
   });
 
   it('refuses bad dispatches with errors naming the variable, and mutations without the token', async () => {
