@@ -139,7 +139,7 @@ export class RedisStore implements Store {
     this.deployments = new RedisDeployments(core);
     this.jobTemplates = new RedisJobTemplates(core);
     this.queue = new RedisJobQueue(core);
-    this.evaluations = new RedisEvaluations(core);
+    this.evaluations = new RedisEvaluations(core, this.terminalTtl);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);
       const record = newJobRecord(job, this.clock());

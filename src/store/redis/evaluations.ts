@@ -11,7 +11,8 @@ import type { RedisCore } from './core.js';
  * a range below the previous page's last number. Recording and trimming are one script.
  */
 export class RedisEvaluations implements EvaluationStore {
-  constructor(private readonly core: RedisCore) {}
+  /** `retentionSeconds`: an evaluation (and its job's list) expires this long after its last write. */
+  constructor(private readonly core: RedisCore, private readonly retentionSeconds: number) {}
 
   async record(input: NewEvaluation): Promise<EvaluationRecord> {
     checkNewEvaluation(input);
@@ -21,7 +22,7 @@ export class RedisEvaluations implements EvaluationStore {
     await this.core.script(
       'recordEvaluation',
       [keys.evaluation(input.id), keys.jobEvaluations(input.job_id), keys.evaluations(), keys.evaluationSeq()],
-      [input.id, JSON.stringify(record), String(EVALUATIONS_PER_JOB), String(EVALUATIONS_KEPT), keys.evaluation('')],
+      [input.id, JSON.stringify(record), String(EVALUATIONS_PER_JOB), String(EVALUATIONS_KEPT), keys.evaluation(''), String(this.retentionSeconds)],
       { object: `evaluation "${input.id}"` },
     );
     return record;
@@ -35,7 +36,7 @@ export class RedisEvaluations implements EvaluationStore {
     if (!current) throw scriptError(ScriptCode.NotFound, { object });
     const clean = Object.fromEntries(Object.entries(JSON.parse(JSON.stringify(patch)) as Record<string, unknown>).filter(([, v]) => v !== undefined));
     const record: EvaluationRecord = { ...current, ...clean, updated_at: this.core.clock() };
-    await this.core.script('updateEvaluation', [this.core.keys.evaluation(id)], [JSON.stringify(record)], { object });
+    await this.core.script('updateEvaluation', [this.core.keys.evaluation(id)], [JSON.stringify(record), String(this.retentionSeconds)], { object });
     return record;
   }
 

@@ -7,6 +7,7 @@
     ARGV[1] evaluation id          ARGV[2] the record JSON
     ARGV[3] kept per job           ARGV[4] kept overall
     ARGV[5] evaluation hash key prefix (an id follows it)
+    ARGV[6] retention in seconds: the evaluation and its job's set expire this long after the last write
 
   A dropped id's hash is deleted; the other sorted set may still name it for a while, and
   readers skip ids whose hash is gone.
@@ -33,5 +34,7 @@ local function trim(set, keep)
   end
 end
 trim(KEYS[2], tonumber(ARGV[3]))
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
 trim(KEYS[3], tonumber(ARGV[4]))
 return {0, seq}
