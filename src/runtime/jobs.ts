@@ -378,22 +378,39 @@ export class Jobs {
       }
       // The claim: exactly one starter removes the entry; a cancel that removed it first wins.
       if (!(await store.queue.remove(jobId))) continue;
+      // Then the record, at the version read above: a cancel written since (by a daemon that
+      // could not take the lease) makes this fail, and the job is not started.
+      const { queued: _queued, ...details } = fresh.details;
+      try {
+        await store.updateJob(jobId, { details }, { fence: coordinators.fence(jobId), expectedVersion: fresh.version });
+      } catch (error) {
+        const now = await store.getJob(jobId).catch(() => null);
+        if (entry && now?.status === 'pending' && now.plan === null && now.details.queued) await store.queue.enqueue(entry).catch(onError);
+        if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
+        continue;
+      }
       const p: Pending = { job: fresh.job, jobId, manifest: fresh.manifest, modules: fresh.details.modules ?? {}, preflight: undefined, details: {}, retries: 0, resolve: () => undefined, reject: () => undefined };
       const own = jobPlan(plan, p);
       try {
         await this.commitOne(p, own, view);
       } catch (error) {
         // Lost a race for the capacity (or the lease): back in the queue at its old place.
-        if (entry) await store.queue.enqueue(entry).catch(onError);
+        if (entry) {
+          const now = await store.getJob(jobId).catch(() => null);
+          if (now?.status === 'pending' && now.plan === null) {
+            await store.updateJob(jobId, { details: { ...now.details, queued: entry } }, { fence: coordinators.fence(jobId) }).catch(onError);
+            await store.queue.enqueue(entry).catch(onError);
+          }
+        }
         if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
         return { started, blocked: jobId };
       }
-      started.push(jobId);
-      const after = await store.getJob(jobId);
-      if (after) {
-        const { queued: _queued, ...details } = after.details;
-        await store.updateJob(jobId, { details }, { fence: coordinators.fence(jobId) }).catch(onError);
+      // A cancel that landed between the versioned write and the commit is carried out now.
+      if ((await store.readEvents(jobId)).some((e) => e.type === 'job_cancelled')) {
+        await coordinators.transition(jobId, 'cancelled', 'job_cancelled').catch(onError);
+        continue;
       }
+      started.push(jobId);
       if (entry?.evaluation_id) await store.evaluations.update(entry.evaluation_id, { status: 'complete', queue: null }).catch(() => undefined);
       const waited = entry ? Date.now() - entry.since : null;
       await recordEvaluation(store, { job_id: jobId, trigger: 'queue', status: 'complete', placed: own.placements.length, failed: 0, explanation: explainFailures([]), queue: null }, onError);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Coordinators } from '../../../src/runtime/coordinators.js';
 import { Jobs } from '../../../src/runtime/jobs.js';
+import { controlJob } from '../../../src/runtime/job-control.js';
 import { localPlanner } from '../../../src/runtime/local-planner.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { machine } from '../../helpers/jobs.js';
@@ -76,6 +77,30 @@ describe('the single committer', () => {
     expect(await jobs.startQueued([started])).toEqual({ started: [], blocked: null });
     expect((await store.readEvents(queued.job_id)).filter((e) => e.type === 'job_scheduled')).toHaveLength(1);
     coordinators.stop();
+    await store.close();
+  });
+
+  it('never starts a queued job that another daemon cancelled, even from a stale read', async () => {
+    const store = new MemoryStore();
+    await store.upsertNode({ name: 'a@lab', status: 'healthy', inventory: machine('a@lab') });
+    await store.heartbeat('a@lab', 60_000);
+    const leader = new Coordinators({ store, holder: 'leader', leaseMs: 60_000, renewMs: 10_000 });
+    const other = new Coordinators({ store, holder: 'other', leaseMs: 60_000, renewMs: 10_000 });
+    const jobs = new Jobs({ store, planner: localPlanner(), coordinators: leader });
+    const first = await jobs.submit(wantsPort('one'));
+    const queued = await jobs.submit(wantsPort('two'));
+    expect(queued.status).toBe('pending');
+    const stale = (await store.getJob(queued.job_id))!;
+    // The leader coordinates the queued job; a cancel through another daemon is recorded unfenced.
+    expect(await leader.adopt(queued.job_id)).not.toBeNull();
+    expect(await controlJob(store, other, stale, 'cancel')).toEqual({ job_id: queued.job_id, status: 'cancelled' });
+    expect(await store.queue.list()).toEqual([]);
+    await leader.transition(first.job_id, 'cancelled', 'job_cancelled');
+    expect((await jobs.startQueued([stale])).started).toEqual([]);
+    expect((await store.getJob(queued.job_id))!.status).toBe('cancelled');
+    expect(await store.listAgents(queued.job_id)).toEqual([]);
+    leader.stop();
+    other.stop();
     await store.close();
   });
 });
