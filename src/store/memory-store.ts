@@ -7,6 +7,7 @@
  * Differences: terminal jobs are not expired (the process is short-lived), and streams are
  * trimmed exactly to their bound instead of approximately.
  */
+import { createHash } from 'node:crypto';
 import { MnError } from '../core/errors.js';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import type { Plan } from '../core/placement/plan-types.js';
@@ -18,7 +19,7 @@ import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
 import { MemoryJobQueue } from './memory/job-queue.js';
 import { MemoryEvaluations } from './memory/evaluations.js';
-import { contextOf, newJobRecord } from './records.js';
+import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
   AgentPage,
@@ -77,16 +78,47 @@ import {
 } from './validate.js';
 
 
+/** What the idempotency check keeps of a sent message: a digest, not the text. */
+function messageDigest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+/** A first-in first-out queue of ids: taking from the front costs O(1), however long it is. */
+class IdQueue {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(id: string): void {
+    this.items.push(id);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const id = this.items[this.head++]!;
+    // Drop the taken front once it is most of the array.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
 /** One node's inbox: entries by id, the unread ones in order, and those read but not settled. */
 interface Inbox {
   seq: number;
-  fresh: string[];
+  fresh: IdQueue;
   entries: Map<string, InboxEntry>;
   pending: Map<string, { consumer: string; at: number }>;
   waiters: Set<() => void>;
 }
 
 interface JobMail {
+  /** Message id → digest of its text (idempotent sends), as the Redis store keeps them. */
   ids: Map<string, string>;
   outstanding: number;
   dead: DeadLetter[];
@@ -140,61 +172,6 @@ class EventStream {
 }
 
 /** The in-memory store. */
-/**
- * A stored plan is frozen and shared by every read: plans are only ever replaced as a whole, and
- * a job of 100,000 agents has a plan of 100,000 placements that must not be copied on each read.
- */
-function frozen<T>(value: T): T {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    Object.freeze(v);
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
-  }
-  return value;
-}
-
-/**
- * Copies of plan placements, frozen. Placements that share their `resources` or `allocations`
- * object (a group's agents do) share one copy of it, as the planner made them: a 100,000-agent
- * plan stays small.
- */
-function placementCopier(): (p: Plan['placements'][number]) => Plan['placements'][number] {
-  const copies = new Map<object, object>();
-  const shared = <T extends object>(value: T): T => {
-    let c = copies.get(value);
-    if (c === undefined) copies.set(value, (c = frozen(copy(value))));
-    return c as T;
-  };
-  return (p) => {
-    // The store keeps any JSON a caller commits: rows of another shape are copied whole.
-    if (p === null || typeof p !== 'object' || typeof p.resources !== 'object' || p.resources === null || typeof p.allocations !== 'object' || p.allocations === null) return frozen(copy(p));
-    return frozen({ ...copy({ ...p, resources: null, allocations: null }), resources: shared(p.resources), allocations: shared(p.allocations) });
-  };
-}
-
-/** {@link frozen} of a copy of a plan (see {@link placementCopier}). */
-function frozenPlan(plan: Plan): Plan {
-  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
-  const { placements, ...rest } = plan;
-  return frozen({ ...copy(rest), placements: placements.map(placementCopier()) } as Plan);
-}
-
-/** {@link frozenPlan}, its placements copied a chunk per turn of the event loop. */
-async function frozenPlanChunked(plan: Plan): Promise<Plan> {
-  if (!Array.isArray(plan.placements)) return frozen(copy(plan));
-  const { placements, ...rest } = plan;
-  const copyOne = placementCopier();
-  const list: Plan['placements'] = [];
-  for (let i = 0; i < placements.length; i += LOOP_CHUNK) {
-    const end = Math.min(placements.length, i + LOOP_CHUNK);
-    for (let k = i; k < end; k++) list.push(copyOne(placements[k]!));
-    if (end < placements.length) await yieldToLoop();
-  }
-  return frozen({ ...copy(rest), placements: list } as Plan);
-}
-
 /** A job record as a read returns it: a copy, sharing only the frozen plan. */
 function recordCopy(record: JobRecord): JobRecord {
   const { plan, ...rest } = record;
@@ -742,7 +719,7 @@ export class MemoryStore implements Store {
   private inbox(node: string): Inbox {
     let box = this.inboxes.get(node);
     if (!box) {
-      box = { seq: 0, fresh: [], entries: new Map(), pending: new Map(), waiters: new Set() };
+      box = { seq: 0, fresh: new IdQueue(), entries: new Map(), pending: new Map(), waiters: new Set() };
       this.inboxes.set(node, box);
     }
     return box;
@@ -767,7 +744,7 @@ export class MemoryStore implements Store {
       const known = this.mail.get(m.job_id)?.ids.get(m.message_id);
       const key = `${m.job_id}\0${m.message_id}`;
       if (known !== undefined || seen.has(key)) {
-        if (known !== undefined && known !== m.message && !lenient) {
+        if (known !== undefined && known !== messageDigest(m.message) && !lenient) {
           throw scriptError(ScriptCode.MessageConflict, { object: `job "${m.job_id}"` }, [m.message_id]);
         }
         duplicates++;
@@ -779,7 +756,7 @@ export class MemoryStore implements Store {
     if (limits) checkLimits(fresh, limits, (jobId) => this.mail.get(jobId)?.outstanding ?? 0, (jobId, agentId) => this.mail.get(jobId)?.pending.get(agentId) ?? 0);
     for (const m of fresh) {
       const mail = this.jobMail(m.job_id);
-      mail.ids.set(m.message_id, m.message);
+      mail.ids.set(m.message_id, messageDigest(m.message));
       mail.outstanding++;
       mail.pending.set(m.agent_id, (mail.pending.get(m.agent_id) ?? 0) + 1);
       this.enqueue({ node: m.node, job_id: m.job_id, agent_id: m.agent_id, message_id: m.message_id, attempt: 1, not_before: m.not_before ?? 0, message: m.message });

@@ -8,7 +8,8 @@ import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../co
 import { MnError } from '../core/errors.js';
 import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
 import { StoreKeys } from './keys.js';
-import { contextOf, decodeJobRecord, newJobRecord } from './records.js';
+import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
+import { contextOf, decodeJobRecord, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import type { RedisCore } from './redis/core.js';
 import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
@@ -68,6 +69,7 @@ import {
   checkNodePatch,
   checkOutgoing,
   checkPlacements,
+  checkPlacementsChunked,
   checkTtl,
   emptyUsage,
   capacityUnits,
@@ -97,7 +99,7 @@ export class RedisStore implements Store {
   private readonly clock: () => number;
   private readonly maxEvents: number;
   /** Parsed plans by job: the plan text, its value and the record version it was read at. */
-  private readonly plans = new Map<string, { raw: string; plan: JobRecord['plan']; version: number }>();
+  private readonly plans = new Map<string, { raw: string | null; plan: JobRecord['plan']; version: number }>();
   private readonly maxGlobalEvents: number;
   private readonly terminalTtl: number;
   private readonly followBlockMs: number;
@@ -197,6 +199,30 @@ export class RedisStore implements Store {
     return record;
   }
 
+  /**
+   * The record a write script returned (every field but the plan) with its plan: the one written,
+   * else the cached plan when this write followed the read it was cached at (nothing else wrote
+   * in between, and this write kept the plan), else the stored one, read again.
+   */
+  private async recordAfterWrite(jobId: string, hash: Hash, written: { plan: JobRecord['plan'] } | undefined): Promise<JobRecord> {
+    const version = Number(hash.version === undefined ? NaN : JSON.parse(hash.version));
+    const cached = this.plans.get(jobId);
+    let plan: JobRecord['plan'];
+    if (written) plan = written.plan;
+    else if (cached && cached.version === version - 1) plan = cached.plan;
+    else {
+      const raw = await this.call(() => this.client.hget(this.keys.job(jobId), 'plan'));
+      plan = raw === null ? null : (frozen(JSON.parse(raw)) as JobRecord['plan']);
+    }
+    const record = decodeJobRecord((f) => (f === 'plan' ? plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
+    this.plans.delete(jobId);
+    if (placementCount(plan) > PLAN_CACHE_MIN_PLACEMENTS && !TERMINAL_JOB_STATUSES.has(record.status)) {
+      this.plans.set(jobId, { raw: null, plan, version: record.version });
+      if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    }
+    return record;
+  }
+
   async getJob(jobId: string): Promise<JobRecord | null> {
     checkName(jobId, 'job id');
     const key = this.keys.job(jobId);
@@ -259,7 +285,7 @@ export class RedisStore implements Store {
       contextOf(`job "${jobId}"`, guard),
     );
     if (patch.status !== undefined && TERMINAL_JOB_STATUSES.has(patch.status)) await this.expireJob(jobId);
-    return this.decodeJob(pairs(reply));
+    return this.recordAfterWrite(jobId, pairs(reply), patch.plan === undefined ? undefined : { plan: patch.plan === null ? null : frozenPlan(patch.plan) });
   }
 
   /**
@@ -372,7 +398,9 @@ export class RedisStore implements Store {
   async commitPlacements(jobId: string, commit: PlacementCommit, fence: Fence): Promise<JobRecord> {
     checkName(jobId, 'job id');
     checkFence(fence);
-    checkPlacements(commit.placements);
+    const big = Array.isArray(commit.placements) && commit.placements.length > LOOP_CHUNK;
+    if (big) await checkPlacementsChunked(commit.placements);
+    else checkPlacements(commit.placements);
     if (commit.status !== undefined) checkJobPatch({ status: commit.status });
     const usageKey = this.keys.nodeUsage('\u0000');
     const [prefix, suffix] = usageKey.split('\u0000') as [string, string];
@@ -380,22 +408,26 @@ export class RedisStore implements Store {
       String(fence.token),
       commit.mode ?? 'replace',
       String(this.clock()),
-      commit.plan === undefined ? '' : JSON.stringify(commit.plan),
+      commit.plan === undefined ? '' : await planJson(commit.plan),
       commit.status === undefined ? '' : JSON.stringify(commit.status),
       prefix,
       suffix,
       this.keys.nodeHolds('\u0000').split('\u0000')[1]!,
       String(commit.placements.length),
     ];
-    for (const p of commit.placements) {
+    for (let i = 0; i < commit.placements.length; i++) {
+      const p = commit.placements[i]!;
       const u = agentUnits(p.resources);
       args.push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources), JSON.stringify(p.holds ?? []));
+      if (big && i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
     }
     const capacity = Object.entries(commit.capacity ?? {});
     args.push(String(capacity.length));
     for (const [node, limits] of capacity) {
       args.push(node, ...capacityUnits(limits).map((v) => (v === null ? '' : String(v))));
     }
+    // The record returned carries a copy of the plan written (the script does not send it back).
+    const written = commit.plan === undefined ? undefined : { plan: placementCount(commit.plan) > LOOP_CHUNK ? await frozenPlanChunked(commit.plan) : frozenPlan(commit.plan) };
     const reply = await this.script(
       this.client,
       'commitPlacements',
@@ -404,7 +436,7 @@ export class RedisStore implements Store {
       contextOf(`job "${jobId}"`, { fence }),
     );
     if (commit.status !== undefined && TERMINAL_JOB_STATUSES.has(commit.status)) await this.expireJob(jobId);
-    return this.decodeJob(pairs(reply));
+    return this.recordAfterWrite(jobId, pairs(reply), written);
   }
 
   putPlacements(jobId: string, placements: AgentPlacement[], fence: Fence): Promise<JobRecord> {
@@ -913,18 +945,32 @@ const LIST_CHUNK = 2000;
 
 /** Plans shorter than this are parsed on every read (caching them saves nothing). */
 const PLAN_CACHE_MIN_CHARS = 64 * 1024;
+/** Plans written with more placements than this are cached as written (about 64 KiB of JSON). */
+const PLAN_CACHE_MIN_PLACEMENTS = 256;
 
-/** Freezes a parsed value and everything in it (iteratively). */
-function frozen<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    Object.freeze(v);
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child as object);
+/** Marks where a plan's placements go in the JSON of the rest of it. */
+const PLACEMENTS_MARK = '\u0000mn-placements\u0000';
+
+/**
+ * A plan's JSON, its placements serialised a chunk per turn of the event loop (the JSON of a
+ * 100,000-agent plan is about 20 MB). The same text as `JSON.stringify(plan)`.
+ */
+export async function planJson(plan: NonNullable<JobRecord['plan']>): Promise<string> {
+  if (!Array.isArray(plan.placements) || plan.placements.length <= LOOP_CHUNK) return JSON.stringify(plan);
+  const shell = JSON.stringify({ ...plan, placements: [PLACEMENTS_MARK] });
+  const parts: string[] = [];
+  for (let i = 0; i < plan.placements.length; i += LOOP_CHUNK) {
+    parts.push(JSON.stringify(plan.placements.slice(i, i + LOOP_CHUNK)).slice(1, -1));
+    await yieldToLoop();
   }
-  return value;
+  return shell.replace(JSON.stringify([PLACEMENTS_MARK]), () => `[${parts.join(',')}]`);
 }
+
+/** Placements of a stored plan (any JSON a caller committed: 0 when it has no placement list). */
+function placementCount(plan: JobRecord['plan']): number {
+  return plan !== null && Array.isArray(plan.placements) ? plan.placements.length : 0;
+}
+
 
 /** Job fields other than the plan, in the order getJob reads them. */
 const JOB_FIELDS_BUT_PLAN = JOB_FIELDS.filter((f) => f !== 'plan');

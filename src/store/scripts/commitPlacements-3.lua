@@ -24,7 +24,7 @@
             node, cpu millicores, memory MB, disk MB, GPUs ('' = unlimited)
 
   Output:
-    {0, field, value, ...}   the job record after the write (HGETALL)
+    {0, field, value, ...}   the job record after the write, all fields but the plan
     {-1}                     NotFound (job)
     {-2, currentToken}       Fenced
     {-3, ''}                 LeaseNotHeld
@@ -183,6 +183,12 @@ if ARGV[5] ~= '' then
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'updated_at', now)
-local out = redis.call('HGETALL', KEYS[1])
-table.insert(out, 1, 0)
+-- Every field but the plan (the caller has the plan it wrote, or the one it read).
+local out = {0}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if f ~= 'plan' then
+    out[#out + 1] = f
+    out[#out + 1] = redis.call('HGET', KEYS[1], f)
+  end
+end
 return out

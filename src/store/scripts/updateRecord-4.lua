@@ -14,7 +14,7 @@
     ARGV[5..] field, value pairs
 
   Output:
-    {0, field, value, ...}  the record after the write (HGETALL)
+    {0, field, value, ...}  the record after the write, all fields but the plan
     {-1}                    NotFound
     {-2, currentToken}      Fenced
     {-3, ''}                LeaseNotHeld
@@ -47,6 +47,12 @@ if ARGV[4] ~= '' then
     end
   end
 end
-local out = redis.call('HGETALL', KEYS[1])
-table.insert(out, 1, 0)
+-- Every field but the plan (the caller has the plan it wrote, or the one it read).
+local out = {0}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if f ~= 'plan' then
+    out[#out + 1] = f
+    out[#out + 1] = redis.call('HGET', KEYS[1], f)
+  end
+end
 return out

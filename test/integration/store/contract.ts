@@ -275,6 +275,27 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
         });
       });
 
+      it('keeps a big plan whole through commits, writes that keep it and writes that replace it', async () => {
+        const fence = await setup();
+        const resources = { cpu_cores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 };
+        const allocations = { devices: [], ports: [], volumes: [], runtime_driver: 'host_local' };
+        // More placements than one chunk of the chunked paths; the group's objects are shared.
+        const rows = Array.from({ length: 12_001 }, (_, i) => ({ job: 'j', agent_id: `w-${i}`, source_node_id: 'w', node: i % 2 ? 'n1' : 'n2', resources, allocations, score: i / 12_001 }));
+        const plan = anyPlan({ status: 'planned', strategy: 'binpack', placements: rows, failures: [], jobs: [{ job: 'j', placed: rows.length, failed: 0, availability: 'runnable_now' }], stats: { nodes: 2, agents: rows.length, placed: rows.length, elapsed_ms: 1, engine: 'js' } });
+        const expected = JSON.parse(JSON.stringify(plan)) as unknown;
+        const committed = await store.commitPlacements('j', { plan, status: 'scheduled', placements: rows.map((r) => ({ agent_id: r.agent_id, node: r.node, resources })) }, fence);
+        expect(committed.plan).toEqual(expected);
+        expect((await store.getJob('j'))!.plan).toEqual(expected);
+        const kept = await store.updateJob('j', { status: 'running' }, { fence });
+        expect(kept).toMatchObject({ status: 'running', version: 3 });
+        expect(kept.plan).toEqual(expected);
+        const smaller = anyPlan({ ...expected as object, placements: rows.slice(0, 7) });
+        const replaced = await store.updateJob('j', { plan: smaller }, { fence });
+        expect(replaced.plan!.placements).toHaveLength(7);
+        expect((await store.getJob('j'))!.plan).toEqual(JSON.parse(JSON.stringify(smaller)));
+        expect((await store.listAgents('j')).length).toBe(12_001);
+      });
+
       it('writes nothing when a capacity re-check fails', async () => {
         const fence = await setup();
         await store.commitPlacements('j', { plan: anyPlan({ v: 1 }), placements: [place('a', 'n1', 3)] }, fence);
