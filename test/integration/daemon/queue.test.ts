@@ -180,6 +180,24 @@ describe('the job queue on the embedded store', () => {
   it('refuses what can never fit and --no-queue; a cancelled queued job leaves the queue', async () => {
     await refusalsAndCancel(dev.daemon.address, 8);
   }, 60_000);
+
+  it('accepts a burst of small jobs from several clients that the machine runs a few at a time, and runs every one', async () => {
+    const target = dev.daemon.address;
+    // 4 clients send 10 jobs each; the machine holds 4 of them at a time.
+    const clients = await Promise.all([0, 1, 2, 3].map(async (c) => {
+      const out: Array<{ code: number; job_id: string; status: string }> = [];
+      for (let i = 0; i < 10; i++) {
+        const r = await rawCall<{ job_id: string; status: string }>(target, JOB_SERVICE, 'SubmitJob', { manifest_json: JSON.stringify(manifest(`burst-${c}-${i}`, 2, 50, 0.2)) });
+        out.push({ code: r.code, job_id: r.res?.job_id ?? '', status: r.res?.status ?? r.details });
+      }
+      return out;
+    }));
+    const all = clients.flat();
+    expect(all.filter((r) => r.code !== 0)).toEqual([]);
+    expect(all.filter((r) => r.status === 'pending').length).toBeGreaterThan(0);
+    const ended = await Promise.all(all.map((r) => finished(target, r.job_id, 120_000)));
+    expect(ended.every((j) => j.status === 'completed')).toBe(true);
+  }, 150_000);
 });
 
 describe('the job queue on Redis with mn agent daemons', () => {

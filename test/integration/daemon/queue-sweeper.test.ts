@@ -1,0 +1,75 @@
+/**
+ * The leader's queue sweep over a real embedded store and planner: only the leader starts queued
+ * jobs, entries of jobs that no longer wait are dropped, and a queued record whose entry was lost
+ * (its daemon died between the two writes) is put back and started.
+ */
+import { describe, expect, it } from 'vitest';
+import { Coordinators } from '../../../src/runtime/coordinators.js';
+import { Jobs } from '../../../src/runtime/jobs.js';
+import { localPlanner } from '../../../src/runtime/local-planner.js';
+import { QueueSweeper } from '../../../src/runtime/queue-sweeper.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { machine } from '../../helpers/jobs.js';
+
+const job = (id: string, cpu: number, priority = 50) =>
+  JSON.stringify({ manifest_version: '1', graph_id: id, priority, entrypoints: ['w'], nodes: [{ node_id: 'w', agent_type: 'executor', resources: { cpu_cores: cpu } }] });
+
+async function setup() {
+  const store = new MemoryStore();
+  await store.upsertNode({ name: 'a@lab', status: 'healthy', inventory: machine('a@lab') });
+  await store.heartbeat('a@lab', 600_000);
+  const coordinators = new Coordinators({ store, holder: 'leader', leaseMs: 60_000, renewMs: 10_000 });
+  const jobs = new Jobs({ store, planner: localPlanner(), coordinators });
+  let now = 1_000_000;
+  let leading = true;
+  const errors: unknown[] = [];
+  const sweeper = new QueueSweeper({ store, jobs, isLeader: () => leading, now: () => now, onError: (e) => errors.push(e) });
+  return {
+    store, coordinators, jobs, sweeper, errors,
+    advance: (ms: number) => (now += ms),
+    lead: (v: boolean) => (leading = v),
+    close: async () => { coordinators.stop(); await store.close(); },
+  };
+}
+
+describe('the queue sweep', () => {
+  it('starts queued jobs only while leading, in priority order, once capacity frees', async () => {
+    const t = await setup();
+    const filler = await t.jobs.submit(job('filler', 7));
+    const low = await t.jobs.submit(job('low', 6, 20));
+    const high = await t.jobs.submit(job('high', 6, 90));
+    expect([low.status, high.status]).toEqual(['pending', 'pending']);
+    await t.coordinators.transition(filler.job_id, 'cancelled', 'job_cancelled');
+    t.lead(false);
+    await t.sweeper.tick();
+    expect((await t.store.getJob(high.job_id))!.status).toBe('pending');
+    t.lead(true);
+    await t.sweeper.tick();
+    expect((await t.store.getJob(high.job_id))!.status).toBe('scheduled');
+    expect((await t.store.getJob(low.job_id))!.status).toBe('pending');
+    expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([low.job_id]);
+    expect(t.errors).toEqual([]);
+    await t.close();
+  });
+
+  it('drops entries of jobs that no longer wait and puts back a lost entry of a queued record', async () => {
+    const t = await setup();
+    const filler = await t.jobs.submit(job('filler', 7));
+    const gone = await t.jobs.submit(job('gone', 6));
+    const lost = await t.jobs.submit(job('lost', 6, 10));
+    // A job cancelled without going through the queue (its entry stays), and an entry lost.
+    await t.coordinators.adopt(gone.job_id);
+    await t.coordinators.transition(gone.job_id, 'cancelled', 'job_cancelled');
+    expect(await t.store.queue.remove(lost.job_id)).toBe(true);
+    t.advance(10_000);
+    await t.sweeper.tick();
+    expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([lost.job_id]);
+    expect((await t.store.getJob(lost.job_id))!.status).toBe('pending');
+    await t.coordinators.transition(filler.job_id, 'cancelled', 'job_cancelled');
+    await t.sweeper.tick();
+    expect((await t.store.getJob(lost.job_id))!.status).toBe('scheduled');
+    expect(await t.store.queue.list()).toEqual([]);
+    expect(t.errors).toEqual([]);
+    await t.close();
+  });
+});
