@@ -10,6 +10,8 @@ import { localPlanner } from '../../../src/runtime/local-planner.js';
 import { QueueSweeper } from '../../../src/runtime/queue-sweeper.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { machine } from '../../helpers/jobs.js';
+import { readClusterGauges } from '../../../src/observability/instrument.js';
+import { scrapeMetrics } from '../../../src/observability/metrics.js';
 
 const job = (id: string, cpu: number, priority = 50) =>
   JSON.stringify({ manifest_version: '1', graph_id: id, priority, entrypoints: ['w'], nodes: [{ node_id: 'w', agent_type: 'executor', resources: { cpu_cores: cpu } }] });
@@ -49,6 +51,16 @@ describe('the queue sweep', () => {
     expect((await t.store.getJob(low.job_id))!.status).toBe('pending');
     expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([low.job_id]);
     expect(t.errors).toEqual([]);
+    await t.close();
+  });
+
+  it('counts the waiting jobs in /metrics (mn_jobs_queued)', async () => {
+    const t = await setup();
+    await t.jobs.submit(job('filler', 7));
+    for (const id of ['q1', 'q2']) expect((await t.jobs.submit(job(id, 6))).status).toBe('pending');
+    const gauges = await readClusterGauges(t.store, Date.now());
+    expect(gauges.queuedJobs).toBe(2);
+    expect((await scrapeMetrics(gauges, 'a@lab')).text).toMatch(/^mn_jobs_queued 2$/m);
     await t.close();
   });
 
