@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Coordinators } from '../../../src/runtime/coordinators.js';
 import { Jobs } from '../../../src/runtime/jobs.js';
+import { controlJob } from '../../../src/runtime/job-control.js';
 import { localPlanner } from '../../../src/runtime/local-planner.js';
 import { QueueSweeper } from '../../../src/runtime/queue-sweeper.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -51,6 +52,23 @@ describe('the queue sweep', () => {
     expect((await t.store.getJob(low.job_id))!.status).toBe('pending');
     expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([low.job_id]);
     expect(t.errors).toEqual([]);
+    await t.close();
+  });
+
+  it('a paused queued job leaves the queue and holds nothing back; resumed, it is back at its old place', async () => {
+    const t = await setup();
+    await t.jobs.submit(job('filler', 7));
+    const first = await t.jobs.submit(job('first', 6, 80));
+    expect(first.status).toBe('pending');
+    const paused = await controlJob(t.store, t.coordinators, (await t.store.getJob(first.job_id))!, 'pause');
+    expect(paused.status).toBe('paused');
+    expect(await t.store.queue.list()).toEqual([]);
+    // Nothing of higher or equal priority waits now: a small job starts at once.
+    expect((await t.jobs.submit(job('small', 0.5, 50))).status).toBe('scheduled');
+    const later = await t.jobs.submit(job('later', 6, 80));
+    await controlJob(t.store, t.coordinators, (await t.store.getJob(first.job_id))!, 'resume');
+    expect((await t.store.getJob(first.job_id))!.status).toBe('pending');
+    expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([first.job_id, later.job_id]);
     await t.close();
   });
 
