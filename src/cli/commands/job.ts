@@ -151,7 +151,7 @@ export function registerJobCommands(program: Command): void {
   for (const [verb, rpc, text] of [['pause', 'PauseJob', 'pause a job'], ['resume', 'ResumeJob', 'resume a paused job'], ['cancel', 'CancelJob', 'cancel a job']] as const) {
     withTarget(job.command(verb).description(text).argument('<job_id>')).action(async (jobId: string, opts: TargetOpts) => {
       const res = await withClient(opts, (c) => c.call<{ job_id: string; status: string }>('job', rpc, { job_id: jobId }));
-      if (opts.json) printJson(res);
+      if (opts.json) printJson({ job_id: res.job_id, status: res.status });
       else say(`${res.job_id} ${res.status}`);
     });
   }
