@@ -85,7 +85,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const checksDir = path.join(config.home, 'checks');
   const preflight = new Preflight({ directory, launcher: checkLauncher, cwd: checksDir, node: config.nodeName, env });
   const coordinators = new Coordinators({ store, holder, leaseMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, onEnded: async (jobId) => void (await directory.deregisterJob(jobId)), onError });
-  const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}) });
+  // A job just scheduled is seeded at once by its coordinator's supervisor (set below), not at its next tick.
+  let scheduled = (_jobId: string): void => undefined;
+  const jobs = new Jobs({ store, planner, coordinators, env, preflight: (reqs) => preflight.check(reqs), ...(config.limits ? { limits: config.limits } : {}), onScheduled: (jobId) => scheduled(jobId) });
   // Template dispatch: secret variables are sealed with a key no store holds (see secrets.ts).
   const secrets = new SecretBox({ secretKey: env.MN_SECRET_KEY ?? null, authToken: config.authToken });
   const templates = new JobTemplates({ store, jobs, secrets });
@@ -112,6 +114,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // The cluster queue: the leader starts queued jobs when capacity frees, in priority order.
   const queueSweeper = new QueueSweeper({ store, jobs, isLeader: () => leader.isLeader, onError });
   const supervisor = new Supervisor({ store, coordinators, jobServices: (record, fence) => ensureJobServices(directory, record, config.nodeName, env, fence, Date.now()), onError });
+  scheduled = () => supervisor.poke();
   const modules = new ModuleRunner({ threads: 1, onError });
   const host = new AgentHost({
     store,

@@ -8,6 +8,7 @@ import { parseJsonField, requireField, unary } from './handler.js';
 import { drainNode, drainStatus, listNodeViews, nodeDetail, nodeEligibility, systemSummary, undrainNode } from './reads.js';
 import type { ApiContext } from './job-service.js';
 import { serviceHandlers } from './service-handlers.js';
+import { warmPoolHandlers } from './warm-pool-handlers.js';
 
 /** A node as clients see it: effective status, capacity, usage and free capacity. */
 export function nodeView(n: NodeView): Record<string, unknown> {
@@ -32,6 +33,7 @@ export function clusterServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImpl
   const { store } = ctx;
   return {
     ...serviceHandlers(ctx),
+    ...warmPoolHandlers(ctx),
     GetSystemSummary: unary<object, { summary_json: string }>('GetSystemSummary', async () => ({ summary_json: JSON.stringify(await systemSummary(ctx)) }), ctx.onInternal),
     ListNodes: unary<object, { nodes_json: string }>('ListNodes', async () => ({ nodes_json: JSON.stringify(await listNodeViews(ctx)) }), ctx.onInternal),
     GetNode: unary<{ node_name: string }, { node_json: string }>('GetNode', async (req) => ({ node_json: JSON.stringify(await nodeDetail(ctx, req.node_name)) }), ctx.onInternal),

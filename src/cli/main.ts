@@ -5,6 +5,7 @@ import { registerJobCommands } from './commands/job.js';
 import { registerJobTemplateCommands } from './commands/job-template.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerPlan } from './commands/plan.js';
+import { registerPoolCommands } from './commands/pool.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDeploymentCommands(program);
   registerScheduleCommands(program);
   registerEvalCommands(program);
+  registerPoolCommands(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ import type { Coordinators } from './coordinators.js';
 import { controlJob, type JobAction } from './job-control.js';
 import { capacityOf, jobPlan, newJobRecordOf, toAgentPlacements, toAgentPlacementsChunked } from './placement-commit.js';
 import { newJobId, validateSubmission } from './submission.js';
+import { bindWarmPools } from './warm-pool-binding.js';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 import { type QueueEntry, type QueuePlace, waitsBehind } from '../core/queue/order.js';
 import { explainFailures, failedCount } from '../core/queue/evaluation.js';
@@ -42,6 +43,8 @@ export interface JobsOptions {
   preflight?: (requirements: readonly ServiceRequirement[]) => Promise<PreflightReport>;
   /** Request limits (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
+  /** Called once a job's placements are committed (its coordinator may seed it at once). */
+  onScheduled?: (jobId: string) => void;
 }
 
 /** How a job is submitted. */
@@ -131,9 +134,11 @@ export class Jobs {
         details: { field: 'parameters' },
       });
     }
-    const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(job, options);
+    // Consumers of a warm pool: refused when nobody declared it, else placed where it is kept.
+    const bound = await bindWarmPools(this.options.store, job);
+    const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(bound, options);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, queueable: options.noQueue !== true, resolve, reject });
+      this.queue.push({ job: bound, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, queueable: options.noQueue !== true, resolve, reject });
       void this.drain();
     });
   }
@@ -168,9 +173,10 @@ export class Jobs {
    */
   async placeExisting(record: JobRecord): Promise<{ job_id: string; status: JobStatus }> {
     try {
+      const job = await bindWarmPools(this.options.store, record.job);
       const placed = await new Promise<{ job_id: string; status: JobStatus; plan: Plan }>((resolve, reject) => {
         const modules = record.details.modules ?? {};
-        this.queue.push({ job: record.job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
+        this.queue.push({ job, jobId: record.job_id, manifest: record.manifest, modules, preflight: undefined, details: {}, retries: 0, resolve, reject });
         void this.drain();
       });
       return { job_id: placed.job_id, status: placed.status };
@@ -435,6 +441,7 @@ export class Jobs {
       fence,
     );
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
+    this.options.onScheduled?.(jobId);
   }
 
   /**

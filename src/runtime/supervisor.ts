@@ -34,12 +34,41 @@ export class Supervisor {
   /** Job types of the seeded jobs: quiescence and complete_job only end batch and sysbatch jobs. */
   private readonly types = new Map<string, JobType>();
   private ticks = 0;
+  /** The tick in progress, and whether another was asked for meanwhile (ticks never overlap). */
+  private current: Promise<void> | null = null;
+  private rerun = false;
+  private poked = false;
 
   constructor(private readonly options: SupervisorOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  async tick(): Promise<void> {
+  /** A tick now, or right after the one in progress: a job just scheduled is seeded without waiting for the interval. */
+  poke(): void {
+    if (this.poked) return;
+    this.poked = true;
+    setImmediate(() => {
+      this.poked = false;
+      void this.tick();
+    });
+  }
+
+  tick(): Promise<void> {
+    if (this.current) {
+      this.rerun = true;
+      return this.current;
+    }
+    this.current = this.run().finally(() => {
+      this.current = null;
+      if (this.rerun) {
+        this.rerun = false;
+        void this.tick();
+      }
+    });
+    return this.current;
+  }
+
+  private async run(): Promise<void> {
     this.ticks++;
     for (const jobId of this.options.coordinators.jobIds) {
       try {

@@ -239,6 +239,11 @@ export class StoreKeys {
     return `${this.namespace}:job_template:${name}`;
   }
 
+  /** Hash: `<pool>@<node>` → warm pool record JSON (what each machine's daemon reports of its pools). */
+  warmPools(): string {
+    return `${this.namespace}:warm_pools`;
+  }
+
   /** List: emitted trigger events (JSON), newest first, the 1,000 newest kept. */
   triggerEvents(): string {
     return `${this.namespace}:trigger:events`;

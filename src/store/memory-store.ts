@@ -19,6 +19,7 @@ import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
 import { MemoryJobQueue } from './memory/job-queue.js';
 import { MemoryEvaluations } from './memory/evaluations.js';
+import { MemoryWarmPools } from './memory/warm-pools.js';
 import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
 import type {
@@ -228,6 +229,7 @@ export class MemoryStore implements Store {
   readonly jobTemplates: MemoryJobTemplates;
   readonly queue: MemoryJobQueue;
   readonly evaluations: MemoryEvaluations;
+  readonly warmPools: MemoryWarmPools;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -244,6 +246,7 @@ export class MemoryStore implements Store {
     this.jobTemplates = new MemoryJobTemplates(core);
     this.queue = new MemoryJobQueue(core);
     this.evaluations = new MemoryEvaluations(core);
+    this.warmPools = new MemoryWarmPools(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);
       if (this.jobs.has(job.job_id)) throw scriptError(ScriptCode.AlreadyExists, { object: `job "${job.job_id}"` });

@@ -17,6 +17,7 @@ import { RedisServiceRegistry } from './redis/service-registry.js';
 import { RedisJobTemplates } from './redis/job-templates.js';
 import { RedisJobQueue } from './redis/job-queue.js';
 import { RedisEvaluations } from './redis/evaluations.js';
+import { RedisWarmPools } from './redis/warm-pools.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { redisCommandSeconds, timed } from '../observability/metrics.js';
 import { ScriptCode, scriptError, type ScriptContext } from './script-codes.js';
@@ -115,6 +116,7 @@ export class RedisStore implements Store {
   readonly jobTemplates: RedisJobTemplates;
   readonly queue: RedisJobQueue;
   readonly evaluations: RedisEvaluations;
+  readonly warmPools: RedisWarmPools;
 
   private constructor(
     private readonly config: RedisConfig,
@@ -142,6 +144,7 @@ export class RedisStore implements Store {
     this.jobTemplates = new RedisJobTemplates(core);
     this.queue = new RedisJobQueue(core);
     this.evaluations = new RedisEvaluations(core, this.terminalTtl);
+    this.warmPools = new RedisWarmPools(core);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);
       const record = newJobRecord(job, this.clock());

@@ -29,6 +29,7 @@ import type { JobDispatch, JobTemplateStore } from './job-templates.js';
 import type { JobQueueStore } from './job-queue.js';
 import type { EvaluationStore } from './evaluations.js';
 import type { QueueEntry } from '../core/queue/order.js';
+import type { WarmPoolStore } from './warm-pools.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
 export type JobStatus = 'pending' | 'scheduled' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -414,6 +415,8 @@ export interface Store {
   readonly queue: JobQueueStore;
   /** Placement decisions, per job and cluster-wide (`mn eval list`). */
   readonly evaluations: EvaluationStore;
+  /** What each machine reports of the warm pools it keeps (`mn pool list`). */
+  readonly warmPools: WarmPoolStore;
 
   // ---- jobs ---------------------------------------------------------------------------------
   /** Creates a job at version 1 (`MN_E_CONFLICT` if the id exists). */

@@ -97,3 +97,60 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe('Launcher warm members (pre-started processes that wait for their input)', () => {
+  const launcher = new Launcher();
+  afterAll(() => launcher.close());
+  const WAITER = "require('fs').writeFileSync(process.argv[1],String(process.pid));let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{console.log('got '+s.trim()+' '+process.env.MN_TEST);process.exit(s.includes('fail')?4:0)})";
+  const warm = (marker: string, onExit: (why: string) => void = () => undefined) =>
+    launcher.warm({ argv: ['node', '-e', WAITER, marker], cwd, env: { ...process.env, MN_TEST: 'warm' }, onExit });
+
+  it('starts a process that waits; a feed hands it its input and reports the run', async () => {
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'mn-warm-')), 'pid');
+    const member = await warm(marker);
+    // Running before any input: it wrote its pid at start.
+    await eventually(async () => existsSync(marker) && readFileSync(marker, 'utf8') === String(member.pid));
+    expect(await member.probe()).toBe(true);
+    const r = await member.feed({ stdin: 'hello\n', signal: new AbortController().signal, timeoutMs: null });
+    expect(r).toMatchObject({ exit_code: 0, stdout: 'got hello warm\n', error: null, aborted: false });
+    expect(await member.probe()).toBe(false);
+    // Fed once only.
+    expect((await member.feed({ stdin: 'again', signal: new AbortController().signal, timeoutMs: null })).error).toBe('the warm member was fed already');
+    const failing = await warm(path.join(path.dirname(marker), 'pid2'));
+    expect((await failing.feed({ stdin: 'fail', signal: new AbortController().signal, timeoutMs: null })).exit_code).toBe(4);
+  });
+
+  it('tells of a member that dies while it waits, and kills one on request without telling', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mn-warm-'));
+    const exits: string[] = [];
+    const member = await warm(path.join(dir, 'a'), (why) => exits.push(why));
+    process.kill(member.pid, 'SIGKILL');
+    await eventually(async () => exits.length === 1);
+    expect(exits[0]).toBe('exited with SIGKILL');
+    expect(await member.probe()).toBe(false);
+    const quiet: string[] = [];
+    const other = await warm(path.join(dir, 'b'), (why) => quiet.push(why));
+    await eventually(async () => existsSync(path.join(dir, 'b')));
+    other.kill();
+    await eventually(async () => {
+      try {
+        process.kill(other.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(quiet).toEqual([]);
+    await expect(launcher.warm({ argv: ['no-such-command-mn'], cwd, env: process.env, onExit: () => undefined })).rejects.toThrow('command not found: no-such-command-mn');
+  });
+
+  it('stops a fed member that runs on: on abort (SIGTERM, then SIGKILL) and on its timeout', async () => {
+    const sleeper = () => launcher.warm({ argv: ['sleep', '30'], cwd, env: process.env, onExit: () => undefined });
+    const ac = new AbortController();
+    const pending = (await sleeper()).feed({ stdin: 'x', signal: ac.signal, timeoutMs: null, killTimeoutMs: 1000 });
+    setTimeout(() => ac.abort(), 100);
+    expect(await pending).toMatchObject({ aborted: true, error: 'aborted', stopped_by: 'SIGTERM' });
+    const timed = await (await sleeper()).feed({ stdin: 'x', signal: new AbortController().signal, timeoutMs: 200 });
+    expect(timed.error).toBe('timed out after 200 ms');
+  });
+});

@@ -5,6 +5,7 @@
  */
 
 import type { ParameterSpec } from './parameters.js';
+import type { WarmPoolSpec } from './warm-pool.js';
 
 /** Built-in agent kinds (aliases relay/sandbox_worker/collector are resolved). */
 export type AgentType = 'router' | 'executor' | 'aggregator' | 'sensor' | 'module';
@@ -259,6 +260,8 @@ export interface NodeSpec {
    * SIGKILL to the agent's process; default 30 s for batch jobs, 60 s for service and system jobs.
    */
   kill_timeout_ms: number;
+  /** The warm pool this executor node keeps (present only when declared). */
+  warm_pool?: WarmPoolSpec;
 }
 
 /** A runnable agent: one copy of a node after fan-out. */

@@ -7,6 +7,7 @@ import { parseSchedule, parseTriggers } from './schedule.js';
 import { parseServiceRequirements, parseServices } from './services.js';
 import { type TemplateSources, resolveTemplates } from './templates.js';
 import { type ParameterSpec, parseParameters } from './parameters.js';
+import { DEFAULT_WARM_POOL_PRIORITY, parseWarmPool, parseWarmPoolConsumer } from './warm-pool.js';
 import type { AgentType, Job, NodeSpec, Policies, TemplateType, ValidationResult } from './types.js';
 import { parseJson } from '../json.js';
 import { DEFAULT_LIMITS, LIMIT_VARIABLES, jsonTextDepthExceeded, valueDepthExceeded } from '../limits.js';
@@ -50,7 +51,7 @@ const NODE_KEYS = new Set([
   'node_id', 'agent_type', 'type', 'role', 'config', 'resources', 'constraints', 'services', 'requires_services',
   'requiresServices', 'policies', 'tool_bindings', 'retry_policy', 'checkpoint_policy', 'spawn_policy', 'count',
   'spread', 'execution_profile', 'description', 'name', 'metadata', 'output_message_type', 'terminal_sink',
-  'complete_run', 'complete_on_message', 'complete_after', 'kill_timeout_ms',
+  'complete_run', 'complete_on_message', 'complete_after', 'kill_timeout_ms', 'warm_pool',
 ]);
 const TOP_LEVEL_KEYS = new Set([
   'manifest_version', 'graph_id', 'job_name', 'type', 'entrypoints', 'initial_inputs', 'nodes', 'edges', 'flow',
@@ -128,7 +129,6 @@ function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<stri
     else if (t === 'daemon') ctx.error('type', 'daemon is no longer supported; use type service');
     else ctx.error('type', `type must be service or omitted for batch, got ${JSON.stringify(m.type)}`);
   }
-  const priority = ctx.number(m, 'priority', '', 50, { integer: true, min: 1, max: 100 });
   const policies = parsePolicies(ctx, m.policies, type);
 
   const flow = isObject(m.flow) ? m.flow : {};
@@ -136,6 +136,9 @@ function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<stri
   const nodesKey = m.nodes !== undefined ? 'nodes' : flow.nodes !== undefined ? 'flow.nodes' : 'nodes';
   const rawNodes = m.nodes !== undefined ? m.nodes : flow.nodes;
   const nodes = parseNodes(ctx, rawNodes, nodesKey, policies);
+  // A job that keeps a warm pool yields to ordinary work unless it says otherwise (the seed's 40 < 50).
+  const declaresPool = nodes.some((n) => n.warm_pool !== undefined);
+  const priority = ctx.number(m, 'priority', '', declaresPool ? DEFAULT_WARM_POOL_PRIORITY : 50, { integer: true, min: 1, max: 100 });
   const nodeIds = new Set(nodes.map((n) => n.node_id));
 
   const edges = parseEdges(ctx, m.edges !== undefined ? m.edges : flow.edges, nodeIds);
@@ -200,6 +203,7 @@ function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies
     if (node) out.push(node);
   }
   checkFanOutCollisions(ctx, out, path, seen);
+  checkWarmPoolNames(ctx, raw, out, path);
   return out;
 }
 
@@ -296,6 +300,8 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
 
   const requires = pickAlias(raw, ['requires_services', 'requiresServices']);
   const role = ctx.optionalString(raw, 'role', path, { nonEmpty: true });
+  const warmPool = parseWarmPool(ctx, raw.warm_pool, joinPath(path, 'warm_pool'), agentType, policies.job_type);
+  parseWarmPoolConsumer(ctx, config, path, agentType, raw.warm_pool !== undefined && raw.warm_pool !== null);
 
   if (nodeId === null) return null;
   return {
@@ -314,7 +320,23 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     restart: parseRestartPolicy(ctx, nodePolicies.restart, joinPath(nodePoliciesPath, 'restart')),
     reschedule: parseReschedulePolicy(ctx, nodePolicies.reschedule, joinPath(nodePoliciesPath, 'reschedule')),
     kill_timeout_ms: killTimeout,
+    ...(warmPool ? { warm_pool: warmPool } : {}),
   };
+}
+
+/** A pool name is declared by one node of a manifest. */
+function checkWarmPoolNames(ctx: ValidationContext, raw: unknown[], nodes: NodeSpec[], path: string): void {
+  const first = new Map<string, string>();
+  for (const node of nodes) {
+    const name = node.warm_pool?.name;
+    if (name === undefined) continue;
+    const other = first.get(name);
+    if (other === undefined) first.set(name, node.node_id);
+    else {
+      const i = raw.findIndex((r) => isObject(r) && r.node_id === node.node_id);
+      ctx.error(joinPath(joinPath(joinPath(path, i), 'warm_pool'), 'name'), `warm pool ${name} is declared twice (nodes ${other} and ${node.node_id})`);
+    }
+  }
 }
 
 /** A fan-out agent id `<node_id>-<i>` must not equal another node's id. */

@@ -307,7 +307,25 @@ export function ServicesPage() {
         <td>${(s.health?.checks ?? []).length === 0 ? html`<span class="muted">${(s.checks ?? []).length === 0 ? 'no checks' : 'not checked yet'}</span>` : s.health.checks.map((c) => html`<div>${c.name}: <${Badge} value=${c.status} /> <small class="muted">${c.output}</small></div>`)}</td>
       </tr>`)}</tbody>
     </table>`)}
+    <${WarmPools} />
   </section>`;
+}
+
+/** Warm pools per machine (`mn pool list`): idle members waiting, members in use, how consumers were served. */
+function WarmPools() {
+  const pools = useLive(() => getJson('/api/pools'), null, 3000);
+  return html`<h2>Warm pools</h2>
+    <${Problem} error=${pools.error} />
+    ${pools.data && (pools.data.length === 0 ? html`<p class="muted">No warm pools are kept.</p>` : html`<table class="pools">
+      <thead><tr><th>Pool</th><th>Provider</th><th>Machine</th><th>Idle / size</th><th>In use</th><th>Starting</th><th>Served warm / cold</th><th>Job</th><th>Note</th></tr></thead>
+      <tbody>${pools.data.map((p) => html`<tr key=${`${p.pool}@${p.node}`}>
+        <td>${p.pool}</td><td>${p.provider}</td><td>${p.node}</td>
+        <td>${p.idle} / ${p.size}</td>
+        <td>${p.in_use}</td><td>${p.starting}</td><td>${p.served_warm} / ${p.served_cold}</td>
+        <td><a href=${`/jobs/${encodeURIComponent(p.job_id)}`}>${p.job_id}</a></td>
+        <td class="muted">${!p.alive ? 'machine not alive' : (p.last_error ?? '')}</td>
+      </tr>`)}</tbody>
+    </table>`)}`;
 }
 
 export function NotFound() {

@@ -18,6 +18,9 @@ import type { ServiceDirectory } from '../../services/directory.js';
 import type { InboxEntry, Store } from '../../store/store.js';
 import { ExecutorPools } from '../exec/executor-pools.js';
 import { Launcher } from '../exec/launcher.js';
+import { type PoolHosting, WarmPools } from '../exec/warm-pools.js';
+import { processEnv } from '../exec/process-env.js';
+import { executorCommand } from '../../core/runtime/executor.js';
 import type { ModuleRunner } from '../exec/module-runner.js';
 import type { SecretBox } from '../secrets.js';
 import { AgentEvents } from './agent-events.js';
@@ -60,6 +63,10 @@ export interface AgentHostOptions {
   readBatch?: number;
   now?: () => number;
   random?: () => number;
+  /** Where `MN_WARM_POOL_<NAME>_SIZE` overrides are read (default: this process's environment). */
+  warmPoolEnv?: Readonly<Record<string, string | undefined>>;
+  /** How often idle warm pool members are checked (default 2 s). */
+  warmPoolCheckMs?: number;
 }
 
 /** Lease that makes this daemon the one that runs the agents placed on its node. */
@@ -79,6 +86,7 @@ export class AgentHost {
   private readonly events: AgentEvents;
   private readonly settler: Settler;
   private readonly delivery: Delivery;
+  private readonly warmPools: WarmPools;
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
   private stopped = false;
@@ -111,7 +119,8 @@ export class AgentHost {
       random: options.random ?? Math.random,
       onError: this.onError,
     });
-    const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules, ...(options.secrets ? { secrets: options.secrets } : {}) });
+    this.warmPools = new WarmPools({ store, node, launcher: this.launcher, home: options.home, env: options.warmPoolEnv ?? process.env, onError: this.onError, ...(options.warmPoolCheckMs !== undefined ? { checkMs: options.warmPoolCheckMs } : {}) });
+    const handlers = createHandlers({ store, node, home: options.home, launcher: this.launcher, warmPools: this.warmPools, pools: new ExecutorPools(options.executorConcurrency, options.executorPools), modules: options.modules, ...(options.secrets ? { secrets: options.secrets } : {}) });
     this.delivery = new Delivery({ node, handlers, settler: this.settler, restarts, writes: this.writes, events: this.events, lifecycle, now: this.now, onAborted: (job, entry, reason) => this.forwardAborted(job, entry, reason) });
     this.jobs = new HostedJobs({
       store,
@@ -150,6 +159,27 @@ export class AgentHost {
       if (await this.keeper.acquire().catch((error: unknown) => (this.onError(error), false))) this.keeper.start();
     }
     await this.jobs.refresh();
+    await this.warmPools.reconcile(this.poolHostings());
+  }
+
+  /** The pool agents this machine runs now (executor nodes with `warm_pool`) whose command resolves. */
+  private poolHostings(): PoolHosting[] {
+    const out: PoolHosting[] = [];
+    for (const hosted of this.jobs.values()) {
+      // Only jobs that declare a pool (a rollout's target may add one): big jobs cost nothing here.
+      if (!hosted.job.nodes.some((n) => n.warm_pool) && !hosted.rollout?.target.nodes.some((n) => n.warm_pool)) continue;
+      for (const local of hosted.local.values()) {
+        const spec = local.spec.warm_pool;
+        if (spec === undefined || local.abort.signal.aborted) continue;
+        const command = executorCommand(local.config);
+        if (!command.ok) {
+          this.onError(new Error(`warm pool ${spec.name} of job ${hosted.jobId} agent ${local.agentId}: ${command.message}`));
+          continue;
+        }
+        out.push({ spec, jobId: hosted.jobId, agentId: local.agentId, argv: command.command.argv, env: () => processEnv(this.options.store, this.options.nodeName, hosted, local.agentId) });
+      }
+    }
+    return out;
   }
 
   /**
@@ -172,6 +202,7 @@ export class AgentHost {
     this.reader.stop();
     this.timers.clear();
     for (const hosted of this.jobs.values()) for (const a of hosted.local.values()) a.abort.abort();
+    await this.warmPools.close({ forget: options.release === true }).catch((error: unknown) => this.onError(error));
     this.launcher.close();
     if (options.release) await this.keeper.release().catch((error: unknown) => this.onError(error));
     else this.keeper.stop();

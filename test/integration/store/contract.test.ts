@@ -16,6 +16,7 @@ import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
 import { queueContract } from './queue-contract.js';
+import { warmPoolContract } from './warm-pool-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
   let now = 1_750_000_000_000;
@@ -36,6 +37,7 @@ scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 jobTemplateContract('MemoryStore', memory);
 queueContract('MemoryStore', memory);
+warmPoolContract('MemoryStore', memory);
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -62,3 +64,4 @@ scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
 queueContract('RedisStore', redis);
+warmPoolContract('RedisStore', redis);

@@ -433,6 +433,7 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['jobTemplates.list', () => store.jobTemplates.list()],
           ['queue.list', () => store.queue.list()],
           ['evaluations.list', () => store.evaluations.list()],
+          ['warmPools.list', () => store.warmPools.list()],
         ];
         for (const [name, call] of calls) {
           const error = await rejection(call());

@@ -4,7 +4,9 @@ import { executorCommand } from '../../../core/runtime/executor.js';
 import { positiveInt } from '../../../core/runtime/message.js';
 import type { Store } from '../../../store/store.js';
 import type { ExecutorPools } from '../../exec/executor-pools.js';
-import type { Launcher } from '../../exec/launcher.js';
+import { type Launcher, type ProcessResult, WARM_MEMBER_GONE } from '../../exec/launcher.js';
+import type { WarmPools } from '../../exec/warm-pools.js';
+import { warmPoolConsumed } from '../../../core/manifest/warm-pool.js';
 import { processEnv, variableEnv } from '../../exec/process-env.js';
 import { redactSecrets } from '../../../core/manifest/parameters.js';
 import type { SecretBox } from '../../secrets.js';
@@ -20,6 +22,8 @@ export interface ExecutorHandlerOptions {
   pools: ExecutorPools;
   /** Opens the sealed secret variables of dispatched jobs; without it, such jobs' executors fail. */
   secrets?: SecretBox;
+  /** This machine's warm pools: consumers (`config.warm_pool`) take their members. */
+  warmPools?: WarmPools;
 }
 
 /**
@@ -33,8 +37,13 @@ export function executorHandler(options: ExecutorHandlerOptions): AgentHandler {
 
 async function execute(o: ExecutorHandlerOptions, ctx: HandlerContext): Promise<Outcome> {
   const { job, agent, message, signal } = ctx;
-  const resolved = executorCommand(agent.config);
-  if (!resolved.ok) return { ok: false, reason: resolved.message };
+  // A pool agent's work is keeping its members (see warm-pools.ts); its messages need nothing more.
+  if (agent.spec.warm_pool !== undefined) return { ok: true, actions: [] };
+  const poolName = warmPoolConsumed(agent.config);
+  // A consumer without a command of its own spawns the pool's command when no member is idle.
+  const fallback = poolName !== null && agent.config.command === undefined ? o.warmPools?.commandOf(poolName) : null;
+  const resolved = executorCommand(fallback ? { ...agent.config, command: fallback } : agent.config);
+  if (!resolved.ok) return { ok: false, reason: poolName !== null && agent.config.command === undefined ? `no idle member of warm pool ${poolName} and no config.command to spawn cold (the pool is not kept on ${o.node})` : resolved.message };
   const attempts = executorAttempts(agent.config);
   const env = await processEnv(o.store, o.node, job, agent.agentId);
   // Secret variables: opened into the process's environment only, and cut out of what it prints.
@@ -53,14 +62,37 @@ async function execute(o: ExecutorHandlerOptions, ctx: HandlerContext): Promise<
     secretValues = Object.values(opened).filter((v) => v !== '').sort((a, b) => b.length - a.length);
   }
   const cwd = path.join(o.home, 'jobs', job.jobId, agent.agentId);
+  const stdin = `${JSON.stringify(message)}\n`;
   for (let attempt = 1; ; attempt++) {
-    const release = await o.pools.of(agent.config).acquire(positiveInt(agent.config.pool_slots) ?? 1);
-    let result;
-    try {
+    let result: ProcessResult | null = null;
+    if (poolName !== null) {
+      // A member's environment is fixed when it starts: secret variables reach only a fresh process.
       if (signal.aborted) return { ok: false, reason: 'aborted' };
-      result = await o.launcher.run({ command: resolved.command, cwd, env, stdin: `${JSON.stringify(message)}\n`, signal, killTimeoutMs: agent.spec.kill_timeout_ms });
-    } finally {
-      release();
+      const member = sealed === null ? (o.warmPools?.take(poolName) ?? null) : null;
+      let reason = sealed !== null ? 'the job has secret variables, which reach only a fresh process' : o.warmPools?.commandOf(poolName) ? 'no idle member' : `the pool is not kept on ${o.node}`;
+      if (member) {
+        const noted = ctx.event('warm_member_taken', { pool: poolName, member: member.id, pid: member.pid, idle_ms: member.waitedMs });
+        result = await member.feed({ stdin, signal, timeoutMs: resolved.command.timeoutMs, killTimeoutMs: agent.spec.kill_timeout_ms });
+        await noted;
+        // It died between the take and its input: spawn cold rather than fail the run.
+        if (result.error === WARM_MEMBER_GONE) {
+          result = null;
+          reason = `member ${member.id} exited before its input`;
+        }
+      }
+      if (result === null) {
+        o.warmPools?.recordCold(poolName);
+        await ctx.event('warm_pool_cold_spawn', { pool: poolName, reason });
+      }
+    }
+    if (result === null) {
+      const release = await o.pools.of(agent.config).acquire(positiveInt(agent.config.pool_slots) ?? 1);
+      try {
+        if (signal.aborted) return { ok: false, reason: 'aborted' };
+        result = await o.launcher.run({ command: resolved.command, cwd, env, stdin, signal, killTimeoutMs: agent.spec.kill_timeout_ms });
+      } finally {
+        release();
+      }
     }
     if (secretValues.length > 0) {
       result = { ...result, stdout: redactSecrets(result.stdout, secretValues), stderr: redactSecrets(result.stderr, secretValues), error: result.error === null ? null : redactSecrets(result.error, secretValues) };
