@@ -91,7 +91,10 @@ interface Pending {
   retries: number;
   /** Planned in a task of its own: its batch's plan failed in the worker (a crash), so no one else fails with it. */
   alone?: boolean;
-  /** May wait in the queue when it cannot start now (a submission without `noQueue`). */
+  /**
+   * A submission: true when it may wait in the queue (no `noQueue`), false when it is refused
+   * instead. Undefined for a scheduled dispatch's record, placed (or failed) without the queue.
+   */
   queueable?: boolean;
   resolve: (value: Submitted) => void;
   reject: (error: unknown) => void;
