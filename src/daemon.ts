@@ -112,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   leader.start();
   const relocator = new Relocator({ store, jobs, coordinators, onError });
   // The cluster queue: the leader starts queued jobs when capacity frees, in priority order.
-  const queueSweeper = new QueueSweeper({ store, jobs, isLeader: () => leader.isLeader, onError });
+  const queueSweeper = new QueueSweeper({ store, jobs, coordinators, isLeader: () => leader.isLeader, onError });
   const supervisor = new Supervisor({ store, coordinators, jobServices: (record, fence) => ensureJobServices(directory, record, config.nodeName, env, fence, Date.now()), onError });
   scheduled = () => supervisor.poke();
   const modules = new ModuleRunner({ threads: 1, onError });

@@ -30,6 +30,9 @@ export async function controlJob(store: Store, coordinators: Coordinators, recor
   const fence = await coordinators.adopt(jobId);
   if (fence) {
     await coordinators.transition(jobId, target, `job_${target}`);
+    // The leader starts queued jobs under their lease: a daemon that took it only to pause or
+    // resume one gives it back (a queue sweep that cannot take it would wait behind it).
+    if (queued && !TERMINAL_JOB_STATUSES.has(target)) await coordinators.release(jobId);
   } else {
     await store.updateJob(jobId, { status: target });
     await store.appendEvent(jobId, { type: `job_${target}`, payload: { status: target, requested: true } });

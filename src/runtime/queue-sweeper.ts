@@ -6,6 +6,7 @@
  */
 import { queueHeads } from '../core/queue/order.js';
 import { type JobRecord, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import type { Coordinators } from './coordinators.js';
 import type { Jobs } from './jobs.js';
 import { usageFingerprint } from './relocator.js';
 
@@ -14,6 +15,8 @@ export interface QueueSweeperOptions {
   jobs: Jobs;
   /** Whether this daemon leads now (only the leader starts queued jobs). */
   isLeader: () => boolean;
+  /** This daemon's coordinators: a daemon that stops leading gives back its queued jobs' leases. */
+  coordinators?: Coordinators;
   /** Queue heads planned in one pass (default 16). */
   heads?: number;
   /** A pass runs at least this often while jobs wait, even when nothing changed (default 5000 ms). */
@@ -30,6 +33,7 @@ export class QueueSweeper {
   private lastSize = -1;
   private lastPass = 0;
   private passes = 0;
+  private leading = false;
   private readonly now: () => number;
 
   constructor(private readonly options: QueueSweeperOptions) {
@@ -41,8 +45,11 @@ export class QueueSweeper {
     if (!this.options.isLeader()) {
       // A new term starts with a pass.
       this.lastCapacity = '';
+      if (this.leading) await this.handOver();
+      this.leading = false;
       return;
     }
+    this.leading = true;
     const now = this.now();
     const periodic = now - this.lastPass >= (this.options.periodMs ?? 5000);
     if (periodic && this.passes++ % REPAIR_EVERY === 0) await this.repair();
@@ -69,6 +76,19 @@ export class QueueSweeper {
       records.push(record);
     }
     await jobs.startQueued(records, this.options.onError);
+  }
+
+  /**
+   * Gives back the leases of the queued jobs this daemon coordinates (it adopted them as leader),
+   * so that the new leader can start them without waiting for this daemon to stop.
+   */
+  private async handOver(): Promise<void> {
+    const coordinators = this.options.coordinators;
+    if (!coordinators) return;
+    for (const jobId of coordinators.jobIds) {
+      const record = await this.options.store.getJob(jobId);
+      if (record && record.plan === null && record.details.queued && (record.status === 'pending' || record.status === 'paused')) await coordinators.release(jobId);
+    }
   }
 
   /** Puts back queued records that lost their entry (their daemon died between the two writes). */

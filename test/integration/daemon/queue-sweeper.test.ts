@@ -26,7 +26,7 @@ async function setup() {
   let now = 1_000_000;
   let leading = true;
   const errors: unknown[] = [];
-  const sweeper = new QueueSweeper({ store, jobs, isLeader: () => leading, now: () => now, onError: (e) => errors.push(e) });
+  const sweeper = new QueueSweeper({ store, jobs, coordinators, isLeader: () => leading, now: () => now, onError: (e) => errors.push(e) });
   return {
     store, coordinators, jobs, sweeper, errors,
     advance: (ms: number) => (now += ms),
@@ -36,39 +36,58 @@ async function setup() {
 }
 
 describe('the queue sweep', () => {
-  it('starts queued jobs only while leading, in priority order, once capacity frees', async () => {
+  it('starts queued jobs in priority order once capacity frees, and hands their leases over when it stops leading', async () => {
     const t = await setup();
     const filler = await t.jobs.submit(job('filler', 7));
     const low = await t.jobs.submit(job('low', 6, 20));
     const high = await t.jobs.submit(job('high', 6, 90));
     expect([low.status, high.status]).toEqual(['pending', 'pending']);
     await t.coordinators.transition(filler.job_id, 'cancelled', 'job_cancelled');
-    t.lead(false);
-    await t.sweeper.tick();
-    expect((await t.store.getJob(high.job_id))!.status).toBe('pending');
-    t.lead(true);
+    // Leading, it coordinates the queued jobs; once it stops leading it gives their leases back.
+    for (const id of [low.job_id, high.job_id]) expect(await t.coordinators.adopt(id)).not.toBeNull();
     await t.sweeper.tick();
     expect((await t.store.getJob(high.job_id))!.status).toBe('scheduled');
+    // Room for one: the higher priority went first, the other waits.
     expect((await t.store.getJob(low.job_id))!.status).toBe('pending');
     expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([low.job_id]);
+    await t.coordinators.transition(high.job_id, 'cancelled', 'job_cancelled');
+    t.lead(false);
+    await t.sweeper.tick();
+    expect(await t.store.getLease(`job:${low.job_id}`)).toBeNull();
+    expect(t.coordinators.jobIds).not.toContain(low.job_id);
+    expect((await t.store.getJob(low.job_id))!.status).toBe('pending');
+    t.lead(true);
+    await t.sweeper.tick();
+    expect((await t.store.getJob(low.job_id))!.status).toBe('scheduled');
+    expect(await t.store.queue.list()).toEqual([]);
     expect(t.errors).toEqual([]);
     await t.close();
   });
 
   it('a paused queued job leaves the queue and holds nothing back; resumed, it is back at its old place', async () => {
     const t = await setup();
-    await t.jobs.submit(job('filler', 7));
+    const filler = await t.jobs.submit(job('filler', 7));
     const first = await t.jobs.submit(job('first', 6, 80));
     expect(first.status).toBe('pending');
-    const paused = await controlJob(t.store, t.coordinators, (await t.store.getJob(first.job_id))!, 'pause');
+    // Paused and resumed through another daemon, which gives the job's lease back each time.
+    const other = new Coordinators({ store: t.store, holder: 'other', leaseMs: 60_000, renewMs: 10_000 });
+    const paused = await controlJob(t.store, other, (await t.store.getJob(first.job_id))!, 'pause');
     expect(paused.status).toBe('paused');
     expect(await t.store.queue.list()).toEqual([]);
     // Nothing of higher or equal priority waits now: a small job starts at once.
     expect((await t.jobs.submit(job('small', 0.5, 50))).status).toBe('scheduled');
     const later = await t.jobs.submit(job('later', 6, 80));
-    await controlJob(t.store, t.coordinators, (await t.store.getJob(first.job_id))!, 'resume');
+    await controlJob(t.store, other, (await t.store.getJob(first.job_id))!, 'resume');
     expect((await t.store.getJob(first.job_id))!.status).toBe('pending');
     expect((await t.store.queue.list()).map((e) => e.job_id)).toEqual([first.job_id, later.job_id]);
+    expect(await t.store.getLease(`job:${first.job_id}`)).toBeNull();
+    // The leader's sweep can take it: with room for one, the resumed job (older) starts first.
+    await t.coordinators.transition(filler.job_id, 'cancelled', 'job_cancelled');
+    t.advance(10_000);
+    await t.sweeper.tick();
+    expect((await t.store.getJob(first.job_id))!.status).toBe('scheduled');
+    expect((await t.store.getJob(later.job_id))!.status).toBe('pending');
+    other.stop();
     await t.close();
   });
 
