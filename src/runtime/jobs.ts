@@ -347,7 +347,11 @@ export class Jobs {
       const shown = jobPlan(plan, p);
       p.resolve({ job_id: p.jobId, status: 'pending', plan: { ...shown, status: 'failed', placements: [], failures: own, stats: { ...shown.stats, placed: 0 } }, queue: place, evaluation_id: entry.evaluation_id! });
     } catch (error) {
+      // Refused after all: a record that exists must not wait (or be started later) unseen.
       await store.queue.remove(p.jobId).catch(() => false);
+      if ((await store.getJob(p.jobId).catch(() => null)) && (await this.options.coordinators.adopt(p.jobId).catch(() => null))) {
+        await this.options.coordinators.transition(p.jobId, 'failed', 'job_failed').catch(() => undefined);
+      }
       p.reject(error);
     }
   }
