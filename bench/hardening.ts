@@ -7,7 +7,8 @@
  * delay, submit and cancel times, leader changes, and RSS before, at peak and after.
  *
  * Run: `npm run bench:hardening` (both stores), `-- --agents 20000`, `-- --store memory|redis`.
- * Needs redis-server on PATH for the Redis run.
+ * Needs redis-server on PATH for the Redis run. `MN_BENCH_HEAP_SNAPSHOT=FILE` writes a heap snapshot
+ * once the job has ended (to see what stays alive).
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';

@@ -9,6 +9,7 @@ import { registerPoolCommands } from './commands/pool.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
+import { registerEvalCommands } from './commands/eval.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerServiceCommands(program);
   registerDeploymentCommands(program);
   registerScheduleCommands(program);
+  registerEvalCommands(program);
   registerPoolCommands(program);
   return program;
 }

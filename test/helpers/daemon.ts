@@ -136,3 +136,13 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

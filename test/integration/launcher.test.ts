@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Launcher } from '../../src/runtime/exec/launcher.js';
-import { eventually } from '../helpers/daemon.js';
+import { eventually, processAlive } from '../helpers/daemon.js';
 
 const cwd = os.tmpdir();
 const run = (launcher: Launcher, argv: string[], extra: { timeoutMs?: number | null; signal?: AbortSignal; stdin?: string; killTimeoutMs?: number } = {}) =>
@@ -59,7 +59,7 @@ describe('Launcher (executor processes spawned from a small child process)', () 
     controller.abort();
     const r = await pending;
     expect(r).toMatchObject({ aborted: true, error: 'aborted', stopped_by: 'SIGKILL', signal: 'SIGKILL', exit_code: null });
-    await eventually(async () => !alive(pid), 5_000, 20);
+    await eventually(async () => !processAlive(pid), 5_000, 20);
   });
 
   it('kills at once without a kill timeout (health-check scripts)', async () => {
@@ -82,21 +82,13 @@ describe('Launcher (executor processes spawned from a small child process)', () 
     const pidFile = path.join(mkdtempSync(path.join(cwd, 'mn-launcher-')), 'pid');
     const pending = run(own, ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 600`]);
     const pid = await eventually(async () => Number(readFileSync(pidFile, 'utf8').trim()) || null, 10_000, 20);
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     own.close();
     expect((await pending).error).toMatch(/the launcher exited/);
-    await eventually(async () => !alive(pid), 5_000, 20);
+    await eventually(async () => !processAlive(pid), 5_000, 20);
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('Launcher warm members (pre-started processes that wait for their input)', () => {
   const launcher = new Launcher();
@@ -132,14 +124,7 @@ describe('Launcher warm members (pre-started processes that wait for their input
     const other = await warm(path.join(dir, 'b'), (why) => quiet.push(why));
     await eventually(async () => existsSync(path.join(dir, 'b')));
     other.kill();
-    await eventually(async () => {
-      try {
-        process.kill(other.pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await eventually(async () => !processAlive(other.pid));
     expect(quiet).toEqual([]);
     await expect(launcher.warm({ argv: ['no-such-command-mn'], cwd, env: process.env, onExit: () => undefined })).rejects.toThrow('command not found: no-such-command-mn');
   });

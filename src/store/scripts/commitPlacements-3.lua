@@ -32,6 +32,7 @@
     {-7, node, hold, owner}  HoldConflict: another agent holds that port or device; nothing written
 ]]
 --- @include "includes/checkFence"
+--- @include "includes/fieldsButPlan"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
@@ -183,12 +184,4 @@ if ARGV[5] ~= '' then
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'updated_at', now)
--- Every field but the plan (the caller has the plan it wrote, or the one it read).
-local out = {0}
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if f ~= 'plan' then
-    out[#out + 1] = f
-    out[#out + 1] = redis.call('HGET', KEYS[1], f)
-  end
-end
-return out
+return fieldsButPlan(KEYS[1])

@@ -21,6 +21,7 @@
     {-4, currentVersion}    VersionMismatch
 ]]
 --- @include "includes/checkFence"
+--- @include "includes/fieldsButPlan"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
@@ -47,12 +48,4 @@ if ARGV[4] ~= '' then
     end
   end
 end
--- Every field but the plan (the caller has the plan it wrote, or the one it read).
-local out = {0}
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if f ~= 'plan' then
-    out[#out + 1] = f
-    out[#out + 1] = redis.call('HGET', KEYS[1], f)
-  end
-end
-return out
+return fieldsButPlan(KEYS[1])

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_SERVICE, JOB_SERVICE } from '../../../src/api/protos.js';
 import type { WarmPoolView } from '../../../src/api/warm-pool-handlers.js';
 import { runCli } from '../../helpers/cli.js';
-import { type AgentProcess, eventually, startAgent } from '../../helpers/daemon.js';
+import { type AgentProcess, eventually, startAgent, processAlive } from '../../helpers/daemon.js';
 import { rawCall } from '../../helpers/grpc.js';
 import { finished, jobEvents } from '../../helpers/jobs.js';
 import { type RedisServer, startRedis } from '../../helpers/redis.js';
@@ -49,14 +49,6 @@ const consumer = (pool: string, body: unknown) =>
     nodes: [{ node_id: 'run', agent_type: 'executor', config: { warm_pool: pool, complete_job: true }, resources: { cpu_cores: 0.01, memory_mb: 1 } }],
   });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const startedPids = (dir: string): number[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('started-')).map((f) => Number(f.slice(8))) : []);
 
@@ -133,7 +125,7 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
       return found.length >= 3 ? found : null;
     }, 15_000);
     expect(pids).toHaveLength(3);
-    for (const pid of pids) expect(alive(pid)).toBe(true);
+    for (const pid of pids) expect(processAlive(pid)).toBe(true);
     // The job keeping pools gets the lower default priority.
     const job = await rawCall<{ job_json: string }>(agent.target, JOB_SERVICE, 'GetJob', { job_id: poolJobId });
     expect((JSON.parse(job.res!.job_json) as { job: { priority: number } }).job.priority).toBe(40);
@@ -174,7 +166,7 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
     }, 30_000);
     expect(p.last_error).toMatch(/member spare-1 (exited|failed its check)/);
     const fresh = startedPids(path.join(markers, 'spare')).find((pid) => pid !== victim)!;
-    expect(alive(fresh)).toBe(true);
+    expect(processAlive(fresh)).toBe(true);
   }, 60_000);
 
   it('spawns cold when the pool has no idle member, and records it on the agent and the pool', async () => {
@@ -237,11 +229,11 @@ describe.each(['embedded', 'redis'] as const)('warm pools on the %s store', (kin
   });
 
   it('stops the members and drops the pool when its job ends', async () => {
-    const idle = startedPids(path.join(markers, 'py')).filter(alive);
+    const idle = startedPids(path.join(markers, 'py')).filter(processAlive);
     expect(idle.length).toBeGreaterThanOrEqual(3);
     const c = await rawCall(agent.target, JOB_SERVICE, 'CancelJob', { job_id: poolJobId }, TOKEN);
     expect(c.details).toBe('');
     await eventually(async () => (await pools()).length === 0, 30_000);
-    await eventually(async () => idle.every((pid) => !alive(pid)), 15_000);
+    await eventually(async () => idle.every((pid) => !processAlive(pid)), 15_000);
   }, 60_000);
 });

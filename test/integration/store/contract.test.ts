@@ -15,6 +15,7 @@ import { deploymentContract } from './deployment-contract.js';
 import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
+import { queueContract } from './queue-contract.js';
 import { warmPoolContract } from './warm-pool-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
@@ -35,6 +36,7 @@ deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 jobTemplateContract('MemoryStore', memory);
+queueContract('MemoryStore', memory);
 warmPoolContract('MemoryStore', memory);
 
 let server: RedisServer;
@@ -61,4 +63,5 @@ deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
+queueContract('RedisStore', redis);
 warmPoolContract('RedisStore', redis);
