@@ -7,6 +7,7 @@ import type { DaemonConfig } from './core/config.js';
 import { Coordinators } from './runtime/coordinators.js';
 import { Jobs, type PlanService } from './runtime/jobs.js';
 import { Relocator } from './runtime/relocator.js';
+import { QueueSweeper } from './runtime/queue-sweeper.js';
 import { AgentHost } from './runtime/host/agent-host.js';
 import { rescueInboxes } from './runtime/inbox-rescue.js';
 import { ModuleRunner } from './runtime/exec/module-runner.js';
@@ -110,6 +111,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   leader.start();
   const relocator = new Relocator({ store, jobs, coordinators, onError });
+  // The cluster queue: the leader starts queued jobs when capacity frees, in priority order.
+  const queueSweeper = new QueueSweeper({ store, jobs, coordinators, isLeader: () => leader.isLeader, onError });
   const supervisor = new Supervisor({ store, coordinators, jobServices: (record, fence) => ensureJobServices(directory, record, config.nodeName, env, fence, Date.now()), onError });
   scheduled = () => supervisor.poke();
   const modules = new ModuleRunner({ threads: 1, onError });
@@ -155,6 +158,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Completion and seeding are checked often: two small reads per coordinated job.
     every(Math.min(config.sweepMs, 250), () => supervisor.tick(), onError),
     every(config.heartbeatMs, () => host.tick(), onError),
+    every(config.sweepMs, () => queueSweeper.tick(), onError),
     every(Math.min(config.sweepMs, 250), async () => {
       await rollouts.tick();
       if (leader.isLeader) await deployments.tick();

@@ -5,6 +5,7 @@ import type { Jobs } from '../runtime/jobs.js';
 import type { Schedules } from '../schedules/schedules.js';
 import type { JobTemplates } from '../runtime/job-templates.js';
 import { templateHandlers } from './template-handlers.js';
+import { evaluationHandlers } from './evaluation-handlers.js';
 import type { ServiceDirectory } from '../services/directory.js';
 import type { Preflight } from '../services/preflight.js';
 import type { MonitorMetrics } from '../services/monitor.js';
@@ -59,13 +60,14 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
   return {
     ...scheduleHandlers(ctx),
     ...templateHandlers(ctx),
-    SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean }, { job_id: string; status: string }>(
+    ...evaluationHandlers(ctx),
+    SubmitJob: unary<{ manifest_json: string; payloads: Record<string, Buffer>; force?: boolean; no_queue?: boolean }, { job_id: string; status: string; queue_json: string; evaluation_id: string }>(
       'SubmitJob',
       async (req, md) => {
         requireToken(md, ctx.authToken, 'SubmitJob');
         const text = requireField(req.manifest_json, 'manifest_json');
-        const { job_id, status } = await jobs.submit(text, bundleFiles(req.payloads), { force: req.force === true });
-        return { job_id, status };
+        const { job_id, status, queue, evaluation_id } = await jobs.submit(text, bundleFiles(req.payloads), { force: req.force === true, noQueue: req.no_queue === true });
+        return { job_id, status, queue_json: queue ? JSON.stringify(queue) : '', evaluation_id: evaluation_id ?? '' };
       },
       ctx.onInternal,
     ),

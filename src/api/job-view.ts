@@ -42,8 +42,15 @@ export async function jobDocument(store: Store, record: JobRecord, includeManife
     keptDetails.dispatch = dispatch;
   }
   const placements = plan?.placements.length ?? 0;
+  // A queued job (pending, no plan) shows its live place; the latest evaluation says why it waits.
+  const [queue, latest] = await Promise.all([
+    keptDetails.queued && record.plan === null ? store.queue.place(record.job_id) : Promise.resolve(null),
+    store.evaluations.list({ job_id: record.job_id, limit: 1 }).then((p) => p.evaluations[0] ?? null),
+  ]);
   return {
     ...rest,
+    queue,
+    latest_evaluation: latest,
     ...(includeManifest ? { manifest } : {}),
     plan: plan && placements > INLINE_AGENTS ? { ...plan, placements: [], placements_omitted: placements } : plan,
     details: keptDetails,

@@ -10,6 +10,7 @@ import { registerServiceCommands } from './commands/service.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerValidate } from './commands/validate.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerEvalCommands } from './commands/eval.js';
 import { CliError } from './client.js';
 import { EXIT, complain } from './output.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerDeploymentCommands(program);
   registerScheduleCommands(program);
   registerClusterCommands(program);
+  registerEvalCommands(program);
   registerPoolCommands(program);
   return program;
 }

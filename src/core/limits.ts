@@ -102,6 +102,9 @@ export function jsonTextDepthExceeded(text: string, max: number): DepthExceeded 
  */
 export function valueDepthExceeded(value: unknown, max: number): { depth: number; path: string } | null {
   if (value === null || typeof value !== 'object') return null;
+  // Most values are within the limit: check that with two flat stacks and no per-value records,
+  // and walk again with paths only when the limit is passed.
+  if (depthWithin(value, max)) return null;
   const stack: Array<{ value: object; depth: number; key: string | number | null; parent: number }> = [{ value, depth: 1, key: null, parent: -1 }];
   const seen: Array<{ key: string | number | null; parent: number }> = [];
   while (stack.length > 0) {
@@ -124,6 +127,37 @@ export function valueDepthExceeded(value: unknown, max: number): { depth: number
     }
   }
   return null;
+}
+
+/** True when `value` nests at most `max` levels (iterative, allocation-light). */
+function depthWithin(value: object, max: number): boolean {
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const top = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return false;
+    if (Array.isArray(top)) {
+      const list = top as unknown[];
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i];
+        if (item !== null && typeof item === 'object') {
+          values.push(item);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      const obj = top as Record<string, unknown>;
+      for (const key in obj) {
+        const item = obj[key];
+        if (item !== null && typeof item === 'object') {
+          values.push(item);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return true;
 }
 
 function pathOf(seen: ReadonlyArray<{ key: string | number | null; parent: number }>, index: number): string {

@@ -94,7 +94,7 @@ export class Deployer {
         case 'blue_green': {
           const role: JobDeployment['deployment_role'] = route.kind === 'blue_green' ? 'candidate' : 'primary';
           const deployment: JobDeployment = { deployment_key: key, deployment_id: claimed.deployment_id, deployment_version: number, deployment_role: role };
-          const started = await jobs.submit(req.manifestJson, files, { force: req.force === true, preflightDone: preflight, details: { deployment } });
+          const started = await jobs.submit(req.manifestJson, files, { force: req.force === true, preflightDone: preflight, details: { deployment }, noQueue: true });
           const v = await version(started.job_id);
           if (route.kind === 'rerun') {
             return await this.write(claimed, { status: 'version_recorded', description: route.reason, target_job_id: started.job_id, current_job_id: started.job_id, target_version: v.version, current_version: v.version }, [

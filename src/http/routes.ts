@@ -5,6 +5,7 @@
  */
 import { controlJob, drainNode, jobDetail, jobEventPage, jobResult, listJobSummaries, listNodeViews, listServiceInstances, nodeDetail, nodeEligibility, systemSummary, undrainNode } from '../api/reads.js';
 import type { ApiContext } from '../api/job-service.js';
+import { evaluationPage } from '../api/evaluation-handlers.js';
 import { listWarmPools } from '../api/warm-pool-handlers.js';
 import { MnError } from '../core/errors.js';
 import type { AgentSummary } from '../core/paging.js';
@@ -36,6 +37,7 @@ export function dashboardApi(ctx: ApiContext): { match(method: string, path: str
     { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/events$/, name: 'ListJobEvents', run: ([id], q) => jobEventPage(ctx, id, { afterId: q.get('after') ?? undefined, limit: intParam(q, 'limit', 1000) }) },
     { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/logs$/, name: 'ListJobEvents', run: ([id], q) => agentLogs(ctx, id!, q.get('agent')) },
     { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/result$/, name: 'GetJobResult', run: ([id]) => jobResult(ctx, id) },
+    { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/evaluations$/, name: 'ListEvaluations', run: async ([id]) => { await jobDetail(ctx, id); return evaluationPage(ctx.store, { job_id: id!, page_size: 50 }); } },
     { method: 'GET', pattern: /^\/api\/services$/, name: 'ListServices', run: () => listServiceInstances(ctx, { include_candidates: true }) },
     { method: 'GET', pattern: /^\/api\/pools$/, name: 'ListWarmPools', run: () => listWarmPools(ctx.store) },
     { method: 'GET', pattern: /^\/api\/deployments$/, name: 'ListDeployments', run: () => ctx.deployer.list({}) },

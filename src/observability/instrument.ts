@@ -34,7 +34,7 @@ export const MAX_SCRAPED_JOBS = 1000;
 
 /** Jobs by status, agents of the active jobs by state, node statuses and heartbeat age, message backlog. */
 export async function readClusterGauges(store: Store, now: number): Promise<ClusterGauges> {
-  const [jobs, nodes] = await Promise.all([store.listJobs(), store.listNodes()]);
+  const [jobs, nodes, queued] = await Promise.all([store.listJobs(), store.listNodes(), store.queue.list()]);
   // Every status is present (0 when no job has it): a series that vanishes is hard to alert on.
   const jobsByStatus: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
   for (const j of jobs) jobsByStatus[j.status] = (jobsByStatus[j.status] ?? 0) + 1;
@@ -60,5 +60,6 @@ export async function readClusterGauges(store: Store, now: number): Promise<Clus
     heartbeatAge: nodes.map((n) => ({ node: n.name, seconds: n.heartbeat_at === null ? null : Math.max(0, now - n.heartbeat_at) / 1000 })),
     inboxBacklog,
     deadLetters,
+    queuedJobs: queued.length,
   };
 }

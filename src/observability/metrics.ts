@@ -176,6 +176,8 @@ export interface ClusterGauges {
   /** Messages sent and not yet settled, over the active jobs. */
   inboxBacklog: number;
   deadLetters: number;
+  /** Jobs waiting in the cluster queue (pending, for capacity). */
+  queuedJobs?: number;
 }
 
 /**
@@ -194,6 +196,7 @@ export async function scrapeMetrics(state: ClusterGauges, node: string): Promise
   for (const h of state.heartbeatAge) if (h.seconds !== null) lag.set({ node: h.node }, h.seconds);
   new Gauge({ name: 'mn_inbox_backlog', help: 'Messages sent and not yet settled, over the active jobs', registers: [local] }).set(state.inboxBacklog);
   new Gauge({ name: 'mn_job_dead_letters', help: 'Dead letters held by the active jobs', registers: [local] }).set(state.deadLetters);
+  new Gauge({ name: 'mn_jobs_queued', help: 'Jobs waiting in the cluster queue for capacity (status pending)', registers: [local] }).set(state.queuedJobs ?? 0);
   new Gauge({ name: 'mn_daemon_info', help: 'This daemon (value 1)', labelNames: ['node'], registers: [local] }).set({ node }, 1);
   const merged = Registry.merge([registry, local]);
   return { contentType: merged.contentType, text: await merged.metrics() };

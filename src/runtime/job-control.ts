@@ -22,12 +22,21 @@ export async function controlJob(store: Store, coordinators: Coordinators, recor
   }
   if (action === 'pause' && !PAUSABLE.has(from)) throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from} and cannot be paused`);
   if (action === 'resume' && from !== 'paused') throw new MnError('MN_E_FAILED_PRECONDITION', `job ${jobId} is ${from}, not paused`);
+  // A queued job leaves the queue first (cancel, pause): a queue sweep that has not claimed it
+  // yet never will, and a paused one holds no later submission back. Resume puts it back at
+  // its old place (its entry is kept on the record).
+  const queued = record.plan === null ? record.details.queued : undefined;
+  if (action === 'cancel' || (action === 'pause' && queued)) await store.queue.remove(jobId);
   const fence = await coordinators.adopt(jobId);
   if (fence) {
     await coordinators.transition(jobId, target, `job_${target}`);
+    // The leader starts queued jobs under their lease: a daemon that took it only to pause or
+    // resume one gives it back (a queue sweep that cannot take it would wait behind it).
+    if (queued && !TERMINAL_JOB_STATUSES.has(target)) await coordinators.release(jobId);
   } else {
     await store.updateJob(jobId, { status: target });
     await store.appendEvent(jobId, { type: `job_${target}`, payload: { status: target, requested: true } });
   }
+  if (action === 'resume' && queued) await store.queue.enqueue(queued);
   return { job_id: jobId, status: target };
 }

@@ -16,6 +16,10 @@ import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 import type { PreemptionConfig } from '../core/placement/preemption-config.js';
 import { readSchedulerConfig } from '../cluster/scheduler-config.js';
 import { commitEvictions, recordPreemptions } from './preemption.js';
+import { type QueueEntry, type QueuePlace, waitsBehind } from '../core/queue/order.js';
+import { explainFailures, failedCount } from '../core/queue/evaluation.js';
+import type { PlacementFailure } from '../core/placement/plan-types.js';
+import { newEvaluationId, recordEvaluation } from './evaluations.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -58,6 +62,23 @@ export interface SubmitOptions {
   preflightDone?: JobDetails['preflight'];
   /** A template dispatch: a manifest that declares `parameters` is accepted (its variables are filled in). */
   template?: boolean;
+  /**
+   * Refuse the job when it cannot start now (the behaviour before the queue): a `runnable_later`
+   * job, or one that would have to wait behind queued jobs of higher or equal priority, is refused
+   * with `MN_E_PLACEMENT_FAILED` instead of being queued.
+   */
+  noQueue?: boolean;
+}
+
+/** What a submission answers: the job, its status, its plan and, for a queued job, its place. */
+export interface Submitted {
+  job_id: string;
+  status: JobStatus;
+  plan: Plan;
+  /** The job's place in the queue when it was queued (status `pending`). */
+  queue?: QueuePlace | null;
+  /** The evaluation that placed or queued the job. */
+  evaluation_id?: string;
 }
 
 /** A submission waiting for the committer. */
@@ -75,7 +96,12 @@ interface Pending {
   retries: number;
   /** Planned in a task of its own: its batch's plan failed in the worker (a crash), so no one else fails with it. */
   alone?: boolean;
-  resolve: (value: { job_id: string; status: JobStatus; plan: Plan }) => void;
+  /**
+   * A submission: true when it may wait in the queue (no `noQueue`), false when it is refused
+   * instead. Undefined for a scheduled dispatch's record, placed (or failed) without the queue.
+   */
+  queueable?: boolean;
+  resolve: (value: Submitted) => void;
   reject: (error: unknown) => void;
 }
 
@@ -109,7 +135,7 @@ export class Jobs {
    * sources of module agents (`config.module`) among them travel with the job record to the
    * daemons that run those agents.
    */
-  async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}, options: SubmitOptions = {}): Promise<{ job_id: string; status: JobStatus; plan: Plan }> {
+  async submit(manifestJson: string, files: Readonly<Record<string, Buffer | string>> = {}, options: SubmitOptions = {}): Promise<Submitted> {
     const { job, modules } = this.validate(manifestJson, files);
     if (!options.template && Object.keys(job.parameters).length > 0) {
       throw new MnError('MN_E_INVALID_ARGUMENT', `parameters: the manifest declares parameters (${Object.keys(job.parameters).join(', ')}), so it is a job template: register it with \`mn job register\` and start it with \`mn job dispatch ${job.job_name} --var NAME=VALUE\``, {
@@ -120,7 +146,7 @@ export class Jobs {
     const bound = await bindWarmPools(this.options.store, job);
     const preflight = 'preflightDone' in options ? options.preflightDone : await this.preflight(bound, options);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: bound, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, resolve, reject });
+      this.queue.push({ job: bound, jobId: newJobId(job.graph_id), manifest: JSON.parse(manifestJson) as unknown, modules, preflight, details: options.details ?? {}, retries: 0, queueable: options.noQueue !== true, resolve, reject });
       void this.drain();
     });
   }
@@ -224,6 +250,9 @@ export class Jobs {
   private async commitBatch(batch: Pending[]): Promise<void> {
     const view = await this.views.build();
     const { preemption } = await readSchedulerConfig(this.options.store, this.options.env ?? {});
+    // No starvation: a job does not start while a queued job of higher or equal priority waits.
+    // Read once per batch; jobs this batch queues join it.
+    const waiting: QueueEntry[] = await this.options.store.queue.list();
     // Plan under the job ids: two submissions of one manifest share a graph id.
     let plan: Plan;
     try {
@@ -253,6 +282,11 @@ export class Jobs {
           this.queue.unshift(p);
           continue;
         }
+        const availability = plan.jobs.find((j) => j.job === p.jobId)?.availability;
+        if (availability === 'runnable_later' && p.queueable) {
+          await this.enqueueSubmission(p, plan, failures, null, view, waiting);
+          continue;
+        }
         const f = failures[0]!;
         const more = failures.length > 1 ? ` (and ${failures.length - 1} more groups)` : '';
         p.reject(
@@ -262,10 +296,24 @@ export class Jobs {
         );
         continue;
       }
+      const behind = waitsBehind(waiting, p.job.priority, p.jobId);
+      if (behind && p.queueable !== undefined) {
+        if (p.queueable) {
+          await this.enqueueSubmission(p, plan, [], behind, view, waiting);
+        } else {
+          p.reject(
+            new MnError('MN_E_PLACEMENT_FAILED', `queued_jobs_waiting: job ${behind.job_id} (priority ${behind.priority}) waits in the queue and a job never starts ahead of a waiting job of higher or equal priority; submit without no_queue to queue behind it`, {
+              details: { reason: 'queued_jobs_waiting', waiting_behind: behind },
+            }),
+          );
+        }
+        continue;
+      }
       const own = jobPlan(plan, p);
       try {
         await this.commitOne(p, own, view);
-        p.resolve({ job_id: p.jobId, status: 'scheduled', plan: own });
+        const evaluation = await recordEvaluation(this.options.store, { job_id: p.jobId, trigger: 'submit', status: 'complete', placed: own.placements.length, failed: 0, explanation: explainFailures([]), queue: null });
+        p.resolve({ job_id: p.jobId, status: 'scheduled', plan: own, ...(evaluation ? { evaluation_id: evaluation.id } : {}) });
       } catch (error) {
         if (isMnError(error, 'MN_E_CONFLICT') && p.retries < 3) {
           // Another daemon committed onto the same nodes first: plan again against the new state.
@@ -280,6 +328,115 @@ export class Jobs {
         }
       }
     }
+  }
+
+  /**
+   * Accepts a submission that cannot start now: its record is created `pending` (no plan) with
+   * its queue entry, and a blocked evaluation explains why. The coordinator lease stays free:
+   * the leader adopts queued jobs and starts them from the queue.
+   */
+  private async enqueueSubmission(p: Pending, plan: Plan, failures: PlacementFailure[], behind: QueueEntry | null, view: ClusterView, waiting: QueueEntry[]): Promise<void> {
+    const { store } = this.options;
+    try {
+      const entry: QueueEntry = { job_id: p.jobId, priority: p.job.priority, since: Date.now(), evaluation_id: newEvaluationId() };
+      if (!(await store.getJob(p.jobId))) {
+        await store.createJob(newJobRecordOf({ ...p, details: { ...p.details, ...(p.preflight ? { preflight: p.preflight } : {}), queued: entry } }, view.cluster.nodes));
+        await store.appendEvent(p.jobId, { type: 'job_pending', payload: { graph_id: p.job.graph_id, agents: p.job.agent_count } });
+      }
+      await store.queue.enqueue(entry);
+      waiting.push(entry);
+      const place = await store.queue.place(p.jobId);
+      const own = failures.map((f) => ({ ...f, job: p.job.graph_id }));
+      const explanation = explainFailures(own, behind);
+      await store.appendEvent(p.jobId, { type: 'job_queued', payload: { status: 'pending', priority: entry.priority, position: place?.position ?? null, total: place?.total ?? null, evaluation_id: entry.evaluation_id, reason: explanation.summary } });
+      await recordEvaluation(this.options.store, { id: entry.evaluation_id!, job_id: p.jobId, trigger: 'submit', status: 'blocked', placed: 0, failed: failures.length > 0 ? failedCount(failures) : 0, explanation, queue: place });
+      const shown = jobPlan(plan, p);
+      p.resolve({ job_id: p.jobId, status: 'pending', plan: { ...shown, status: 'failed', placements: [], failures: own, stats: { ...shown.stats, placed: 0 } }, queue: place, evaluation_id: entry.evaluation_id! });
+    } catch (error) {
+      // Refused after all: a record that exists must not wait (or be started later) unseen.
+      await store.queue.remove(p.jobId).catch(() => false);
+      if ((await store.getJob(p.jobId).catch(() => null)) && (await this.options.coordinators.adopt(p.jobId).catch(() => null))) {
+        await this.options.coordinators.transition(p.jobId, 'failed', 'job_failed').catch(() => undefined);
+      }
+      p.reject(error);
+    }
+  }
+
+  /**
+   * Starts queued jobs (the leader's queue sweep): one plan for `records` (the queue's heads, in
+   * start order); each that fully fits is claimed from the queue and committed under its
+   * coordinator lease, in order, and the pass stops at the first that does not fit, so a smaller
+   * job never overtakes a waiting bigger one. Returns the jobs started and the one that blocked.
+   */
+  async startQueued(candidates: JobRecord[], onError?: (error: unknown) => void): Promise<{ started: string[]; blocked: string | null }> {
+    const { store, coordinators } = this.options;
+    const started: string[] = [];
+    // Only records still waiting: pending, without a plan, with their queue entry.
+    const records = candidates.filter((r) => r.status === 'pending' && r.plan === null && r.details.queued !== undefined);
+    if (records.length === 0) return { started, blocked: null };
+    const view = await this.views.build();
+    const { preemption } = await readSchedulerConfig(store, this.options.env ?? {});
+    const plan = await this.options.planner.plan(view.cluster, records.map((r) => ({ ...r.job, graph_id: r.job_id })), view.fingerprint, { preemption });
+    for (const record of records) {
+      const jobId = record.job_id;
+      const entry = record.details.queued;
+      const failures = plan.failures.filter((f) => f.job === jobId);
+      if (failures.length > 0) {
+        // Still waiting: refresh its blocked evaluation's explanation and place (no new record per pass).
+        if (entry?.evaluation_id) {
+          const own = failures.map((f) => ({ ...f, job: record.job.graph_id }));
+          const place = await store.queue.place(jobId).catch(() => null);
+          await store.evaluations.update(entry.evaluation_id, { explanation: explainFailures(own), failed: failedCount(failures), queue: place }).catch(() => undefined);
+        }
+        return { started, blocked: jobId };
+      }
+      if (!(await coordinators.adopt(jobId))) return { started, blocked: jobId };
+      const fresh = await store.getJob(jobId);
+      if (!fresh || fresh.status !== 'pending' || fresh.plan !== null) {
+        await store.queue.remove(jobId);
+        continue;
+      }
+      // The claim: exactly one starter removes the entry; a cancel that removed it first wins.
+      if (!(await store.queue.remove(jobId))) continue;
+      // Then the record, at the version read above: a cancel written since (by a daemon that
+      // could not take the lease) makes this fail, and the job is not started.
+      const { queued: _queued, ...details } = fresh.details;
+      try {
+        await store.updateJob(jobId, { details }, { fence: coordinators.fence(jobId), expectedVersion: fresh.version });
+      } catch (error) {
+        const now = await store.getJob(jobId).catch(() => null);
+        if (entry && now?.status === 'pending' && now.plan === null && now.details.queued) await store.queue.enqueue(entry).catch(onError);
+        if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
+        continue;
+      }
+      const p: Pending = { job: fresh.job, jobId, manifest: fresh.manifest, modules: fresh.details.modules ?? {}, preflight: undefined, details: {}, retries: 0, resolve: () => undefined, reject: () => undefined };
+      const own = jobPlan(plan, p);
+      try {
+        await this.commitOne(p, own, view);
+      } catch (error) {
+        // Lost a race for the capacity (or the lease): back in the queue at its old place.
+        if (entry) {
+          const now = await store.getJob(jobId).catch(() => null);
+          if (now?.status === 'pending' && now.plan === null) {
+            await store.updateJob(jobId, { details: { ...now.details, queued: entry } }, { fence: coordinators.fence(jobId) }).catch(onError);
+            await store.queue.enqueue(entry).catch(onError);
+          }
+        }
+        if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
+        return { started, blocked: jobId };
+      }
+      // A cancel that landed between the versioned write and the commit is carried out now.
+      if ((await store.readEvents(jobId)).some((e) => e.type === 'job_cancelled')) {
+        await coordinators.transition(jobId, 'cancelled', 'job_cancelled').catch(onError);
+        continue;
+      }
+      started.push(jobId);
+      if (entry?.evaluation_id) await store.evaluations.update(entry.evaluation_id, { status: 'complete', queue: null }).catch(() => undefined);
+      const waited = entry ? Date.now() - entry.since : null;
+      await recordEvaluation(store, { job_id: jobId, trigger: 'queue', status: 'complete', placed: own.placements.length, failed: 0, explanation: explainFailures([]), queue: null }, onError);
+      await store.appendEvent(jobId, { type: 'job_dequeued', payload: { priority: fresh.job.priority, waited_ms: waited } });
+    }
+    return { started, blocked: null };
   }
 
   private async commitOne(p: Pending, plan: Plan, view: ClusterView): Promise<void> {
@@ -298,6 +455,9 @@ export class Jobs {
       fence,
     );
     await recordPreemptions(store, jobId, job, plan);
+    if ((plan.preemptions ?? []).length > 0) {
+      await recordEvaluation(store, { job_id: jobId, trigger: 'preemption', status: 'complete', placed: plan.placements.length, failed: 0, explanation: explainFailures([]), queue: null, agents: plan.preemptions!.map((e) => `${e.job}/${e.agent_id}`) });
+    }
     await store.appendEvent(jobId, { type: 'job_scheduled', payload: { placed: plan.stats.placed, nodes: new Set(plan.placements.map((x) => x.node)).size } });
     this.options.onScheduled?.(jobId);
   }
@@ -307,7 +467,7 @@ export class Jobs {
    * plan for all of them, avoiding `avoid` nodes, merged into the job's plan and committed under
    * the job's fence. Agents that fit nowhere stay where they are and are returned as blocked.
    */
-  async relocate(record: JobRecord, agentIds: string[], avoid: string[]): Promise<{ moved: Array<{ agent_id: string; node: string }>; blocked: string[]; reason: string | null }> {
+  async relocate(record: JobRecord, agentIds: string[], avoid: string[]): Promise<{ moved: Array<{ agent_id: string; node: string }>; blocked: string[]; reason: string | null; failures: PlacementFailure[] }> {
     const { store, coordinators } = this.options;
     const job = record.job;
     const jobId = record.job_id;
@@ -330,7 +490,8 @@ export class Jobs {
         coordinators.fence(jobId),
       );
     }
-    return { moved: placed.map((p) => ({ agent_id: p.agent_id, node: p.node })), blocked, reason };
+    const failures = partial.failures.filter((f) => f.job === jobId).map((f) => ({ ...f, job: job.graph_id }));
+    return { moved: placed.map((p) => ({ agent_id: p.agent_id, node: p.node })), blocked, reason, failures };
   }
 
   /** The planner's current view of the cluster (per-agent allocations with their job's priority and type). */

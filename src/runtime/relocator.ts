@@ -2,9 +2,19 @@ import { createHash } from 'node:crypto';
 import { attemptDecision, clusterHealthFor, effectivePolicies, recordAttempt, reschedulePolicyFor } from '../core/policy/lifecycle.js';
 import { type NodeState, blockedRetryDelay, decideRelocation, drainOf } from '../core/policy/relocation.js';
 import { effectiveStatus, servicesFingerprint } from '../cluster/snapshot.js';
-import { type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
+import { type NodeView, type Store, TERMINAL_JOB_STATUSES } from '../store/store.js';
 import type { Coordinators } from './coordinators.js';
 import type { Jobs } from './jobs.js';
+import { recordEvaluation } from './evaluations.js';
+import { explainFailures } from '../core/queue/evaluation.js';
+
+/**
+ * What changes when capacity frees or is taken: every node's schedulability and committed usage.
+ * Equal texts mean no placement decision can have a different outcome for capacity reasons.
+ */
+export function usageFingerprint(nodes: readonly NodeView[]): string {
+  return nodes.map((n) => `${n.name}|${effectiveStatus(n)}|${n.scheduling_eligible}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}|${n.usage.agents}`).join('\n');
+}
 
 export interface RelocatorOptions {
   store: Store;
@@ -36,10 +46,7 @@ export class Relocator {
     const health = nodes.map((n) => ({ status: n.status, alive: n.alive, profiles: ((n.inventory as { profiles?: string[] }).profiles ?? []) }));
     // Blocked evaluations are retried at once when capacity changes (or a service they need turns
     // passing), not only on their backoff.
-    const capacity = createHash('sha1')
-      .update(nodes.map((n) => `${n.name}|${effectiveStatus(n)}|${n.scheduling_eligible}|${n.usage.cpu_cores}|${n.usage.memory_mb}|${n.usage.disk_mb}|${n.usage.gpu_count}|${n.usage.agents}`).join('\n'))
-      .update(servicesFingerprint(instances))
-      .digest('hex');
+    const capacity = createHash('sha1').update(usageFingerprint(nodes)).update(servicesFingerprint(instances)).digest('hex');
     for (const jobId of ids) {
       try {
         await this.evaluate(jobId, states, health, capacity);
@@ -106,6 +113,17 @@ export class Relocator {
     const avoid = [...new Set(decision.move.filter((m) => m.cause !== 'preempted').map((m) => m.from))];
     const result = await jobs.relocate(record, movers, avoid);
     for (const moved of result.moved) if (preempted.has(moved.agent_id)) history = recordAttempt(history, { action: 'reschedule', reason: moved.agent_id, at: now });
+    const causes = new Set(decision.move.map((m) => m.cause));
+    await recordEvaluation(store, {
+      job_id: jobId,
+      trigger: blocked ? 'blocked_retry' : causes.has('drain') && causes.size === 1 ? 'drain' : causes.has('preempted') && causes.size === 1 ? 'preemption' : 'node_loss',
+      status: result.blocked.length > 0 ? 'blocked' : 'complete',
+      placed: result.moved.length,
+      failed: result.blocked.length,
+      explanation: result.failures.length > 0 ? explainFailures(result.failures) : { summary: result.blocked.length > 0 ? result.reason : null, failures: [] },
+      queue: null,
+      agents: movers,
+    }, this.options.onError);
     const fresh = (await store.getJob(jobId))!;
     const details: Record<string, unknown> = { ...fresh.details, reschedule_history: history };
     if (result.blocked.length > 0) {

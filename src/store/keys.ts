@@ -248,4 +248,34 @@ export class StoreKeys {
   triggerEvents(): string {
     return `${this.namespace}:trigger:events`;
   }
+
+  /** Sorted set: queued job ids, scored by `queueScore(priority, since)` (priority, then age). */
+  jobQueue(): string {
+    return `${this.namespace}:queue`;
+  }
+
+  /** Hash: queued job id → its queue entry (JSON). */
+  jobQueueEntries(): string {
+    return `${this.namespace}:queue:entries`;
+  }
+
+  /** Hash: one evaluation (`record` JSON, `seq` its sequence number). */
+  evaluation(id: string): string {
+    return `${this.namespace}:evaluation:${id}`;
+  }
+
+  /** Sorted set: every kept evaluation id, scored by its sequence number (the newest 1,000). */
+  evaluations(): string {
+    return `${this.namespace}:evaluations`;
+  }
+
+  /** Sorted set: one job's evaluation ids, scored by sequence number (the newest 50). */
+  jobEvaluations(jobId: string): string {
+    return `${this.namespace}:job:${jobId}:evaluations`;
+  }
+
+  /** Counter: the last evaluation sequence number. */
+  evaluationSeq(): string {
+    return `${this.namespace}:evaluation_seq`;
+  }
 }

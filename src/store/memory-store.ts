@@ -17,6 +17,8 @@ import { MemoryDeployments } from './memory/deployments.js';
 import { MemorySchedules } from './memory/schedules.js';
 import { MemoryServiceRegistry } from './memory/service-registry.js';
 import { MemoryJobTemplates } from './memory/job-templates.js';
+import { MemoryJobQueue } from './memory/job-queue.js';
+import { MemoryEvaluations } from './memory/evaluations.js';
 import { MemoryWarmPools } from './memory/warm-pools.js';
 import { contextOf, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import { scriptError, ScriptCode, type ScriptContext } from './script-codes.js';
@@ -226,6 +228,8 @@ export class MemoryStore implements Store {
   readonly deployments: MemoryDeployments;
   readonly schedules: MemorySchedules;
   readonly jobTemplates: MemoryJobTemplates;
+  readonly queue: MemoryJobQueue;
+  readonly evaluations: MemoryEvaluations;
   readonly warmPools: MemoryWarmPools;
 
   constructor(options: StoreOptions = {}) {
@@ -241,6 +245,8 @@ export class MemoryStore implements Store {
     this.services = new MemoryServiceRegistry(core);
     this.deployments = new MemoryDeployments(core);
     this.jobTemplates = new MemoryJobTemplates(core);
+    this.queue = new MemoryJobQueue(core);
+    this.evaluations = new MemoryEvaluations(core);
     this.warmPools = new MemoryWarmPools(core);
     this.schedules = new MemorySchedules(core, (job) => {
       checkNewJob(job);

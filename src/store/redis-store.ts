@@ -15,6 +15,8 @@ import { RedisDeployments } from './redis/deployments.js';
 import { RedisSchedules } from './redis/schedules.js';
 import { RedisServiceRegistry } from './redis/service-registry.js';
 import { RedisJobTemplates } from './redis/job-templates.js';
+import { RedisJobQueue } from './redis/job-queue.js';
+import { RedisEvaluations } from './redis/evaluations.js';
 import { RedisWarmPools } from './redis/warm-pools.js';
 import { defineScripts, runScript } from './script-loader.js';
 import { redisCommandSeconds, timed } from '../observability/metrics.js';
@@ -113,6 +115,8 @@ export class RedisStore implements Store {
   readonly deployments: RedisDeployments;
   readonly schedules: RedisSchedules;
   readonly jobTemplates: RedisJobTemplates;
+  readonly queue: RedisJobQueue;
+  readonly evaluations: RedisEvaluations;
   readonly warmPools: RedisWarmPools;
 
   private constructor(
@@ -139,6 +143,8 @@ export class RedisStore implements Store {
     this.services = new RedisServiceRegistry(core);
     this.deployments = new RedisDeployments(core);
     this.jobTemplates = new RedisJobTemplates(core);
+    this.queue = new RedisJobQueue(core);
+    this.evaluations = new RedisEvaluations(core, this.terminalTtl);
     this.warmPools = new RedisWarmPools(core);
     this.schedules = new RedisSchedules(core, (job) => {
       checkNewJob(job);

@@ -26,6 +26,9 @@ import type { DeploymentStore } from './deployments.js';
 import type { ServiceRegistryStore } from './service-registry.js';
 import type { ScheduleStore } from './schedules.js';
 import type { JobDispatch, JobTemplateStore } from './job-templates.js';
+import type { JobQueueStore } from './job-queue.js';
+import type { EvaluationStore } from './evaluations.js';
+import type { QueueEntry } from '../core/queue/order.js';
 import type { WarmPoolStore } from './warm-pools.js';
 
 /** Job statuses (DESIGN §4.1). Terminal: completed, failed, cancelled. */
@@ -97,6 +100,8 @@ export interface JobDetails {
   preflight?: { skipped: boolean; reason?: string; checked?: PreflightEntry[] };
   /** The template dispatch that started the job (`mn job dispatch`). */
   dispatch?: JobDispatch;
+  /** The job waits in the cluster queue (status `pending`, no plan) since it was accepted; removed when it starts. */
+  queued?: QueueEntry;
   [field: string]: unknown;
 }
 
@@ -420,6 +425,10 @@ export interface Store {
   readonly schedules: ScheduleStore;
   /** Job templates registered for dispatch (`mn job register`). */
   readonly jobTemplates: JobTemplateStore;
+  /** The cluster-wide queue of jobs waiting for capacity (priority, then age). */
+  readonly queue: JobQueueStore;
+  /** Placement decisions, per job and cluster-wide (`mn eval list`). */
+  readonly evaluations: EvaluationStore;
   /** What each machine reports of the warm pools it keeps (`mn pool list`). */
   readonly warmPools: WarmPoolStore;
 

@@ -51,8 +51,8 @@ export function registerDaemonCommands(program: Command): void {
           continue;
         }
         try {
-          const { job_id, plan } = await daemon.jobs.submit(JSON.stringify(bundle.manifest), await moduleFiles(bundle.root, bundle.manifest), { force: !!opts.force });
-          say(`submitted ${target} as ${job_id}: ${plan.stats.placed} agents placed`);
+          const { job_id, plan, queue } = await daemon.jobs.submit(JSON.stringify(bundle.manifest), await moduleFiles(bundle.root, bundle.manifest), { force: !!opts.force });
+          say(queue ? `submitted ${target} as ${job_id}: queued (position ${queue.position} of ${queue.total}, priority ${queue.priority})` : `submitted ${target} as ${job_id}: ${plan.stats.placed} agents placed`);
           submitted.push({ target, jobId: job_id });
         } catch (error) {
           complain(`${target}: ${(error as Error).message}`);

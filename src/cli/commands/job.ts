@@ -24,17 +24,20 @@ export function registerJobCommands(program: Command): void {
   withTarget(job.command('run').description('submit a bundle; without --detach, follow the job to its end').argument('<bundle>'))
     .option('--detach', 'return once the job is submitted')
     .option('--force', 'start even if its required_services are not met (the job records the skipped check)')
-    .action(async (target: string, opts: TargetOpts & { detach?: boolean; force?: boolean }) => {
+    .option('--no-queue', 'refuse the job (exit 3) when it cannot start now, instead of queueing it')
+    .action(async (target: string, opts: TargetOpts & { detach?: boolean; force?: boolean; queue?: boolean }) => {
       const { manifest, payloads } = await readBundle(target);
       const client = clientFrom(opts);
       try {
-        const res = await client.call<{ job_id: string; status: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(manifest), payloads, force: !!opts.force });
+        const res = await client.call<{ job_id: string; status: string; queue_json?: string }>('job', 'SubmitJob', { manifest_json: JSON.stringify(manifest), payloads, force: !!opts.force, no_queue: opts.queue === false });
+        const queue = res.queue_json ? (JSON.parse(res.queue_json) as QueuePlaceView) : null;
         if (opts.detach) {
-          if (opts.json) printJson({ job_id: res.job_id, status: res.status });
-          else say(`${res.job_id} ${res.status}`);
+          if (opts.json) printJson({ job_id: res.job_id, status: res.status, ...(queue ? { queue } : {}) });
+          else say(`${res.job_id} ${statusText(res.status, queue)}`);
           return;
         }
-        if (!opts.json) say(`${res.job_id} ${res.status}; following (Ctrl-C stops following, not the job)`);
+        if (!opts.json) say(`${res.job_id} ${statusText(res.status, queue)}; following (Ctrl-C stops following, not the job)`);
+        if (!opts.json && queue) say(`${res.job_id} is queued: it starts when capacity frees, after the jobs ahead of it`);
         const progress = process.stderr.isTTY ? startProgress(client, res.job_id) : null;
         const final = await follow(client, res.job_id, !opts.json && !progress).finally(() => progress?.stop());
         if (opts.json) printJson({ job_id: res.job_id, status: final });
@@ -68,10 +71,15 @@ export function registerJobCommands(program: Command): void {
         return { record: doc, all: doc.agents_truncated === true ? await listAllAgents(c, jobId) : (doc.agents as Array<Record<string, unknown>>) };
       });
       const agents = all.map((a) => ({ agent_id: a.agent_id, node: a.node, state: a.state, restarts: a.restarts }));
+      const queue = (record.queue as QueuePlaceView | null | undefined) ?? null;
+      const latest = (record.latest_evaluation as EvaluationView | null | undefined) ?? null;
       if (opts.json) {
-        return printJson({ job_id: record.job_id, status: record.status, version: record.version, created_at: record.created_at, updated_at: record.updated_at, agents });
+        return printJson({ job_id: record.job_id, status: record.status, version: record.version, created_at: record.created_at, updated_at: record.updated_at, queue, latest_evaluation: latest, agents });
       }
-      say(`${record.job_id}: ${record.status} (${agents.length} agents)`);
+      say(`${record.job_id}: ${statusText(record.status as string, queue)} (${agents.length} agents)`);
+      // "Why is my job pending": the latest evaluation's explanation while something waits.
+      const waiting = queue !== null || record.status === 'pending' || agents.some((a) => a.state === 'pending') || (record.details as { blocked?: unknown } | undefined)?.blocked !== undefined;
+      if (waiting && latest?.explanation?.summary) say(`why: ${latest.explanation.summary} (evaluation ${latest.id}, ${latest.trigger}, ${latest.status}; see mn eval status ${latest.id})`);
       if (agents.length > 0) say(renderTable(['AGENT', 'NODE', 'STATE', 'RESTARTS'], agents.map((a) => [a.agent_id as string, a.node as string, a.state as string, a.restarts as number]), { color: colorEnabled(process.stdout), statusColumn: 'STATE' }));
     });
 
@@ -143,10 +151,21 @@ export function registerJobCommands(program: Command): void {
   for (const [verb, rpc, text] of [['pause', 'PauseJob', 'pause a job'], ['resume', 'ResumeJob', 'resume a paused job'], ['cancel', 'CancelJob', 'cancel a job']] as const) {
     withTarget(job.command(verb).description(text).argument('<job_id>')).action(async (jobId: string, opts: TargetOpts) => {
       const res = await withClient(opts, (c) => c.call<{ job_id: string; status: string }>('job', rpc, { job_id: jobId }));
-      if (opts.json) printJson(res);
+      if (opts.json) printJson({ job_id: res.job_id, status: res.status });
       else say(`${res.job_id} ${res.status}`);
     });
   }
+}
+
+/** A queued job's place as the API answers it. */
+export interface QueuePlaceView { position: number; total: number; priority: number; since: number; evaluation_id: string | null }
+
+/** An evaluation as the API answers it (the fields the job commands show). */
+export interface EvaluationView { id: string; trigger: string; status: string; explanation?: { summary?: string | null } }
+
+/** A job status for people: `pending (queued: position 3 of 7, priority 50)` for a queued job. */
+export function statusText(status: string, queue: QueuePlaceView | null): string {
+  return queue ? `${status} (queued: position ${queue.position} of ${queue.total}, priority ${queue.priority})` : status;
 }
 
 /** Runs `fn` with a client for the command's target and closes it afterwards. */

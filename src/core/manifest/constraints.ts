@@ -53,6 +53,8 @@ const ATTRIBUTE_ALIASES: Readonly<Record<string, string>> = {
   host_paths: 'host_paths',
 };
 
+const ATTRIBUTE_PREFIXES = ['attr.', 'meta.', 'attributes.', 'node.'] as const;
+
 /**
  * Canonical attribute name, the one definition used by the manifest parser and the planner:
  * `${attr.zone}`, `${meta.zone}`, `attributes.zone`, `node.zone` and `zone` all name the node
@@ -61,11 +63,13 @@ const ATTRIBUTE_ALIASES: Readonly<Record<string, string>> = {
  */
 export function normaliseAttribute(raw: string): string {
   let name = raw.trim();
-  const wrapped = /^\$\{(.+)\}$/.exec(name);
-  if (wrapped) name = wrapped[1]!.trim();
+  if (name.charCodeAt(0) === 36 /* $ */) {
+    const wrapped = /^\$\{(.+)\}$/.exec(name);
+    if (wrapped) name = wrapped[1]!.trim();
+  }
   const alias = ATTRIBUTE_ALIASES[name];
   if (alias) return alias;
-  for (const prefix of ['attr.', 'meta.', 'attributes.', 'node.']) {
+  for (const prefix of ATTRIBUTE_PREFIXES) {
     if (name.startsWith(prefix)) {
       name = name.slice(prefix.length);
       break;
@@ -83,7 +87,12 @@ export function parseConstraints(ctx: ValidationContext, raw: unknown, path: str
   if (raw === undefined || raw === null) return [];
   let entries: Array<{ value: unknown; path: string }>;
   if (Array.isArray(raw)) {
-    entries = raw.map((value, i) => ({ value, path: joinPath(path, i) }));
+    const out: Constraint[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const c = parseConstraint(ctx, raw[i], joinPath(path, i));
+      if (c) out.push(c);
+    }
+    return out;
   } else if (isObject(raw)) {
     if ('attribute' in raw || 'operator' in raw || 'target' in raw || 'l_target' in raw || 'operand' in raw) {
       entries = [{ value: raw, path }];
@@ -117,7 +126,7 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
     ctx.error(path, `${path} must be a string or an object, got ${describeType(raw)}`);
     return null;
   }
-  const opRaw = pick(raw, ['operator', 'operand']) ?? '==';
+  const opRaw = pick(raw, OPERATOR_KEYS) ?? '==';
   const operator = typeof opRaw === 'string' ? OPERATOR_ALIASES[opRaw.trim().toLowerCase()] : undefined;
   if (operator === undefined) {
     ctx.error(
@@ -126,8 +135,8 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
     );
     return null;
   }
-  const attrRaw = pick(raw, ['attribute', 'target', 'l_target']);
-  const valueRaw = pick(raw, ['value', 'r_target']);
+  const attrRaw = pick(raw, ATTRIBUTE_KEYS);
+  const valueRaw = pick(raw, VALUE_KEYS);
   if (operator === 'distinct_hosts') {
     return { attribute: 'node', operator, value: null };
   }
@@ -136,7 +145,6 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
     return null;
   }
   const attribute = normaliseAttribute(attrRaw);
-  const valuePath = joinPath(path, 'value');
   switch (operator) {
     case 'exists':
     case 'not_exists':
@@ -145,7 +153,7 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
       const limit = valueRaw ?? 1;
       const n = typeof limit === 'string' ? Number(limit) : limit;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-        ctx.error(valuePath, `${path}.value must be a positive integer limit for distinct_property, got ${JSON.stringify(limit)}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value must be a positive integer limit for distinct_property, got ${JSON.stringify(limit)}`);
         return null;
       }
       return { attribute, operator, value: n };
@@ -155,20 +163,20 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
     case 'in': {
       const list = toStringList(valueRaw);
       if (list === null) {
-        ctx.error(valuePath, `${path}.value must be a list of strings (or a comma-separated string) for ${operator}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value must be a list of strings (or a comma-separated string) for ${operator}`);
         return null;
       }
       return { attribute, operator, value: attribute === 'capabilities' ? list.map((s) => s.toLowerCase()) : list };
     }
     case 'regexp': {
       if (typeof valueRaw !== 'string') {
-        ctx.error(valuePath, `${path}.value must be a regular expression string`);
+        ctx.error(joinPath(path, 'value'), `${path}.value must be a regular expression string`);
         return null;
       }
       try {
         new RegExp(valueRaw);
       } catch (err) {
-        ctx.error(valuePath, `${path}.value is not a valid regular expression: ${(err as Error).message}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value is not a valid regular expression: ${(err as Error).message}`);
         return null;
       }
       return { attribute, operator, value: valueRaw };
@@ -176,18 +184,18 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
     case 'version':
     case 'semver': {
       if (typeof valueRaw !== 'string' || parseVersionRange(valueRaw, operator === 'semver') === null) {
-        ctx.error(valuePath, `${path}.value must be a version range such as ">= 1.2, < 2.0", got ${JSON.stringify(valueRaw ?? null)}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value must be a version range such as ">= 1.2, < 2.0", got ${JSON.stringify(valueRaw ?? null)}`);
         return null;
       }
       return { attribute, operator, value: valueRaw };
     }
     default: {
       if (valueRaw === undefined || valueRaw === null) {
-        ctx.error(valuePath, `${path}.value is required for operator ${operator}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value is required for operator ${operator}`);
         return null;
       }
       if (typeof valueRaw !== 'string' && typeof valueRaw !== 'number' && typeof valueRaw !== 'boolean') {
-        ctx.error(valuePath, `${path}.value must be a string, number or boolean for operator ${operator}, got ${describeType(valueRaw)}`);
+        ctx.error(joinPath(path, 'value'), `${path}.value must be a string, number or boolean for operator ${operator}, got ${describeType(valueRaw)}`);
         return null;
       }
       const value = attribute === 'capabilities' && typeof valueRaw === 'string' ? valueRaw.toLowerCase() : valueRaw;
@@ -196,7 +204,11 @@ function parseConstraint(ctx: ValidationContext, raw: unknown, path: string): Co
   }
 }
 
-function pick(obj: JsonObject, keys: string[]): unknown {
+const OPERATOR_KEYS = ['operator', 'operand'] as const;
+const ATTRIBUTE_KEYS = ['attribute', 'target', 'l_target'] as const;
+const VALUE_KEYS = ['value', 'r_target'] as const;
+
+function pick(obj: JsonObject, keys: readonly string[]): unknown {
   for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return obj[k];
   return undefined;
 }

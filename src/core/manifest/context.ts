@@ -91,29 +91,36 @@ export class ValidationContext {
 
   /**
    * A numeric field with bounds. `integer` requires a whole number. Returns `fallback` when absent
-   * or invalid (after recording the error).
+   * or invalid (after recording the error). A `message` function is called only on failure, so
+   * callers pass one instead of building the text for every valid field.
    */
   number(
     obj: JsonObject,
     key: string,
     path: string,
     fallback: number,
-    opts: { integer?: boolean; min?: number; max?: number; exclusiveMin?: number; message?: string } = {},
+    opts: NumberOptions = NO_NUMBER_OPTIONS,
   ): number {
     const value = obj[key];
     if (value === undefined || value === null) return fallback;
-    const p = joinPath(path, key);
-    const kind = opts.integer ? 'an integer' : 'a number';
-    const range = describeRange(opts);
-    const fail = (): number => {
-      this.error(p, opts.message ?? `${p} must be ${kind}${range}, got ${JSON.stringify(value)}`);
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      (opts.integer && !Number.isInteger(value)) ||
+      (opts.min !== undefined && value < opts.min) ||
+      (opts.max !== undefined && value > opts.max) ||
+      (opts.exclusiveMin !== undefined && value <= opts.exclusiveMin)
+    ) {
+      const p = joinPath(path, key);
+      const message = opts.message;
+      this.error(
+        p,
+        typeof message === 'function'
+          ? message()
+          : (message ?? `${p} must be ${opts.integer ? 'an integer' : 'a number'}${describeRange(opts)}, got ${JSON.stringify(value)}`),
+      );
       return fallback;
-    };
-    if (typeof value !== 'number' || !Number.isFinite(value)) return fail();
-    if (opts.integer && !Number.isInteger(value)) return fail();
-    if (opts.min !== undefined && value < opts.min) return fail();
-    if (opts.max !== undefined && value > opts.max) return fail();
-    if (opts.exclusiveMin !== undefined && value <= opts.exclusiveMin) return fail();
+    }
     return value;
   }
 
@@ -177,6 +184,18 @@ export class ValidationContext {
     return value;
   }
 }
+
+/** Bounds and message of {@link ValidationContext.number}. */
+export interface NumberOptions {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  exclusiveMin?: number;
+  /** The whole error text, or a function building it (called only when the value is refused). */
+  message?: string | (() => string);
+}
+
+const NO_NUMBER_OPTIONS: NumberOptions = Object.freeze({});
 
 function describeRange(opts: { min?: number; max?: number; exclusiveMin?: number }): string {
   if (opts.min !== undefined && opts.max !== undefined) return ` between ${opts.min} and ${opts.max}`;

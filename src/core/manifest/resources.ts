@@ -54,19 +54,22 @@ export function parseResources(
     ctx.error(path, `resources for node ${nodeId} must be an object, got ${describeType(raw)}`);
     return EMPTY_RESOURCES as Resources;
   }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key)) ctx.warn(joinPath(path, key), `unknown resource "${key}" for node ${nodeId} is ignored`);
+  // for-in visits own keys in Object.keys order (then inherited ones, skipped) without a key array.
+  for (const key in raw) {
+    if (!KNOWN_KEYS.has(key) && Object.prototype.hasOwnProperty.call(raw, key)) {
+      ctx.warn(joinPath(path, key), `unknown resource "${key}" for node ${nodeId} is ignored`);
+    }
   }
 
-  const cpu = scalar(ctx, raw, path, nodeId, CPU_KEYS, (key, v) =>
-    key === 'cpu_millis' || key === 'cpu_mcores' || v > 64 ? v / 1000 : v,
-  );
-  const memory = scalar(ctx, raw, path, nodeId, MEMORY_KEYS, (key, v) => Math.ceil(key === 'memory_gb' ? v * 1024 : v));
-  const disk = scalar(ctx, raw, path, nodeId, DISK_KEYS, (key, v) => Math.ceil(key === 'disk_gb' ? v * 1024 : v));
-  const gpu = scalar(ctx, raw, path, nodeId, GPU_KEYS, (_key, v) => v, true);
+  // Named reads first (cheap): most blocks give one or two of the four dimensions.
+  const cpu = raw.cpu_cores == null && raw.cores == null && raw.cpu == null && raw.cpu_millis == null && raw.cpu_mcores == null ? null : scalar(ctx, raw, path, nodeId, CPU_KEYS, convertCpu);
+  const memory = raw.memory_mb == null && raw.memory == null && raw.memory_gb == null ? null : scalar(ctx, raw, path, nodeId, MEMORY_KEYS, convertMemory);
+  const disk = raw.disk_mb == null && raw.disk == null && raw.disk_gb == null ? null : scalar(ctx, raw, path, nodeId, DISK_KEYS, convertDisk);
+  const gpu = raw.gpu_count == null && raw.gpus == null && raw.gpu == null ? null : scalar(ctx, raw, path, nodeId, GPU_KEYS, convertGpu, true);
 
-  const devices = parseDevices(ctx, raw.devices, joinPath(path, 'devices'), nodeId);
-  const deviceGpus = devices.filter(isGpuDevice).reduce((sum, d) => sum + d.count, 0);
+  const devices = raw.devices === undefined || raw.devices === null ? [] : parseDevices(ctx, raw.devices, joinPath(path, 'devices'), nodeId);
+  let deviceGpus = 0;
+  for (const d of devices) if (isGpuDevice(d)) deviceGpus += d.count;
   let gpuCount = gpu ?? deviceGpus;
   if (gpu !== null && gpu < deviceGpus) {
     ctx.error(
@@ -90,8 +93,8 @@ export function parseResources(
     disk_mb: disk ?? 0,
     gpu_count: gpuCount,
     devices,
-    ports: parsePorts(ctx, raw.ports, joinPath(path, 'ports'), nodeId),
-    volumes: parseVolumes(ctx, raw.volumes, joinPath(path, 'volumes'), nodeId),
+    ports: raw.ports === undefined || raw.ports === null ? [] : parsePorts(ctx, raw.ports, joinPath(path, 'ports'), nodeId),
+    volumes: raw.volumes === undefined || raw.volumes === null ? [] : parseVolumes(ctx, raw.volumes, joinPath(path, 'volumes'), nodeId),
     runtime_driver: runtimeDriver,
   };
 }
@@ -107,6 +110,11 @@ function inferDriver(runnerModule: unknown): string | null {
   return null;
 }
 
+const convertCpu = (key: string, v: number): number => (key === 'cpu_millis' || key === 'cpu_mcores' || v > 64 ? v / 1000 : v);
+const convertMemory = (key: string, v: number): number => Math.ceil(key === 'memory_gb' ? v * 1024 : v);
+const convertDisk = (key: string, v: number): number => Math.ceil(key === 'disk_gb' ? v * 1024 : v);
+const convertGpu = (_key: string, v: number): number => v;
+
 /** Reads one scalar dimension given under any of its alias keys; only one alias may be used. */
 function scalar(
   ctx: ValidationContext,
@@ -117,23 +125,32 @@ function scalar(
   convert: (key: string, value: number) => number,
   integer = false,
 ): number | null {
-  const present = keys.filter((k) => raw[k] !== undefined && raw[k] !== null);
-  if (present.length === 0) return null;
-  if (present.length > 1) {
+  let key: string | null = null;
+  let aliases = 0;
+  for (const k of keys) {
+    const v = raw[k];
+    if (v === undefined || v === null) continue;
+    key ??= k;
+    aliases++;
+  }
+  if (key === null) return null;
+  if (aliases > 1) {
+    const present = keys.filter((k) => raw[k] !== undefined && raw[k] !== null);
     ctx.error(joinPath(path, present[1]!), `resources for node ${nodeId} give both ${present.join(' and ')}; use one`);
   }
-  const key = present[0]!;
   const value = raw[key];
-  const p = joinPath(path, key);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
+    const p = joinPath(path, key);
     ctx.error(p, `${p} for node ${nodeId} must be a number, got ${JSON.stringify(value)}`);
     return null;
   }
   if (value < 0) {
+    const p = joinPath(path, key);
     ctx.error(p, `${p} for node ${nodeId} must be zero or greater, got ${value}`);
     return null;
   }
   if (integer && !Number.isInteger(value)) {
+    const p = joinPath(path, key);
     ctx.error(p, `${p} for node ${nodeId} must be a whole number, got ${value}`);
     return null;
   }

@@ -135,11 +135,12 @@ function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<stri
   if (m.flow !== undefined && m.flow !== null && !isObject(m.flow)) ctx.error('flow', `flow must be an object, got ${describeType(m.flow)}`);
   const nodesKey = m.nodes !== undefined ? 'nodes' : flow.nodes !== undefined ? 'flow.nodes' : 'nodes';
   const rawNodes = m.nodes !== undefined ? m.nodes : flow.nodes;
-  const nodes = parseNodes(ctx, rawNodes, nodesKey, policies);
+  // parseNodes records the id of every node it returns (and only those) in nodeIds.
+  const nodeIds = new Set<string>();
+  const nodes = parseNodes(ctx, rawNodes, nodesKey, policies, nodeIds);
   // A job that keeps a warm pool yields to ordinary work unless it says otherwise (the seed's 40 < 50).
   const declaresPool = nodes.some((n) => n.warm_pool !== undefined);
   const priority = ctx.number(m, 'priority', '', declaresPool ? DEFAULT_WARM_POOL_PRIORITY : 50, { integer: true, min: 1, max: 100 });
-  const nodeIds = new Set(nodes.map((n) => n.node_id));
 
   const edges = parseEdges(ctx, m.edges !== undefined ? m.edges : flow.edges, nodeIds);
   const entrypoints = parseEntrypoints(ctx, m.entrypoints, nodes, nodeIds);
@@ -187,7 +188,7 @@ function parseJob(ctx: ValidationContext, m: JsonObject, parameters: Record<stri
   };
 }
 
-function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies: Policies): NodeSpec[] {
+function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies: Policies, seen: Set<string>): NodeSpec[] {
   if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) {
     ctx.error(path, 'nodes must not be empty');
     return [];
@@ -196,7 +197,6 @@ function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies
     ctx.error(path, `nodes must be a list, got ${describeType(raw)}`);
     return [];
   }
-  const seen = new Set<string>();
   const out: NodeSpec[] = [];
   for (let i = 0; i < raw.length; i++) {
     const node = parseNode(ctx, raw[i], joinPath(path, i), policies, seen);
@@ -207,6 +207,10 @@ function parseNodes(ctx: ValidationContext, raw: unknown, path: string, policies
   return out;
 }
 
+/**
+ * One manifest node. This runs once per node of manifests with tens of thousands of nodes, so the
+ * JSON paths and messages of optional fields are built only when a field is present or refused.
+ */
 function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies: Policies, seen: Set<string>): NodeSpec | null {
   if (!isObject(raw)) {
     ctx.error(path, `${path} must be an object, got ${describeType(raw)}`);
@@ -218,7 +222,7 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     ctx.error(joinPath(path, 'node_id'), 'node_id is required for every node');
   } else if (typeof idRaw !== 'string') {
     ctx.error(joinPath(path, 'node_id'), `node_id must be a string, got ${describeType(idRaw)}`);
-  } else if (/[@\s]/.test(idRaw)) {
+  } else if (hasAtOrSpace(idRaw)) {
     ctx.error(joinPath(path, 'node_id'), `node_id ${JSON.stringify(idRaw)} must not contain "@" or whitespace`);
   } else if (seen.has(idRaw)) {
     ctx.error(joinPath(path, 'node_id'), `duplicate node_id ${idRaw}`);
@@ -228,18 +232,19 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
   }
   const name = nodeId ?? (typeof idRaw === 'string' ? idRaw : path);
 
-  for (const key of Object.keys(raw)) {
-    if (!NODE_KEYS.has(key)) ctx.warn(joinPath(path, key), `unknown field "${key}" on node ${name} is ignored`);
+  // for-in visits own keys in Object.keys order (then inherited ones, skipped) without a key array.
+  for (const key in raw) {
+    if (!NODE_KEYS.has(key) && Object.prototype.hasOwnProperty.call(raw, key)) ctx.warn(joinPath(path, key), `unknown field "${key}" on node ${name} is ignored`);
   }
 
   let agentType: AgentType = 'executor';
   const agentRaw = raw.agent_type;
   if (agentRaw === undefined || agentRaw === null) {
     ctx.error(joinPath(path, 'agent_type'), `agent_type is required for node ${name}`);
-  } else if (typeof agentRaw !== 'string' || AGENT_TYPES[agentRaw.toLowerCase()] === undefined) {
-    ctx.error(joinPath(path, 'agent_type'), `unsupported agent_type ${JSON.stringify(agentRaw)} for node ${name}`);
   } else {
-    agentType = AGENT_TYPES[agentRaw.toLowerCase()]!;
+    const known = typeof agentRaw === 'string' ? agentTypeOf(agentRaw) : undefined;
+    if (known === undefined) ctx.error(joinPath(path, 'agent_type'), `unsupported agent_type ${JSON.stringify(agentRaw)} for node ${name}`);
+    else agentType = known;
   }
 
   let template: TemplateType = 'generic';
@@ -254,53 +259,66 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     }
   }
 
-  const config = ctx.object(raw, 'config', path, `config for node ${name} must be an object`);
-  const count = ctx.number(raw, 'count', path, 1, {
-    integer: true,
-    min: 1,
-    max: MAX_COUNT,
-    message: `${joinPath(path, 'count')} must be an integer between 1 and ${MAX_COUNT}, got ${JSON.stringify(raw.count)}`,
-  });
+  const config = raw.config === undefined ? {} : ctx.object(raw, 'config', path, `config for node ${name} must be an object`);
+  const count =
+    raw.count === undefined
+      ? 1
+      : ctx.number(raw, 'count', path, 1, {
+          integer: true,
+          min: 1,
+          max: MAX_COUNT,
+          message: () => `${joinPath(path, 'count')} must be an integer between 1 and ${MAX_COUNT}, got ${JSON.stringify(raw.count)}`,
+        });
 
-  const resourcesRaw = raw.resources !== undefined ? raw.resources : config.resources;
-  const resourcesPath = raw.resources !== undefined ? joinPath(path, 'resources') : joinPath(path, 'config.resources');
-  const resources = parseResources(ctx, resourcesRaw, resourcesPath, name, config.runner_module);
+  const ownResources = raw.resources !== undefined;
+  const resourcesRaw = ownResources ? raw.resources : config.resources;
+  const resources =
+    resourcesRaw === undefined || resourcesRaw === null
+      ? parseResources(ctx, resourcesRaw, '', name, config.runner_module)
+      : parseResources(ctx, resourcesRaw, joinPath(path, ownResources ? 'resources' : 'config.resources'), name, config.runner_module);
 
-  const constraintsRaw = raw.constraints !== undefined ? raw.constraints : config.constraints;
-  const constraintsPath = raw.constraints !== undefined ? joinPath(path, 'constraints') : joinPath(path, 'config.constraints');
-  const ownConstraints = parseConstraints(ctx, constraintsRaw, constraintsPath, `node ${name}`);
+  const ownConstraintsGiven = raw.constraints !== undefined;
+  const constraintsRaw = ownConstraintsGiven ? raw.constraints : config.constraints;
+  const ownConstraints =
+    constraintsRaw === undefined || constraintsRaw === null
+      ? NO_CONSTRAINTS
+      : parseConstraints(ctx, constraintsRaw, joinPath(path, ownConstraintsGiven ? 'constraints' : 'config.constraints'), `node ${name}`);
 
-  const nodePolicies = ctx.object(raw, 'policies', path);
-  const nodePoliciesPath = joinPath(path, 'policies');
-  const nodeScheduler = ctx.object(nodePolicies, 'scheduler', nodePoliciesPath);
-  const ownSpread = [
-    ...parseSpread(ctx, raw.spread, joinPath(path, 'spread')),
-    ...parseSpread(ctx, nodeScheduler.spread, joinPath(nodePoliciesPath, 'scheduler.spread')),
-  ];
+  const nodePolicies = raw.policies === undefined ? NO_OBJECT : ctx.object(raw, 'policies', path);
+  const nodePoliciesPath = nodePolicies === NO_OBJECT ? '' : joinPath(path, 'policies');
+  const nodeScheduler = nodePolicies.scheduler === undefined ? NO_OBJECT : ctx.object(nodePolicies, 'scheduler', nodePoliciesPath);
+  const spreadRaw = raw.spread;
+  const schedulerSpreadRaw = nodeScheduler.spread;
+  const ownSpread =
+    (spreadRaw === undefined || spreadRaw === null) && (schedulerSpreadRaw === undefined || schedulerSpreadRaw === null)
+      ? NO_SPREAD
+      : [...parseSpread(ctx, spreadRaw, joinPath(path, 'spread')), ...parseSpread(ctx, schedulerSpreadRaw, joinPath(nodePoliciesPath, 'scheduler.spread'))];
 
   let profile: string | null = null;
-  for (const [obj, key, p] of [
-    [raw, 'execution_profile', path],
-    [config, 'execution_profile', joinPath(path, 'config')],
-    [config, 'profile', joinPath(path, 'config')],
-  ] as const) {
-    if (obj[key] !== undefined && obj[key] !== null) {
-      profile = ctx.optionalString(obj, key, p, { nonEmpty: true });
-      break;
-    }
+  if (raw.execution_profile !== undefined && raw.execution_profile !== null) {
+    profile = ctx.optionalString(raw, 'execution_profile', path, { nonEmpty: true });
+  } else if (config.execution_profile !== undefined && config.execution_profile !== null) {
+    profile = ctx.optionalString(config, 'execution_profile', joinPath(path, 'config'), { nonEmpty: true });
+  } else if (config.profile !== undefined && config.profile !== null) {
+    profile = ctx.optionalString(config, 'profile', joinPath(path, 'config'), { nonEmpty: true });
   }
 
   const longRunning = policies.job_type === 'service' || policies.job_type === 'system';
-  const killTimeout = ctx.number(raw, 'kill_timeout_ms', path, longRunning ? DEFAULT_SERVICE_KILL_TIMEOUT_MS : DEFAULT_BATCH_KILL_TIMEOUT_MS, {
-    integer: true,
-    min: 0,
-    max: MAX_KILL_TIMEOUT_MS,
-    message: `${joinPath(path, 'kill_timeout_ms')} must be an integer between 0 and ${MAX_KILL_TIMEOUT_MS} (milliseconds between SIGTERM and SIGKILL), got ${JSON.stringify(raw.kill_timeout_ms)}`,
-  });
+  const defaultKillTimeout = longRunning ? DEFAULT_SERVICE_KILL_TIMEOUT_MS : DEFAULT_BATCH_KILL_TIMEOUT_MS;
+  const killTimeout =
+    raw.kill_timeout_ms === undefined
+      ? defaultKillTimeout
+      : ctx.number(raw, 'kill_timeout_ms', path, defaultKillTimeout, {
+          integer: true,
+          min: 0,
+          max: MAX_KILL_TIMEOUT_MS,
+          message: () =>
+            `${joinPath(path, 'kill_timeout_ms')} must be an integer between 0 and ${MAX_KILL_TIMEOUT_MS} (milliseconds between SIGTERM and SIGKILL), got ${JSON.stringify(raw.kill_timeout_ms)}`,
+        });
 
-  const requires = pickAlias(raw, ['requires_services', 'requiresServices']);
-  const role = ctx.optionalString(raw, 'role', path, { nonEmpty: true });
-  const warmPool = parseWarmPool(ctx, raw.warm_pool, joinPath(path, 'warm_pool'), agentType, policies.job_type);
+  const requires = raw.requires_services !== undefined || raw.requiresServices !== undefined ? pickAlias(raw, REQUIRES_ALIASES) : null;
+  const role = raw.role === undefined ? null : ctx.optionalString(raw, 'role', path, { nonEmpty: true });
+  const warmPool = raw.warm_pool === undefined || raw.warm_pool === null ? null : parseWarmPool(ctx, raw.warm_pool, joinPath(path, 'warm_pool'), agentType, policies.job_type);
   parseWarmPoolConsumer(ctx, config, path, agentType, raw.warm_pool !== undefined && raw.warm_pool !== null);
 
   if (nodeId === null) return null;
@@ -312,16 +330,39 @@ function parseNode(ctx: ValidationContext, raw: unknown, path: string, policies:
     count,
     config,
     resources,
-    constraints: policies.constraints.length > 0 ? [...policies.constraints, ...ownConstraints] : ownConstraints,
-    spread: policies.spread.length > 0 ? [...policies.spread, ...ownSpread] : ownSpread,
+    constraints: policies.constraints.length > 0 ? [...policies.constraints, ...ownConstraints] : ownConstraints === NO_CONSTRAINTS ? [] : ownConstraints,
+    spread: policies.spread.length > 0 ? [...policies.spread, ...ownSpread] : ownSpread === NO_SPREAD ? [] : ownSpread,
     execution_profile: profile,
     requires_services: requires ? parseServiceRequirements(ctx, requires.value, joinPath(path, requires.key)) : [],
-    services: parseServices(ctx, raw.services, joinPath(path, 'services')),
-    restart: parseRestartPolicy(ctx, nodePolicies.restart, joinPath(nodePoliciesPath, 'restart')),
-    reschedule: parseReschedulePolicy(ctx, nodePolicies.reschedule, joinPath(nodePoliciesPath, 'reschedule')),
+    services: raw.services === undefined || raw.services === null ? [] : parseServices(ctx, raw.services, joinPath(path, 'services')),
+    restart: nodePolicies.restart === undefined || nodePolicies.restart === null ? {} : parseRestartPolicy(ctx, nodePolicies.restart, joinPath(nodePoliciesPath, 'restart')),
+    reschedule:
+      nodePolicies.reschedule === undefined || nodePolicies.reschedule === null
+        ? {}
+        : parseReschedulePolicy(ctx, nodePolicies.reschedule, joinPath(nodePoliciesPath, 'reschedule')),
     kill_timeout_ms: killTimeout,
     ...(warmPool ? { warm_pool: warmPool } : {}),
   };
+}
+
+const NO_OBJECT: JsonObject = Object.freeze({}) as JsonObject;
+const NO_CONSTRAINTS: NodeSpec['constraints'] = Object.freeze([]) as unknown as NodeSpec['constraints'];
+const NO_SPREAD: NodeSpec['spread'] = Object.freeze([]) as unknown as NodeSpec['spread'];
+const REQUIRES_ALIASES = ['requires_services', 'requiresServices'] as const;
+
+/** The canonical agent type of a (case-insensitive) name, or undefined. */
+function agentTypeOf(raw: string): AgentType | undefined {
+  return AGENT_TYPES[raw.toLowerCase()];
+}
+
+/** `/[@\s]/.test(s)` without a regular expression (runs once per node). */
+function hasAtOrSpace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 64 || c === 32 || (c >= 9 && c <= 13)) return true;
+    if (c > 127 && /[@\s]/.test(s[i]!)) return true;
+  }
+  return false;
 }
 
 /** A pool name is declared by one node of a manifest. */
@@ -339,20 +380,37 @@ function checkWarmPoolNames(ctx: ValidationContext, raw: unknown[], nodes: NodeS
   }
 }
 
-/** A fan-out agent id `<node_id>-<i>` must not equal another node's id. */
+/**
+ * A fan-out agent id `<node_id>-<i>` must not equal another node's id. An id can only collide
+ * with the node named by its text before the last `-` (the suffix must be all digits), so each id
+ * is looked up once instead of comparing every fanned-out node with every id.
+ */
 function checkFanOutCollisions(ctx: ValidationContext, nodes: NodeSpec[], path: string, ids: ReadonlySet<string>): void {
+  let fanned: Map<string, number> | null = null;
+  for (const node of nodes) if (node.count > 1) (fanned ??= new Map()).set(node.node_id, node.count);
+  if (fanned === null) return;
+  const collisions = new Map<string, string[]>();
+  for (const other of ids) {
+    const dash = other.lastIndexOf('-');
+    if (dash < 0) continue;
+    const owner = other.slice(0, dash);
+    const count = fanned.get(owner);
+    if (count === undefined) continue;
+    const suffix = other.slice(dash + 1);
+    if (/^(0|[1-9]\d*)$/.test(suffix) && Number(suffix) < count) {
+      const list = collisions.get(owner);
+      if (list) list.push(other);
+      else collisions.set(owner, [other]);
+    }
+  }
+  if (collisions.size === 0) return;
   nodes.forEach((node, i) => {
     if (node.count <= 1) return;
-    const prefix = `${node.node_id}-`;
-    for (const other of ids) {
-      if (!other.startsWith(prefix)) continue;
-      const suffix = other.slice(prefix.length);
-      if (/^(0|[1-9]\d*)$/.test(suffix) && Number(suffix) < node.count) {
-        ctx.error(
-          joinPath(joinPath(path, i), 'count'),
-          `agent ${other} of node ${node.node_id} (count ${node.count}) collides with node ${other}`,
-        );
-      }
+    for (const other of collisions.get(node.node_id) ?? []) {
+      ctx.error(
+        joinPath(joinPath(path, i), 'count'),
+        `agent ${other} of node ${node.node_id} (count ${node.count}) collides with node ${other}`,
+      );
     }
   });
 }

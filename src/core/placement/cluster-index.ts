@@ -38,7 +38,13 @@ interface ClusterLayout {
   servicesAt: Array<ClusterService[] | undefined>;
   columns: Map<string, AttributeColumn>;
   keyed: Map<string, KeyedColumn>;
+  /** Node filter verdicts and device tables by key (pure functions of the nodes; bounded). */
+  facts: Map<string, Uint32Array | Int32Array>;
+  factBytes: number;
 }
+
+/** Most bytes of cached filter verdicts and device tables kept per cluster. */
+const FACT_BYTES = 32 * 2 ** 20;
 
 const layouts = new WeakMap<ClusterState, ClusterLayout>();
 
@@ -80,7 +86,7 @@ function layoutOf(cluster: ClusterState): ClusterLayout {
     const i = nodeIndex.get(s.node);
     if (i !== undefined) (servicesAt[i] ??= []).push(s);
   }
-  const layout: ClusterLayout = { cap, classOf, classReps, nodeIndex, servicesAt, columns: new Map(), keyed: new Map() };
+  const layout: ClusterLayout = { cap, classOf, classReps, nodeIndex, servicesAt, columns: new Map(), keyed: new Map(), facts: new Map(), factBytes: 0 };
   layouts.set(cluster, layout);
   return layout;
 }
@@ -107,6 +113,7 @@ export class ClusterIndex {
   readonly excluded: Uint8Array;
   private readonly columns: Map<string, AttributeColumn>;
   private readonly keyedColumns: Map<string, KeyedColumn>;
+  private readonly layout: ClusterLayout;
 
   constructor(cluster: ClusterState, options: { excludeNodes?: readonly string[]; ignoreJobIds?: readonly string[] } = {}) {
     const layout = layoutOf(cluster);
@@ -121,6 +128,7 @@ export class ClusterIndex {
     this.servicesAt = layout.servicesAt;
     this.columns = layout.columns;
     this.keyedColumns = layout.keyed;
+    this.layout = layout;
     this.schedulable = new Uint8Array(n);
     this.excluded = new Uint8Array(n);
     this.basePorts = new Array<Set<string> | undefined>(n);
@@ -151,6 +159,23 @@ export class ClusterIndex {
         for (const d of a.devices) set.add(d);
       }
     }
+  }
+
+  /**
+   * A fact about the cluster's nodes computed by `make` (a filter's verdict per node, a device
+   * table per shape), cached per cluster under `key` while the cache stays under its byte budget.
+   * `make` must be a pure function of the nodes and the key.
+   */
+  fact<T extends Uint32Array | Int32Array>(key: string, make: () => T): T {
+    const layout = this.layout;
+    const have = layout.facts.get(key);
+    if (have !== undefined) return have as T;
+    const made = make();
+    if (layout.factBytes + made.byteLength <= FACT_BYTES) {
+      layout.facts.set(key, made);
+      layout.factBytes += made.byteLength;
+    }
+    return made;
   }
 
   get classCount(): number {

@@ -134,11 +134,27 @@ export function compileConstraint(constraint: Constraint): CompiledConstraint {
     case 'contains':
     case 'contains_all': {
       const want = valueList(value);
-      return { ...base, test: (v) => v !== undefined && want.every((w) => asSet(v).includes(w)) };
+      return {
+        ...base,
+        test: (v) => {
+          if (v === undefined) return false;
+          const have = asSet(v);
+          for (const w of want) if (!have.includes(w)) return false;
+          return true;
+        },
+      };
     }
     case 'contains_any': {
       const want = valueList(value);
-      return { ...base, test: (v) => v !== undefined && want.some((w) => asSet(v).includes(w)) };
+      return {
+        ...base,
+        test: (v) => {
+          if (v === undefined) return false;
+          const have = asSet(v);
+          for (const w of want) if (have.includes(w)) return true;
+          return false;
+        },
+      };
     }
     case 'in': {
       const allowed = valueList(value);

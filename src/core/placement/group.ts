@@ -3,7 +3,7 @@
  * ask, one constraint set and one spread), turned into the numbers and compiled predicates the
  * planner needs.
  */
-import type { DeviceRequest, Job, NodeSpec, ScalarResources } from '../manifest/types.js';
+import type { Constraint, DeviceRequest, Job, NodeSpec, ScalarResources } from '../manifest/types.js';
 import { isGpuDevice } from '../manifest/resources.js';
 import { type CompiledConstraint, canonicalAttribute, compileConstraint } from './constraints.js';
 import type { ClusterNode } from '../cluster/types.js';
@@ -44,6 +44,8 @@ export interface PreparedGroup {
   maskKey: string;
   /** The planner's frozen row parts shared by the group's placements (built on first commit). */
   rows: GroupRowParts | null;
+  /** The planner's key of the group's device requests (set on first use). */
+  deviceKey?: string;
 }
 
 /** Row sub-objects every placement of a group shares (frozen; only device ids differ per agent). */
@@ -69,11 +71,24 @@ export function agentIdOf(spec: NodeSpec, index: number): string {
 
 const NO_KEYS: string[] = [];
 
+/**
+ * What groups of one plan share: the compiled static constraints per mask key (groups with equal
+ * static filters compile their constraints, regular expressions included, once per plan).
+ */
+export interface GroupCache {
+  constraints: Map<string, CompiledConstraint[]>;
+}
+
+export function newGroupCache(): GroupCache {
+  return { constraints: new Map() };
+}
+
 export function prepareGroup(
   job: Job,
   spec: NodeSpec,
   indices: readonly number[] | null,
   profiles: Readonly<Record<string, ExecutionProfile>>,
+  cache?: GroupCache,
 ): PreparedGroup {
   const r = spec.resources;
   const profileName = spec.execution_profile;
@@ -86,7 +101,7 @@ export function prepareGroup(
   ask[2] = scalar.disk_mb;
   ask[3] = scalar.gpu_count;
 
-  const staticConstraints: CompiledConstraint[] = [];
+  const staticRaw: Constraint[] = [];
   const properties: PropertyLimit[] = [];
   let distinctHosts = false;
   for (const c of spec.constraints) {
@@ -94,7 +109,7 @@ export function prepareGroup(
     else if (c.operator === 'distinct_property') {
       const limit = typeof c.value === 'number' && c.value >= 1 ? Math.floor(c.value) : 1;
       properties.push({ attribute: canonicalAttribute(c.attribute), limit });
-    } else staticConstraints.push(compileConstraint(c));
+    } else staticRaw.push(c);
   }
 
   let explicitGpus = 0;
@@ -118,17 +133,23 @@ export function prepareGroup(
   const portKeys = r.ports.length === 0 ? NO_KEYS : r.ports.map((p) => portKey(p.port, p.protocol));
   const portSelfConflict = portKeys.length > 1 && new Set(portKeys).size !== portKeys.length;
 
-  // Groups without static filters share the empty key (the mask of schedulable nodes).
-  const unfiltered =
-    staticConstraints.length === 0 && profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
-  const maskKey = unfiltered ? '' : JSON.stringify([
-    staticConstraints.map((c) => c.constraint),
+  // Groups without static filters share the empty key (the mask of schedulable nodes); groups
+  // filtered by constraints alone (the common case) have a shorter key than the general one.
+  const onlyConstraints = profileName === null && r.runtime_driver === null && r.volumes.length === 0 && spec.requires_services.length === 0;
+  const maskKey = onlyConstraints ? (staticRaw.length === 0 ? '' : constraintsKey(staticRaw)) : JSON.stringify([
+    staticRaw,
     profileName,
     profile ?? null,
     r.runtime_driver,
     r.volumes.map((v) => v.source),
     spec.requires_services.map((s) => [s.name, s.tags, s.origin, s.required]),
   ]);
+  // The mask key spells out the static constraints, so groups with one key compile alike.
+  let staticConstraints = staticRaw.length === 0 ? [] : cache?.constraints.get(maskKey);
+  if (staticConstraints === undefined) {
+    staticConstraints = staticRaw.map(compileConstraint);
+    cache?.constraints.set(maskKey, staticConstraints);
+  }
 
   return {
     job,
@@ -149,6 +170,26 @@ export function prepareGroup(
     maskKey,
     rows: null,
   };
+}
+
+/**
+ * A key naming a list of constraints by what their evaluation reads (attribute, operator, value):
+ * length-prefixed strings, so distinct lists never share a key. It starts with `c`, unlike the
+ * JSON keys of groups with other static filters. Cheaper than JSON for the thousands of
+ * constrained groups of a large job.
+ */
+function constraintsKey(list: readonly Constraint[]): string {
+  let key = 'c';
+  for (const c of list) {
+    const v = c.value;
+    const value = typeof v === 'string' ? `s${v.length}:${v}` : `j${token(JSON.stringify(v) ?? 'undefined')}`;
+    key += `${token(c.attribute)}${token(c.operator)}${value}`;
+  }
+  return key;
+}
+
+function token(s: string): string {
+  return `${s.length}:${s}`;
 }
 
 /** Devices for every agent of a system group on one node, or null when they do not all fit. */

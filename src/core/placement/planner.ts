@@ -20,7 +20,7 @@ import {
   servicesOk,
   volumesOk,
 } from './filters.js';
-import { type GroupRowParts, type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
+import { type GroupRowParts, type PreparedGroup, agentIdOf, indexAt, newGroupCache, prepareGroup, systemDevices } from './group.js';
 import {
   DIMENSIONS,
   fitsScalar,
@@ -31,6 +31,7 @@ import {
   type PlacementKernel,
 } from './kernel-types.js';
 import type { Availability, JobSummary, Placement, PlacementFailure, Plan, Preemption } from './plan-types.js';
+import { NO_DEVICES, PlacementRows, newRowCache, sharedRowParts, withLazyPlacements } from './plan-rows.js';
 import { type PreemptHost, PreemptionLedger, preemptJob, preemptSystemJob } from './preempt.js';
 import { DEFAULT_PREEMPTION, type PreemptionConfig } from './preemption-config.js';
 
@@ -158,7 +159,7 @@ export interface PassView {
 export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: PlacementKernel, options: PlannerOptions = {}): Plan {
   const started = options.clock?.() ?? 0;
   const planner = new Planner(cluster, kernel, options);
-  const placements: Placement[] = [];
+  const placements = new PlacementRows(cluster.nodes);
   const failures: PlacementFailure[] = [];
   const summaries: JobSummary[] = [];
   const preemptions: Preemption[] = [];
@@ -180,10 +181,11 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
   }
   const failedTotal = agentsTotal - placedTotal;
   const strategy = options.strategy ?? jobs[0]?.policies.strategy ?? 'binpack';
-  return {
+  // The rows are built from the planner's columns when `plan.placements` is first read.
+  return withLazyPlacements({
     status: failedTotal === 0 ? 'planned' : placedTotal === 0 ? 'failed' : 'partial',
     strategy,
-    placements,
+    placements: [],
     failures,
     preemptions,
     jobs: summaries,
@@ -194,7 +196,7 @@ export function planJobs(cluster: ClusterState, jobs: readonly Job[], kernel: Pl
       elapsed_ms: options.clock ? options.clock() - started : 0,
       engine: kernel.engine,
     },
-  };
+  }, placements);
 }
 
 interface JobResult {
@@ -220,6 +222,11 @@ class Planner {
   /** True while every slot in the kernel's view is -1 (the kernel leaves -1 untouched). */
   private slotsUnlimited = false;
   private seed = 0;
+  private readonly groupCache = newGroupCache();
+  /** Frozen row parts shared by every group of the plan with equal values (see `sharedRowParts`). */
+  private readonly rowCache = newRowCache();
+  /** Scratch for building eligible-node lists. */
+  private listScratch: Int32Array | null = null;
   /** Scratch per node: agents placed on it by the current kernel call. */
   private readonly perNode: Int32Array;
 
@@ -246,45 +253,68 @@ class Planner {
     return (this.options.strategy ?? job.policies.strategy) === 'spread' ? STRATEGY_SPREAD : STRATEGY_BINPACK;
   }
 
-  private groupsOf(job: Job): PreparedGroup[] {
+  /**
+   * The job's groups in placement order. In manifest order they are prepared one at a time as
+   * they are placed, so a job of 10,000 distinct agents never holds 10,000 prepared groups.
+   */
+  private groupsOf(job: Job): Iterable<PreparedGroup> {
+    if (this.options.groupOrder === 'largest_first') return this.sortedGroups(job);
+    return this.lazyGroups(job);
+  }
+
+  private *lazyGroups(job: Job): Generator<PreparedGroup> {
+    for (const spec of job.nodes) {
+      const group = this.prepare(job, spec);
+      if (group) yield group;
+    }
+  }
+
+  /** The group of one manifest node (only the agents `onlyAgentIds` names), or null for none. */
+  private prepare(job: Job, spec: Job['nodes'][number]): PreparedGroup | null {
+    if (this.only === null) return prepareGroup(job, spec, null, this.profiles, this.groupCache);
+    const count = Math.max(1, spec.count);
+    const indices: number[] = [];
+    for (let i = 0; i < count; i++) if (this.only.has(agentIdOf(spec, i))) indices.push(i);
+    return indices.length > 0 ? prepareGroup(job, spec, indices, this.profiles, this.groupCache) : null;
+  }
+
+  private allGroups(job: Job): PreparedGroup[] {
     const groups: PreparedGroup[] = [];
     for (const spec of job.nodes) {
-      const count = Math.max(1, spec.count);
-      if (this.only === null) {
-        groups.push(prepareGroup(job, spec, null, this.profiles));
-        continue;
-      }
-      const indices: number[] = [];
-      for (let i = 0; i < count; i++) if (this.only.has(agentIdOf(spec, i))) indices.push(i);
-      if (indices.length > 0) groups.push(prepareGroup(job, spec, indices, this.profiles));
-    }
-    if (this.options.groupOrder === 'largest_first') {
-      const cap = this.index.cap;
-      const n = this.index.n;
-      const mean = new Float64Array(DIMENSIONS);
-      for (let d = 0; d < DIMENSIONS; d++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += cap[d * n + i]!;
-        mean[d] = n > 0 ? s / n : 0;
-      }
-      const size = (g: PreparedGroup): number => {
-        let s = 0;
-        for (let d = 0; d < DIMENSIONS; d++) if (mean[d]! > 0) s += g.ask[d]! / mean[d]!;
-        return s;
-      };
-      groups.sort((a, b) => size(b) - size(a));
+      const group = this.prepare(job, spec);
+      if (group) groups.push(group);
     }
     return groups;
   }
 
+  /** Every group of the job, largest normalised ask first (`groupOrder: 'largest_first'`). */
+  private sortedGroups(job: Job): PreparedGroup[] {
+    const groups = this.allGroups(job);
+    const cap = this.index.cap;
+    const n = this.index.n;
+    const mean = new Float64Array(DIMENSIONS);
+    for (let d = 0; d < DIMENSIONS; d++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += cap[d * n + i]!;
+      mean[d] = n > 0 ? s / n : 0;
+    }
+    const size = (g: PreparedGroup): number => {
+      let s = 0;
+      for (let d = 0; d < DIMENSIONS; d++) if (mean[d]! > 0) s += g.ask[d]! / mean[d]!;
+      return s;
+    };
+    groups.sort((a, b) => size(b) - size(a));
+    return groups;
+  }
+
   /** Places one job into the current pass; `placements`/`failures` null for a dry run. */
-  placeJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  placeJob(job: Job, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
     const type = job.policies.job_type;
     if (type === 'system' || type === 'sysbatch') return this.placeSystemJob(job, placements, failures);
     return this.placeGroups(this.groupsOf(job), placements, failures);
   }
 
-  private placeGroups(groups: readonly PreparedGroup[], placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
+  private placeGroups(groups: Iterable<PreparedGroup>, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
     const jobState: JobState = { hosts: new Uint8Array(this.index.n), properties: new Map() };
     let placed = 0;
     let failed = 0;
@@ -408,14 +438,18 @@ class Planner {
   private nodeFilter(key: string, col: KeyedColumn, test: (rep: ClusterNode) => boolean): Uint32Array {
     let words = this.filters.get(key);
     if (!words) {
-      const ok = new Uint8Array(col.count);
-      const nodes = this.index.nodes;
-      for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
-      const n = this.index.n;
-      words = new Uint32Array((n + 3) >> 2);
-      const bytes = new Uint8Array(words.buffer, 0, n);
-      const values = col.values;
-      for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+      // A pure function of the nodes: shared by every plan over this cluster.
+      words = this.index.fact(`filter\u0000${key}`, () => {
+        const ok = new Uint8Array(col.count);
+        const nodes = this.index.nodes;
+        for (let v = 0; v < col.count; v++) ok[v] = test(nodes[col.reps[v]!]!) ? 1 : 0;
+        const n = this.index.n;
+        const made = new Uint32Array((n + 3) >> 2);
+        const bytes = new Uint8Array(made.buffer, 0, n);
+        const values = col.values;
+        for (let i = 0; i < n; i++) bytes[i] = ok[values[i]!]!;
+        return made;
+      });
       this.filters.set(key, words);
     }
     return words;
@@ -438,16 +472,20 @@ class Planner {
    */
   private deviceTable(group: PreparedGroup): { col: KeyedColumn; fresh: Int32Array; key: string } {
     const col = this.index.keyed('devices', devicesKey);
-    const key = JSON.stringify([group.explicitDevices, group.genericGpu]);
+    const key = (group.deviceKey ??= JSON.stringify([group.explicitDevices, group.genericGpu]));
     let fresh = this.deviceTables.get(key);
     if (!fresh) {
-      fresh = new Int32Array(col.count);
-      const nodes = this.index.nodes;
-      for (let v = 0; v < col.count; v++) {
-        const rep = nodes[col.reps[v]!]!;
-        const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
-        fresh[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
-      }
+      // A pure function of the nodes' devices: shared by every plan over this cluster.
+      fresh = this.index.fact(`devices\u0000${key}`, () => {
+        const made = new Int32Array(col.count);
+        const nodes = this.index.nodes;
+        for (let v = 0; v < col.count; v++) {
+          const rep = nodes[col.reps[v]!]!;
+          const reqs = deviceRequestsFor(rep, group.explicitDevices, group.genericGpu);
+          made[v] = reqs.length === 0 ? -1 : deviceSlots(rep.devices, undefined, reqs, rep.devices.length);
+        }
+        return made;
+      });
       this.deviceTables.set(key, fresh);
     }
     return { col, fresh, key };
@@ -466,10 +504,23 @@ class Planner {
     const key = `${group.maskKey}\u0002${table.key}`;
     let combined = this.masks.get(key);
     if (!combined) {
-      combined = mask.slice();
-      const shapeOf = table.col.values;
-      const fresh = table.fresh;
-      for (let i = 0; i < combined.length; i++) if (fresh[shapeOf[i]!] === 0) combined[i] = 0;
+      const n = this.index.n;
+      // Where the device shape can serve an agent at all: a word column per device request
+      // (a pure function of the nodes, cached per cluster), ANDed word-wise into the mask.
+      const serves = this.index.fact(`serves\u0000${table.key}`, () => {
+        const made = new Uint32Array((n + 3) >> 2);
+        const bytes = new Uint8Array(made.buffer, 0, n);
+        const shapeOf = table.col.values;
+        const fresh = table.fresh;
+        for (let i = 0; i < n; i++) bytes[i] = fresh[shapeOf[i]!] === 0 ? 0 : 1;
+        return made;
+      });
+      const words = (n + 3) >> 2;
+      const buffer = new ArrayBuffer(words * 4);
+      combined = new Uint8Array(buffer, 0, n);
+      combined.set(mask);
+      const m32 = new Uint32Array(buffer);
+      for (let w = 0; w < words; w++) m32[w]! &= serves[w]!;
       this.masks.set(key, combined);
     }
     return { mask: combined, key };
@@ -479,11 +530,22 @@ class Planner {
   private eligibleList(mask: Uint8Array): Int32Array {
     let list = this.lists.get(mask);
     if (!list) {
-      let count = 0;
-      for (let i = 0; i < mask.length; i++) count += mask[i]!;
-      list = new Int32Array(count);
+      // One pass, four nodes per u32 word, skipping words with no eligible node.
+      const scratch = (this.listScratch ??= new Int32Array(this.index.n));
+      const n = mask.length;
+      const whole = mask.byteOffset % 4 === 0 ? n >> 2 : 0;
+      const m32 = whole > 0 ? new Uint32Array(mask.buffer, mask.byteOffset, whole) : null;
       let k = 0;
-      for (let i = 0; i < mask.length; i++) if (mask[i]) list[k++] = i;
+      for (let w = 0; w < whole; w++) {
+        if (m32![w] === 0) continue;
+        const b = w << 2;
+        if (mask[b]) scratch[k++] = b;
+        if (mask[b + 1]) scratch[k++] = b + 1;
+        if (mask[b + 2]) scratch[k++] = b + 2;
+        if (mask[b + 3]) scratch[k++] = b + 3;
+      }
+      for (let i = whole << 2; i < n; i++) if (mask[i]) scratch[k++] = i;
+      list = scratch.slice(0, k);
       this.lists.set(mask, list);
     }
     return list;
@@ -594,7 +656,7 @@ class Planner {
   }
 
   /** Places one group; returns how many of its agents were placed (always a prefix). */
-  private placeGroup(group: PreparedGroup, jobState: JobState, placements: Placement[] | null): number {
+  private placeGroup(group: PreparedGroup, jobState: JobState, placements: PlacementRows | null): number {
     const total = group.size;
     const { mask, key } = this.eligibility(group);
     const strategy = this.strategyOf(group.job);
@@ -649,7 +711,7 @@ class Planner {
     got: number,
     offset: number,
     strategy: number,
-    placements: Placement[] | null,
+    placements: PlacementRows | null,
   ): void {
     const { index, state, perNode } = this;
     const n = index.n;
@@ -659,59 +721,45 @@ class Planner {
     const propCounts =
       group.properties.length === 0 ? NO_COUNTS : group.properties.map((p, k) => this.jobPropertyCounts(jobState, p.attribute, propCols[k]!.names.length));
     // Agents placed per node in this call, to reconstruct each agent's score at its turn.
-    for (let j = 0; j < got; j++) perNode[out[j]!]!++;
+    for (let j = 0; j < got; j += CHUNK) countPerNode(out, j, Math.min(got, j + CHUNK), perNode);
     const free = this.kernel.free();
     const ask = group.ask;
-    const jobId = group.job.graph_id;
     // Rows of one group share frozen sub-objects; only device ids differ per agent.
-    const shared = sharedRowParts(group);
+    const shared = placements === null ? null : sharedRowParts(group, this.rowCache);
+    if (shared !== null) placements!.startRun(group, shared, offset);
+    if (!needsDevices && !group.distinctHosts && propCols.length === 0 && group.portKeys.length === 0) {
+      // Agents holding nothing discrete (the common case): only their scores are recorded.
+      for (let j = 0; j < got; j += CHUNK) recordPlain(placements, out, j, Math.min(got, j + CHUNK), index.cap, free, n, ask, perNode, strategy);
+      return;
+    }
     const requestedDriver = spec.resources.runtime_driver;
-    // Binpack places runs of agents on one node: the node's driver and (device-free) allocation
-    // object are looked up once per run.
-    let lastNode = -1;
-    let driver = '';
-    let nodeAllocations: Placement['allocations'] | undefined;
     for (let j = 0; j < got; j++) {
       const i = out[j]!;
-      const node = index.nodes[i]!;
       if (group.distinctHosts) jobState.hosts[i] = 1;
       for (let k = 0; k < propCols.length; k++) {
         const v = propCols[k]!.values[i]!;
         if (v >= 0) propCounts[k]![v]!++;
       }
       for (const key of group.portKeys) state.addPort(i, key);
-      if (i !== lastNode) {
-        lastNode = i;
-        driver = effectiveDriver(node, requestedDriver);
-        nodeAllocations = driverAllocations(shared, driver);
-      }
       let allocations: Placement['allocations'] | undefined;
       if (needsDevices) {
+        const node = index.nodes[i]!;
         const reqs = deviceRequestsFor(node, group.explicitDevices, group.genericGpu);
         const picked = pickDevices(node.devices, state.devices[i], reqs) ?? [];
         for (const d of picked) state.addDevice(i, d.id);
-        if (picked.length > 0) {
+        if (picked.length > 0 && shared !== null) {
           allocations = Object.freeze({
             devices: Object.freeze(picked.map((d) => Object.freeze({ id: d.id }))),
             ports: shared.ports,
             volumes: shared.volumes,
-            runtime_driver: driver,
+            runtime_driver: effectiveDriver(node, requestedDriver),
           });
         }
       }
-      if (allocations === undefined) allocations = nodeAllocations!;
       const remainingOnNode = perNode[i]!;
       perNode[i] = remainingOnNode - 1;
       if (placements === null) continue;
-      placements.push({
-        job: jobId,
-        agent_id: agentIdOf(spec, indexAt(group, offset + j)),
-        source_node_id: spec.node_id,
-        node: node.name,
-        resources: shared.resources,
-        allocations,
-        score: scoreBefore(index.cap, free, n, i, ask, remainingOnNode, strategy),
-      });
+      placements.add(i, scoreBefore(index.cap, free, n, i, ask, remainingOnNode, strategy), allocations);
     }
     // perNode is back to all zeros: every increment above was matched by a decrement.
   }
@@ -722,8 +770,8 @@ class Planner {
    * System and sysbatch jobs (spec §3.5): the whole agent group goes onto every schedulable node
    * that can hold all of it at once, in inventory order; copies are named `<agent>@<node>`.
    */
-  private placeSystemJob(job: Job, placements: Placement[] | null, failures: PlacementFailure[] | null): JobResult {
-    const groups = this.groupsOf(job);
+  private placeSystemJob(job: Job, placements: PlacementRows | null, failures: PlacementFailure[] | null): JobResult {
+    const groups = this.options.groupOrder === 'largest_first' ? this.sortedGroups(job) : this.allGroups(job);
     const agents = groups.reduce((s, g) => s + g.size, 0);
     if (agents === 0) return { placed: 0, failed: 0, systemTargets: [] };
     const { index, state } = this;
@@ -765,8 +813,8 @@ class Planner {
           placed++;
           if (placements === null) continue;
           const spec = g.spec;
-          const shared = sharedRowParts(g);
-          placements.push({
+          const shared = sharedRowParts(g, this.rowCache);
+          placements.addRow({
             job: job.graph_id,
             agent_id: `${agentIdOf(spec, idx)}@${node.name}`,
             source_node_id: spec.node_id,
@@ -793,7 +841,7 @@ class Planner {
   private ledger: PreemptionLedger | null = null;
 
   /** The preempting pass for what failed of `job`; the result is unchanged when it cannot help. */
-  preempt(job: Job, result: JobResult, placements: Placement[], failures: PlacementFailure[], preemptions: Preemption[]): JobResult {
+  preempt(job: Job, result: JobResult, placements: PlacementRows, failures: PlacementFailure[], preemptions: Preemption[]): JobResult {
     this.ledger ??= new PreemptionLedger(new Set(this.options.ignoreJobIds ?? []));
     if (result.systemTargets) {
       const extra = preemptSystemJob(this.preemptHost(), this.ledger, job, result.systemTargets, placements, failures, preemptions);
@@ -818,7 +866,7 @@ class Planner {
       column: (a) => this.column(a),
       strategyOf: (j) => this.strategyOf(j),
       prepare: (j, g, indices) => prepareGroup(j, g.spec, indices, this.profiles),
-      groups: (j) => this.groupsOf(j),
+      groups: (j) => [...this.groupsOf(j)],
       staticMask: (g) => this.staticMask(g),
       save: () => {
         const saved = { free: this.kernel.free().slice(), state: this.state };
@@ -834,44 +882,39 @@ class Planner {
   }
 }
 
-const NO_DEVICES: Placement['allocations']['devices'] = Object.freeze([]);
 const NO_COLUMNS: ReadonlyArray<{ values: Int32Array; names: string[] }> = Object.freeze([]);
 const NO_COUNTS: readonly Int32Array[] = Object.freeze([]);
 
-type SharedRowParts = GroupRowParts;
+/**
+ * Per-agent loops run in chunks of this many agents through small functions, so that a call
+ * placing 100,000 agents runs optimised code from the first chunk on (a single long loop depends
+ * on on-stack replacement, which a garbage collection between plans throws away).
+ */
+const CHUNK = 2048;
 
-const NO_PORTS: Placement['allocations']['ports'] = Object.freeze([]);
-const NO_VOLUMES: Placement['allocations']['volumes'] = Object.freeze([]);
-
-/** The frozen row parts every agent of a group has in common, built once per group and plan. */
-function sharedRowParts(group: PreparedGroup): SharedRowParts {
-  let parts = group.rows;
-  if (!parts) {
-    const r = group.spec.resources;
-    parts = {
-      resources: Object.freeze({ ...group.scalar }),
-      ports: r.ports.length === 0 ? NO_PORTS : Object.freeze(r.ports.map((p) => Object.freeze({ label: p.label, port: p.port, protocol: p.protocol }))),
-      volumes: r.volumes.length === 0 ? NO_VOLUMES : Object.freeze(r.volumes.map((v) => Object.freeze({ ...v }))),
-      driver: null,
-      allocations: null,
-      byDriver: null,
-    };
-    group.rows = parts;
-  }
-  return parts;
+function countPerNode(out: Int32Array, from: number, to: number, perNode: Int32Array): void {
+  for (let j = from; j < to; j++) perNode[out[j]!]!++;
 }
 
-/** The group's shared device-free allocation object for a runtime driver. */
-function driverAllocations(parts: SharedRowParts, driver: string): Placement['allocations'] {
-  if (parts.driver === driver) return parts.allocations!;
-  let allocations = parts.byDriver?.get(driver);
-  if (allocations === undefined) {
-    allocations = Object.freeze({ devices: NO_DEVICES, ports: parts.ports, volumes: parts.volumes, runtime_driver: driver });
-    if (parts.allocations !== null) (parts.byDriver ??= new Map()).set(parts.driver!, parts.allocations);
+/** Rows of agents `from..to-1` of a kernel call that hold no ports, devices or job bookkeeping. */
+function recordPlain(
+  rows: PlacementRows | null,
+  out: Int32Array,
+  from: number,
+  to: number,
+  cap: Float64Array,
+  free: Float64Array,
+  n: number,
+  ask: Float64Array,
+  perNode: Int32Array,
+  strategy: number,
+): void {
+  for (let j = from; j < to; j++) {
+    const i = out[j]!;
+    const remainingOnNode = perNode[i]!;
+    perNode[i] = remainingOnNode - 1;
+    if (rows !== null) rows.add(i, scoreBefore(cap, free, n, i, ask, remainingOnNode, strategy));
   }
-  parts.driver = driver;
-  parts.allocations = allocations;
-  return allocations;
 }
 
 /** How many agents (up to `limit`) can get devices on a node, assigning greedily one by one. */

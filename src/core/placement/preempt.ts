@@ -18,6 +18,7 @@ import { deviceRequestsFor, effectiveDriver, pickDevices, portKey } from './filt
 import { type PreparedGroup, agentIdOf, indexAt, prepareGroup, systemDevices } from './group.js';
 import { DIMENSIONS, fitsScalar, STRATEGY_SPREAD, type PlacementKernel } from './kernel-types.js';
 import type { Placement, PlacementFailure, Preemption } from './plan-types.js';
+import type { PlacementRows } from './plan-rows.js';
 import { PREEMPTION_PRIORITY_DELTA } from './preemption-config.js';
 
 /** The discrete state of a pass that the preempting pass reads and gives back. */
@@ -46,7 +47,7 @@ export interface PreemptHost {
   /** Nodes that pass the group's static filters (status, constraints, drivers, device shapes...). */
   eligibility(group: PreparedGroup): Uint8Array;
   /** The planner's normal placement of a group (one kernel call); returns how many were placed. */
-  placeGroup(group: PreparedGroup, jobState: PreemptJobState, placements: Placement[]): number;
+  placeGroup(group: PreparedGroup, jobState: PreemptJobState, placements: PlacementRows): number;
   /** Node attribute column (for `distinct_property`). */
   column(attribute: string): { values: Int32Array; names: string[] };
   strategyOf(job: Job): number;
@@ -135,8 +136,8 @@ export function preemptJob(
   host: PreemptHost,
   ledger: PreemptionLedger,
   job: Job,
-  failedGroups: readonly PreparedGroup[],
-  placements: Placement[],
+  failedGroups: Iterable<PreparedGroup>,
+  placements: PlacementRows,
   failures: PlacementFailure[],
   preemptions: Preemption[],
 ): number | null {
@@ -177,7 +178,7 @@ export function preemptJob(
   }
   if (!ok) {
     host.restore(saved);
-    placements.length = placementsBefore;
+    placements.truncate(placementsBefore);
     preemptions.length = preemptionsBefore;
     ledger.evicted.clear();
     for (const k of evictedBefore) ledger.evicted.add(k);
@@ -188,7 +189,7 @@ export function preemptJob(
 }
 
 /** Rebuilds the job's distinct_hosts / distinct_property bookkeeping from its placements so far. */
-function jobStateOf(host: PreemptHost, job: Job, placements: readonly Placement[]): PreemptJobState {
+function jobStateOf(host: PreemptHost, job: Job, placements: PlacementRows): PreemptJobState {
   const n = host.index.n;
   const state: PreemptJobState = { hosts: new Uint8Array(n), properties: new Map() };
   const distinct = new Set<string>();
@@ -199,19 +200,19 @@ function jobStateOf(host: PreemptHost, job: Job, placements: readonly Placement[
     if (g.properties.length > 0) props.set(spec.node_id, g.properties.map((p) => p.attribute));
   }
   if (distinct.size === 0 && props.size === 0) return state;
-  for (const p of placements) {
-    if (p.job !== job.graph_id) continue;
-    const i = host.index.nodeIndex.get(p.node);
-    if (i === undefined) continue;
-    if (distinct.has(p.source_node_id)) state.hosts[i] = 1;
-    for (const attribute of props.get(p.source_node_id) ?? []) {
+  placements.eachRow((rowJob, source, nodeName) => {
+    if (rowJob !== job.graph_id) return;
+    const i = host.index.nodeIndex.get(nodeName);
+    if (i === undefined) return;
+    if (distinct.has(source)) state.hosts[i] = 1;
+    for (const attribute of props.get(source) ?? []) {
       const col = host.column(attribute);
       let counts = state.properties.get(attribute);
       if (!counts) state.properties.set(attribute, (counts = new Int32Array(Math.max(1, col.names.length))));
       const v = col.values[i]!;
       if (v >= 0) counts[v]!++;
     }
-  }
+  });
   return state;
 }
 
@@ -467,7 +468,7 @@ export function preemptSystemJob(
   ledger: PreemptionLedger,
   job: Job,
   targets: readonly string[],
-  placements: Placement[],
+  placements: PlacementRows,
   failures: PlacementFailure[],
   preemptions: Preemption[],
 ): { placed: number; targets: string[] } {
@@ -503,7 +504,7 @@ export function preemptSystemJob(
 }
 
 /** Places one copy of every group of a system job on node i (the room is there), as the planner's system pass does. */
-function placeSystemCopies(host: PreemptHost, job: Job, groups: readonly PreparedGroup[], i: number, picks: Array<Array<{ id: string }>>, placements: Placement[]): number {
+function placeSystemCopies(host: PreemptHost, job: Job, groups: readonly PreparedGroup[], i: number, picks: Array<Array<{ id: string }>>, placements: PlacementRows): number {
   const { index, kernel } = host;
   const n = index.n;
   const node = index.nodes[i]!;
@@ -532,7 +533,7 @@ function placeSystemCopies(host: PreemptHost, job: Job, groups: readonly Prepare
       for (const key of g.portKeys) state.addPort(i, key);
       const devices = picks[a++]!;
       for (const dev of devices) state.addDevice(i, dev.id);
-      placements.push({
+      placements.addRow({
         job: job.graph_id,
         agent_id: `${agentIdOf(spec, indexAt(g, c))}@${node.name}`,
         source_node_id: spec.node_id,

@@ -209,6 +209,7 @@ function Logs({ jobId, agentId, events }) {
 export function JobPage({ id }) {
   const job = useLive(() => getJson(`/api/jobs/${encodeURIComponent(id)}`), id, 5000);
   const result = useLive(() => getJson(`/api/jobs/${encodeURIComponent(id)}/result`), id);
+  const evals = useLive(() => getJson(`/api/jobs/${encodeURIComponent(id)}/evaluations`), id, 5000);
   const [agent, setAgent] = useState(null);
   const r = job.data;
   if (!r) return html`<section><h1>Job ${id}</h1><${Problem} error=${job.error} />${job.error ? null : html`<p class="muted">Loading…</p>`}</section>`;
@@ -219,6 +220,7 @@ export function JobPage({ id }) {
   return html`<section class="job">
     <h1><span class="jname">${r.job?.job_name ?? id}</span> <${Badge} value=${r.status} /> <${LiveDot} live=${job.live} /></h1>
     <p class="muted">${r.job_id} · ${r.job?.type} · priority ${r.job?.priority} · ${r.job?.agent_count} agents · created ${age(r.created_at)} ago</p>
+    ${r.queue && html`<p class="queued">queued: position ${r.queue.position} of ${r.queue.total}, priority ${r.queue.priority}, waiting ${age(r.queue.since)}${r.latest_evaluation?.explanation?.summary ? html` · <span class="reason">${r.latest_evaluation.explanation.summary}</span>` : null}</p>`}
     <div class="counts">
       <span>placed <b class="placed">${r.agent_counts?.placed ?? 0}</b></span>
       <span>running <b class="running">${(c.running ?? 0) + (c.starting ?? 0) + (c.restarting ?? 0)}</b></span>
@@ -256,8 +258,18 @@ export function JobPage({ id }) {
       </table>
     </div>
     ${agent && html`<${Logs} jobId=${id} agentId=${agent} events=${job.events} />`}
+    <div class="panel"><h2>Evaluations</h2><${Evaluations} page=${evals.data} /></div>
     <div class="panel"><h2>Events</h2><${EventList} events=${job.events} initial=${id} /></div>
   </section>`;
+}
+
+/** A job's placement decisions, newest first: trigger, outcome, counts and the engine's explanation. */
+function Evaluations({ page }) {
+  const list = page?.evaluations ?? [];
+  if (list.length === 0) return html`<p class="muted">No evaluations yet.</p>`;
+  return html`<table class="evaluations"><thead><tr><th>Time</th><th>Evaluation</th><th>Trigger</th><th>Status</th><th>Placed</th><th>Failed</th><th>Queue</th><th>Why</th></tr></thead>
+    <tbody>${list.map((e) => html`<tr key=${e.id}><td>${time(e.created_at)}</td><td>${e.id}</td><td>${e.trigger}</td><td><${Badge} value=${e.status} /></td><td>${e.placed}</td><td>${e.failed}</td><td>${e.queue ? `${e.queue.position}/${e.queue.total}` : ''}</td><td class="reason">${e.explanation?.summary ?? ''}</td></tr>`)}</tbody>
+  </table>`;
 }
 
 /** Past events (loaded once) followed by the live ones, newest first. */

@@ -52,5 +52,13 @@ describe('a blocked evaluation', () => {
     const relocated = (await jobEvents(daemons[0]!.target, jobId)).filter((e) => e.type === 'agents_relocated') as Array<{ timestamp?: number; type: string }>;
     const last = relocated.at(-1) as unknown as { timestamp: number };
     expect(last.timestamp).toBeLessThan(blocked.retry_at);
+    // Each decision is an evaluation: the submit, the blocked node-loss move, and the retry that placed it.
+    const listed = await rawCall<{ result_json: string }>(daemons[0]!.target, JOB_SERVICE, 'ListEvaluations', { job_id: jobId });
+    const evaluations = JSON.parse(listed.res!.result_json).evaluations as Array<{ trigger: string; status: string; placed: number; failed: number; explanation: { summary: string | null } }>;
+    expect(evaluations[0]).toMatchObject({ trigger: 'blocked_retry', status: 'complete', placed: 1, failed: 0 });
+    const lost = evaluations.find((e) => e.trigger === 'node_loss');
+    expect(lost).toMatchObject({ status: 'blocked', placed: 0, failed: 1 });
+    expect(lost!.explanation.summary).toMatch(/placement_failed/);
+    expect(evaluations.at(-1)).toMatchObject({ trigger: 'submit', status: 'complete', placed: 3 });
   }, 90_000);
 });

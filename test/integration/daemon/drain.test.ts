@@ -61,6 +61,10 @@ describe('drain and node loss across three daemons', () => {
     expect(nodes).not.toContain('beta@lab');
     const events = JSON.parse((await runCli(['job', 'events', jobId, '--json'], { env })).stdout);
     expect(events.map((e: { type: string }) => e.type)).toContain('agents_relocated');
+    // The move is a drain evaluation of the two agents, through the mn binary.
+    const evals = JSON.parse((await runCli(['eval', 'list', '--job', jobId, '--json'], { env })).stdout) as { evaluations: Array<{ trigger: string; status: string; placed: number; agents?: string[] }> };
+    expect(evals.evaluations.find((e) => e.trigger === 'drain')).toMatchObject({ status: 'complete', placed: 2 });
+    expect(evals.evaluations.find((e) => e.trigger === 'drain')!.agents).toHaveLength(2);
 
     // No new work lands on a node in maintenance.
     const other = await rawCall<{ job_id: string }>(agents[2]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: manifest('more', 'service', 3) });
@@ -82,7 +86,7 @@ describe('drain and node loss across three daemons', () => {
         nodes: [{ node_id: 'api', agent_type: 'executor', config: { command: ['sleep', '600'] }, resources: { cpu_cores: 0.1, memory_mb: 16, ports: [{ label: 'http', port: 8080 }] } }],
       });
     const results = await Promise.all(
-      ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id) })),
+      ['p0', 'p1', 'p2', 'p3'].map((id, i) => rawCall<{ job_id: string }>(agents[i % 3]!.target, JOB_SERVICE, 'SubmitJob', { manifest_json: wantsPort(id), no_queue: true })),
     );
     const ok = results.filter((r) => r.code === grpc.status.OK);
     expect(ok).toHaveLength(3);

@@ -109,6 +109,9 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('table.by-node').textContent()).toContain(NODE);
     await page.goto(new URL(`/jobs/${jobId}`, d.url).href);
     await page.locator('pre.result').waitFor();
+    // The job's placement decisions: its submit evaluation placed all 26 agents.
+    await expect.poll(() => page.locator('table.evaluations tbody tr').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('table.evaluations tbody').textContent()).toMatch(/submit.*complete.*26/);
     await shot('job');
     expect(pageErrors).toEqual([]);
   });

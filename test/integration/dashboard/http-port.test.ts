@@ -124,6 +124,10 @@ describe('the HTTP port of mn dev', () => {
     expect(viaHttp.agent_counts).toEqual({ placed: 4, by_state: { completed: 4 } });
     const list = (await (await get('/api/jobs')).json()) as Array<{ job_id: string; agents: { placed: number } }>;
     expect(list.find((j) => j.job_id === jobId)?.agents.placed).toBe(4);
+    // The job page's evaluations: the same records ListEvaluations answers.
+    const evaluations = (await (await get(`/api/jobs/${jobId}/evaluations`)).json()) as { evaluations: Array<{ job_id: string; trigger: string; status: string; placed: number }> };
+    expect(evaluations.evaluations).toEqual([expect.objectContaining({ job_id: jobId, trigger: 'submit', status: 'complete', placed: 4 })]);
+    expect((await get('/api/jobs/no-such-job/evaluations')).status).toBe(404);
     const nodes = (await (await get('/api/nodes')).json()) as Array<{ name: string; status: string }>;
     expect(nodes).toHaveLength(1);
     expect(nodes[0]!.status).toBe('healthy');

@@ -16,6 +16,7 @@ import { scheduleContract } from './schedule-contract.js';
 import { pagingContract } from './paging-contract.js';
 import { jobTemplateContract } from './job-template-contract.js';
 import { preemptionContract } from './preemption-contract.js';
+import { queueContract } from './queue-contract.js';
 import { warmPoolContract } from './warm-pool-contract.js';
 
 const memory = async (): Promise<StoreHarness> => {
@@ -36,6 +37,7 @@ deploymentContract('MemoryStore', memory);
 scheduleContract('MemoryStore', memory);
 pagingContract('MemoryStore', memory);
 jobTemplateContract('MemoryStore', memory);
+queueContract('MemoryStore', memory);
 warmPoolContract('MemoryStore', memory);
 
 let server: RedisServer;
@@ -62,6 +64,7 @@ deploymentContract('RedisStore', redis);
 scheduleContract('RedisStore', redis);
 pagingContract('RedisStore', redis);
 jobTemplateContract('RedisStore', redis);
+queueContract('RedisStore', redis);
 warmPoolContract('RedisStore', redis);
 
 preemptionContract('MemoryStore', memory);

@@ -431,6 +431,8 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['schedules.due', () => store.schedules.due(0, 10)],
           ['schedules.listEvents', () => store.schedules.listEvents(10)],
           ['jobTemplates.list', () => store.jobTemplates.list()],
+          ['queue.list', () => store.queue.list()],
+          ['evaluations.list', () => store.evaluations.list()],
           ['warmPools.list', () => store.warmPools.list()],
         ];
         for (const [name, call] of calls) {

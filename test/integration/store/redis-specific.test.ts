@@ -64,6 +64,28 @@ describe('RedisStore on a private redis-server', () => {
     }
   });
 
+  it('keeps the queue durable and evaluations for the retention time after their last write', async () => {
+    const store = await RedisStore.connect({ config: redisConfigFromEnv({ MN_REDIS_URL: server.url, MN_REDIS_NAMESPACE: 'ns_q' }), terminalJobTtlSeconds: 3600 });
+    try {
+      await store.queue.enqueue({ job_id: 'j', priority: 70, since: 5, evaluation_id: 'ev-1' });
+      await store.evaluations.record({ id: 'ev-1', job_id: 'j', trigger: 'submit', status: 'blocked', placed: 0, failed: 1, explanation: { summary: 'x', failures: [] }, queue: null });
+      expect((await raw.keys('ns_q:*')).sort()).toEqual(['ns_q:evaluation:ev-1', 'ns_q:evaluation_seq', 'ns_q:evaluations', 'ns_q:job:j:evaluations', 'ns_q:queue', 'ns_q:queue:entries']);
+      expect(await raw.ttl('ns_q:queue')).toBe(-1);
+      expect(await raw.ttl('ns_q:queue:entries')).toBe(-1);
+      expect(Number(await raw.zscore('ns_q:queue', 'j'))).toBe(31 * 1e13 + 5);
+      for (const key of ['ns_q:evaluation:ev-1', 'ns_q:job:j:evaluations']) {
+        const ttl = await raw.ttl(key);
+        expect(ttl).toBeGreaterThan(3500);
+        expect(ttl).toBeLessThanOrEqual(3600);
+      }
+      await raw.expire('ns_q:evaluation:ev-1', 10);
+      await store.evaluations.update('ev-1', { status: 'complete' });
+      expect(await raw.ttl('ns_q:evaluation:ev-1')).toBeGreaterThan(3500);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('commits a 100,000-agent job in one script call (about a million script arguments)', async () => {
     const store = await open('huge');
     try {

@@ -502,3 +502,58 @@ describe('kill_timeout_ms', () => {
     }
   });
 });
+
+describe('large manifests: the per-node checks give the same findings', () => {
+  it('reports every fan-out collision, in node order and then id order, and only real ones', () => {
+    const m = base();
+    m.nodes.push(
+      { node_id: 'a-b', agent_type: 'executor', count: 3 },
+      { node_id: 'a-b-2', agent_type: 'executor' },
+      { node_id: 'a-b-3', agent_type: 'executor' }, // beyond count 3
+      { node_id: 'a-b-01', agent_type: 'executor' }, // a leading zero is not a fan-out index
+      { node_id: 'x', agent_type: 'executor', count: 5 },
+      { node_id: 'x-4', agent_type: 'executor' },
+      { node_id: 'a-b-0', agent_type: 'executor' },
+      { node_id: 'x-0', agent_type: 'executor' },
+      { node_id: 'x-b-1', agent_type: 'executor' }, // belongs to no fanned-out node
+    );
+    expect(errors(m)).toEqual([
+      { path: 'nodes[2].count', message: 'agent a-b-2 of node a-b (count 3) collides with node a-b-2' },
+      { path: 'nodes[2].count', message: 'agent a-b-0 of node a-b (count 3) collides with node a-b-0' },
+      { path: 'nodes[6].count', message: 'agent x-4 of node x (count 5) collides with node x-4' },
+      { path: 'nodes[6].count', message: 'agent x-0 of node x (count 5) collides with node x-0' },
+    ]);
+  });
+
+  it('finds a collision among 20,000 fanned-out nodes', () => {
+    const m = base();
+    for (let i = 0; i < 20_000; i++) m.nodes.push({ node_id: `n${i}`, agent_type: 'executor', count: 2 });
+    m.nodes.push({ node_id: 'n19999-1', agent_type: 'executor' });
+    expect(errors(m)).toEqual([{ path: 'nodes[20001].count', message: 'agent n19999-1 of node n19999 (count 2) collides with node n19999-1' }]);
+  });
+
+  it('refuses a node id with any whitespace or "@"', () => {
+    for (const id of ['a b', 'a\tb', 'a\nb', 'a\u00a0b', 'a\u2003b', 'a\ufeffb', 'a@b']) {
+      const m = base();
+      m.nodes[1].node_id = id;
+      m.edges = [];
+      m.entrypoints = ['a'];
+      expect(errors(m)).toContainEqual({ path: 'nodes[1].node_id', message: `node_id ${JSON.stringify(id)} must not contain "@" or whitespace` });
+    }
+  });
+
+  it('names the field of a bad count, profile, role and resources alias on a node', () => {
+    const m = base();
+    m.nodes[1].count = 'many';
+    m.nodes[1].config = { execution_profile: 7 };
+    m.nodes[1].role = ' ';
+    m.nodes[1].resources = { cpu_cores: 1, cores: 2, memory_mb: -1 };
+    expect(errors(m)).toEqual([
+      { path: 'nodes[1].count', message: 'nodes[1].count must be an integer between 1 and 1000000, got "many"' },
+      { path: 'nodes[1].resources.cores', message: 'resources for node w give both cpu_cores and cores; use one' },
+      { path: 'nodes[1].resources.memory_mb', message: 'nodes[1].resources.memory_mb for node w must be zero or greater, got -1' },
+      { path: 'nodes[1].config.execution_profile', message: 'nodes[1].config.execution_profile must be a string, got a number' },
+      { path: 'nodes[1].role', message: 'nodes[1].role must not be empty' },
+    ]);
+  });
+});

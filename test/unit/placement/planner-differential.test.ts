@@ -182,5 +182,31 @@ describe('planner vs its reference copy', () => {
         { numRuns: 250, seed: 16 },
       );
     });
+
+    it(`makes the same plans under excludeNodes and onlyAgentIds, planning one cluster object again and again (${engine})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(nodeArb, { minLength: 1, maxLength: 14 }),
+          fc.array(jobArb, { minLength: 1, maxLength: 3 }),
+          fc.array(fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 3 })), { minLength: 2, maxLength: 4 }),
+          (nodes, jobs, rounds) => {
+            const { cluster, validated } = scenario(nodes, jobs);
+            const names = cluster.nodes.map((x) => x.name);
+            const agents = validated.flatMap((j) => j.nodes.flatMap((spec) => [spec.node_id, `${spec.node_id}-0`, `${spec.node_id}-1`]));
+            // Several plans over the same parsed cluster: the per-cluster caches serve all of them.
+            for (const [skip, pick] of rounds) {
+              const excludeNodes = names.filter((_, i) => skip > 0 && i % (skip + 1) === 0);
+              const onlyAgentIds = pick === 0 ? undefined : agents.filter((_, i) => i % (pick + 1) !== 0);
+              const options = { excludeNodes, ...(onlyAgentIds ? { onlyAgentIds } : {}), executionProfiles: profiles };
+              const ref = referencePlanJobs(cluster, validated, make(), options);
+              const got = planJobs(cluster, validated, make(), options);
+              expect(body(got)).toEqual(body(ref));
+              for (const row of got.placements) expect(excludeNodes).not.toContain(row.node);
+            }
+          },
+        ),
+        { numRuns: 120, seed: 61 },
+      );
+    });
   }
 });
