@@ -171,6 +171,10 @@ describe.each(modes)('preemption on a real daemon: $name', ({ verb, redis: useRe
     const preempted = events.filter((e) => e.type === 'agent_preempted');
     expect(preempted.map((e) => e.agent_id).sort()).toEqual(evicted);
     expect(preempted.every((e) => e.payload.preempted_by === highId && e.payload.priority === 40)).toBe(true);
+    // The preempting commit is an evaluation of its own, naming what it evicted.
+    const evals = await rawCall<{ result_json: string }>(daemon.target, JOB_SERVICE, 'ListEvaluations', { job_id: highId });
+    const preemptionEval = (JSON.parse(evals.res!.result_json) as { evaluations: Array<{ trigger: string; agents?: string[] }> }).evaluations.find((e) => e.trigger === 'preemption');
+    expect(preemptionEval?.agents?.sort()).toEqual(evicted.map((id) => `${lowId}/${id}`));
     const highEvents = await jobEvents(daemon.target, highId);
     const summary = highEvents.find((e) => e.type === 'agents_preempted');
     expect((summary!.payload.evicted as unknown[]).length).toBe(2);
