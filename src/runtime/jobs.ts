@@ -17,9 +17,10 @@ import type { PreemptionConfig } from '../core/placement/preemption-config.js';
 import { readSchedulerConfig } from '../cluster/scheduler-config.js';
 import { commitEvictions, recordPreemptions } from './preemption.js';
 import { type QueueEntry, type QueuePlace, waitsBehind } from '../core/queue/order.js';
-import { explainFailures, failedCount } from '../core/queue/evaluation.js';
+import { explainFailures } from '../core/queue/evaluation.js';
 import type { PlacementFailure } from '../core/placement/plan-types.js';
-import { newEvaluationId, recordEvaluation } from './evaluations.js';
+import { recordEvaluation } from './evaluations.js';
+import { type QueueContext, enqueueSubmission, startQueued } from './queued-jobs.js';
 
 
 /** Plans jobs against a cluster snapshot; the daemon's implementation runs off the main thread. */
@@ -82,7 +83,7 @@ export interface Submitted {
 }
 
 /** A submission waiting for the committer. */
-interface Pending {
+export interface Pending {
   job: Job;
   jobId: string;
   manifest: unknown;
@@ -284,7 +285,7 @@ export class Jobs {
         }
         const availability = plan.jobs.find((j) => j.job === p.jobId)?.availability;
         if (availability === 'runnable_later' && p.queueable) {
-          await this.enqueueSubmission(p, plan, failures, null, view, waiting);
+          await enqueueSubmission(this.queueContext(), p, plan, failures, null, view, waiting);
           continue;
         }
         const f = failures[0]!;
@@ -299,7 +300,7 @@ export class Jobs {
       const behind = waitsBehind(waiting, p.job.priority, p.jobId);
       if (behind && p.queueable !== undefined) {
         if (p.queueable) {
-          await this.enqueueSubmission(p, plan, [], behind, view, waiting);
+          await enqueueSubmission(this.queueContext(), p, plan, [], behind, view, waiting);
         } else {
           p.reject(
             new MnError('MN_E_PLACEMENT_FAILED', `queued_jobs_waiting: job ${behind.job_id} (priority ${behind.priority}) waits in the queue and a job never starts ahead of a waiting job of higher or equal priority; submit without no_queue to queue behind it`, {
@@ -330,113 +331,13 @@ export class Jobs {
     }
   }
 
-  /**
-   * Accepts a submission that cannot start now: its record is created `pending` (no plan) with
-   * its queue entry, and a blocked evaluation explains why. The coordinator lease stays free:
-   * the leader adopts queued jobs and starts them from the queue.
-   */
-  private async enqueueSubmission(p: Pending, plan: Plan, failures: PlacementFailure[], behind: QueueEntry | null, view: ClusterView, waiting: QueueEntry[]): Promise<void> {
-    const { store } = this.options;
-    try {
-      const entry: QueueEntry = { job_id: p.jobId, priority: p.job.priority, since: Date.now(), evaluation_id: newEvaluationId() };
-      if (!(await store.getJob(p.jobId))) {
-        await store.createJob(newJobRecordOf({ ...p, details: { ...p.details, ...(p.preflight ? { preflight: p.preflight } : {}), queued: entry } }, view.cluster.nodes));
-        await store.appendEvent(p.jobId, { type: 'job_pending', payload: { graph_id: p.job.graph_id, agents: p.job.agent_count } });
-      }
-      await store.queue.enqueue(entry);
-      waiting.push(entry);
-      const place = await store.queue.place(p.jobId);
-      const own = failures.map((f) => ({ ...f, job: p.job.graph_id }));
-      const explanation = explainFailures(own, behind);
-      await store.appendEvent(p.jobId, { type: 'job_queued', payload: { status: 'pending', priority: entry.priority, position: place?.position ?? null, total: place?.total ?? null, evaluation_id: entry.evaluation_id, reason: explanation.summary } });
-      await recordEvaluation(this.options.store, { id: entry.evaluation_id!, job_id: p.jobId, trigger: 'submit', status: 'blocked', placed: 0, failed: failures.length > 0 ? failedCount(failures) : 0, explanation, queue: place });
-      const shown = jobPlan(plan, p);
-      p.resolve({ job_id: p.jobId, status: 'pending', plan: { ...shown, status: 'failed', placements: [], failures: own, stats: { ...shown.stats, placed: 0 } }, queue: place, evaluation_id: entry.evaluation_id! });
-    } catch (error) {
-      // Refused after all: a record that exists must not wait (or be started later) unseen.
-      await store.queue.remove(p.jobId).catch(() => false);
-      if ((await store.getJob(p.jobId).catch(() => null)) && (await this.options.coordinators.adopt(p.jobId).catch(() => null))) {
-        await this.options.coordinators.transition(p.jobId, 'failed', 'job_failed').catch(() => undefined);
-      }
-      p.reject(error);
-    }
+  /** Starts queued jobs (the leader's queue sweep): see {@link startQueued}. */
+  startQueued(candidates: JobRecord[], onError?: (error: unknown) => void): Promise<{ started: string[]; blocked: string | null }> {
+    return startQueued(this.queueContext(), candidates, onError);
   }
 
-  /**
-   * Starts queued jobs (the leader's queue sweep): one plan for `records` (the queue's heads, in
-   * start order); each that fully fits is claimed from the queue and committed under its
-   * coordinator lease, in order, and the pass stops at the first that does not fit, so a smaller
-   * job never overtakes a waiting bigger one. Returns the jobs started and the one that blocked.
-   */
-  async startQueued(candidates: JobRecord[], onError?: (error: unknown) => void): Promise<{ started: string[]; blocked: string | null }> {
-    const { store, coordinators } = this.options;
-    const started: string[] = [];
-    // Only records still waiting: pending, without a plan, with their queue entry.
-    const records = candidates.filter((r) => r.status === 'pending' && r.plan === null && r.details.queued !== undefined);
-    if (records.length === 0) return { started, blocked: null };
-    const view = await this.views.build();
-    const { preemption } = await readSchedulerConfig(store, this.options.env ?? {});
-    const plan = await this.options.planner.plan(view.cluster, records.map((r) => ({ ...r.job, graph_id: r.job_id })), view.fingerprint, { preemption });
-    for (const record of records) {
-      const jobId = record.job_id;
-      const entry = record.details.queued;
-      const failures = plan.failures.filter((f) => f.job === jobId);
-      if (failures.length > 0) {
-        // Still waiting: refresh its blocked evaluation's explanation and place (no new record per pass).
-        if (entry?.evaluation_id) {
-          const own = failures.map((f) => ({ ...f, job: record.job.graph_id }));
-          const place = await store.queue.place(jobId).catch(() => null);
-          await store.evaluations.update(entry.evaluation_id, { explanation: explainFailures(own), failed: failedCount(failures), queue: place }).catch(() => undefined);
-        }
-        return { started, blocked: jobId };
-      }
-      if (!(await coordinators.adopt(jobId))) return { started, blocked: jobId };
-      const fresh = await store.getJob(jobId);
-      if (!fresh || fresh.status !== 'pending' || fresh.plan !== null) {
-        await store.queue.remove(jobId);
-        continue;
-      }
-      // The claim: exactly one starter removes the entry; a cancel that removed it first wins.
-      if (!(await store.queue.remove(jobId))) continue;
-      // Then the record, at the version read above: a cancel written since (by a daemon that
-      // could not take the lease) makes this fail, and the job is not started.
-      const { queued: _queued, ...details } = fresh.details;
-      try {
-        await store.updateJob(jobId, { details }, { fence: coordinators.fence(jobId), expectedVersion: fresh.version });
-      } catch (error) {
-        const now = await store.getJob(jobId).catch(() => null);
-        if (entry && now?.status === 'pending' && now.plan === null && now.details.queued) await store.queue.enqueue(entry).catch(onError);
-        if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
-        continue;
-      }
-      const p: Pending = { job: fresh.job, jobId, manifest: fresh.manifest, modules: fresh.details.modules ?? {}, preflight: undefined, details: {}, retries: 0, resolve: () => undefined, reject: () => undefined };
-      const own = jobPlan(plan, p);
-      try {
-        await this.commitOne(p, own, view);
-      } catch (error) {
-        // Lost a race for the capacity (or the lease): back in the queue at its old place.
-        if (entry) {
-          const now = await store.getJob(jobId).catch(() => null);
-          if (now?.status === 'pending' && now.plan === null) {
-            await store.updateJob(jobId, { details: { ...now.details, queued: entry } }, { fence: coordinators.fence(jobId) }).catch(onError);
-            await store.queue.enqueue(entry).catch(onError);
-          }
-        }
-        if (!isMnError(error, 'MN_E_CONFLICT')) onError?.(error);
-        return { started, blocked: jobId };
-      }
-      // A cancel that landed between the versioned write and the commit is carried out now.
-      if ((await store.readEvents(jobId)).some((e) => e.type === 'job_cancelled')) {
-        await coordinators.transition(jobId, 'cancelled', 'job_cancelled').catch(onError);
-        continue;
-      }
-      started.push(jobId);
-      if (entry?.evaluation_id) await store.evaluations.update(entry.evaluation_id, { status: 'complete', queue: null }).catch(() => undefined);
-      const waited = entry ? Date.now() - entry.since : null;
-      await recordEvaluation(store, { job_id: jobId, trigger: 'queue', status: 'complete', placed: own.placements.length, failed: 0, explanation: explainFailures([]), queue: null }, onError);
-      await store.appendEvent(jobId, { type: 'job_dequeued', payload: { priority: fresh.job.priority, waited_ms: waited } });
-    }
-    return { started, blocked: null };
+  private queueContext(): QueueContext {
+    return { ...this.options, view: () => this.views.build(), commit: (p, plan, view) => this.commitOne(p, plan, view) };
   }
 
   private async commitOne(p: Pending, plan: Plan, view: ClusterView): Promise<void> {
