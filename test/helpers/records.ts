@@ -10,3 +10,13 @@ export function anyJob(value: object = {}): Job {
 export function anyPlan(value: object): Plan {
   return value as Plan;
 }
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}

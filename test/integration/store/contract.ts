@@ -4,7 +4,7 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { isMnError, type MnErrorCode } from '../../../src/core/errors.js';
 import type { AgentPlacement, Store, StoredEvent } from '../../../src/store/store.js';
-import { anyJob, anyPlan } from '../../helpers/records.js';
+import { anyJob, anyPlan, rejection } from '../../helpers/records.js';
 
 /** A store under test plus a way to let time pass for its TTLs. */
 export interface StoreHarness {
@@ -20,15 +20,6 @@ export const CONTRACT_MAX_EVENTS = 100;
 /** Lease and heartbeat TTL used by the suite: short, so the Redis run stays fast. */
 const TTL = 200;
 const PAST_TTL = 300;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function expectCode(promise: Promise<unknown>, code: MnErrorCode): Promise<Record<string, unknown>> {
   const error = await rejection(promise);

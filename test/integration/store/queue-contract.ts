@@ -8,6 +8,7 @@ import type { NewEvaluation } from '../../../src/core/queue/evaluation.js';
 import { EVALUATIONS_PER_JOB } from '../../../src/store/evaluations.js';
 import type { Store } from '../../../src/store/store.js';
 import { freshStore, type StoreHarness } from './contract.js';
+import { rejection } from '../../helpers/records.js';
 
 const entry = (job_id: string, priority: number, since: number) => ({ job_id, priority, since, evaluation_id: `ev-${job_id}` });
 
@@ -25,15 +26,6 @@ const evaluation = (id: string, job_id: string, extra: Partial<NewEvaluation> = 
   queue: { position: 1, total: 1, priority: 50, since: 1000, evaluation_id: id },
   ...extra,
 });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 export function queueContract(name: string, create: () => Promise<StoreHarness>): void {
   describe(`Store contract (job queue): ${name}`, () => {

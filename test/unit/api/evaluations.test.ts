@@ -3,17 +3,9 @@ import { evaluationDetail, evaluationPage } from '../../../src/api/evaluation-ha
 import { statusText } from '../../../src/cli/commands/job.js';
 import { isMnError } from '../../../src/core/errors.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
+import { rejection } from '../../helpers/records.js';
 
 const ev = (id: string, job_id: string) => ({ id, job_id, trigger: 'submit' as const, status: 'complete' as const, placed: 1, failed: 0, explanation: { summary: null, failures: [] }, queue: null });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the evaluation API', () => {
   it('pages newest first with a next_page_token, per job or overall', async () => {

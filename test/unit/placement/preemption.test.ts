@@ -19,6 +19,7 @@ import { simulatePlan } from '../../../src/core/placement/simulate.js';
 import { parseClusterFile } from '../../../src/core/cluster/parse.js';
 import { WasmKernel } from '../../../src/solver/wasm-kernel.js';
 import { job, manifest, node, type Raw } from './fixtures.js';
+import { rng } from '../../../bench/fixtures.js';
 
 const kernels: Array<[string, () => PlacementKernel]> = [
   ['js', () => new JsKernel()],
@@ -211,17 +212,8 @@ describe('cluster file allocations', () => {
 
 // ------------------------------------------------------------------ property test
 
-/** mulberry32: a small seeded PRNG, so every case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fixtures' seeded PRNG (mulberry32), so every case can be replayed from its seed. */
+const prng = rng;
 
 interface Case {
   cluster: { nodes: Raw[]; allocations: Raw[] };
