@@ -4,7 +4,8 @@
  * the default MN_MAX_AGENTS_PER_JOB) submitted, committed and cancelled while a probe calls the
  * standard health check every 50 ms. Reported per store: health-probe latency p50/p99/max
  * (measured from when each probe was due, so a held loop counts in full), the event loop's longest
- * delay, submit and cancel times, leader changes, and RSS before, at peak and after.
+ * delay, submit and cancel times, leader changes, and RSS before, at peak and after (6 s after the
+ * job ended).
  *
  * Run: `npm run bench:hardening` (both stores), `-- --agents 20000`, `-- --store memory|redis`.
  * Needs redis-server on PATH for the Redis run. `MN_BENCH_HEAP_SNAPSHOT=FILE` writes a heap snapshot
@@ -205,6 +206,8 @@ export async function runBigJob(options: { store: 'memory' | 'redis'; agents: nu
     await probeLoop;
     await new Promise((r) => setTimeout(r, 300));
     loop.disable();
+    // "After": once the daemon idled a while (caches of the ended job's plan lapse in 5 s).
+    await new Promise((r) => setTimeout(r, 6_000));
     const afterMemory = await settledMemory();
     const after = afterMemory.rss;
     if (process.env.MN_BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(process.env.MN_BENCH_HEAP_SNAPSHOT);

@@ -30,6 +30,11 @@ export class StoreKeys {
     return `${this.namespace}:job:${jobId}:agents`;
   }
 
+  /** List, short TTL: the placement groups of one big commit, sent in chunks before its script runs. */
+  stagedPlacements(jobId: string, id: string): string {
+    return `${this.namespace}:job:${jobId}:staged:${id}`;
+  }
+
   /** Stream: the job's events (bounded). */
   jobEvents(jobId: string): string {
     return `${this.namespace}:job:${jobId}:events`;

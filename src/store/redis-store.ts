@@ -8,6 +8,7 @@ import { type AgentSummary, addToSummary, emptySummary, firstAfter } from '../co
 import { MnError } from '../core/errors.js';
 import { createRedisClient, redisConfigFromEnv, type ClientOptions, type RedisConfig } from './connect.js';
 import { StoreKeys } from './keys.js';
+import { randomBytes } from 'node:crypto';
 import { LOOP_CHUNK, yieldToLoop } from '../yield.js';
 import { contextOf, decodeJobRecord, frozen, frozenPlan, frozenPlanChunked, newJobRecord } from './records.js';
 import type { RedisCore } from './redis/core.js';
@@ -101,7 +102,7 @@ export class RedisStore implements Store {
   private readonly clock: () => number;
   private readonly maxEvents: number;
   /** Parsed plans by job: the plan text, its value and the record version it was read at. */
-  private readonly plans = new Map<string, { raw: string | null; plan: JobRecord['plan']; version: number }>();
+  private readonly plans = new Map<string, { raw: string | null; plan: JobRecord['plan']; version: number; until: number | null }>();
   private readonly maxGlobalEvents: number;
   private readonly terminalTtl: number;
   private readonly followBlockMs: number;
@@ -194,12 +195,7 @@ export class RedisStore implements Store {
     let plan: unknown = null;
     if (raw !== undefined) plan = cached && cached.raw === raw ? cached.plan : raw.length > PLAN_CACHE_MIN_CHARS ? frozen(JSON.parse(raw)) : JSON.parse(raw);
     const record = decodeJobRecord((f) => (f === 'plan' ? plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
-    this.plans.delete(jobId);
-    // A job that ended is rarely read again: its plan is not kept.
-    if (raw !== undefined && raw.length > PLAN_CACHE_MIN_CHARS && !TERMINAL_JOB_STATUSES.has(record.status)) {
-      this.plans.set(jobId, { raw, plan: record.plan, version: record.version });
-      if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
-    }
+    this.keepPlan(record, raw !== undefined && raw.length > PLAN_CACHE_MIN_CHARS, raw ?? null);
     return record;
   }
 
@@ -219,12 +215,29 @@ export class RedisStore implements Store {
       plan = raw === null ? null : (frozen(JSON.parse(raw)) as JobRecord['plan']);
     }
     const record = decodeJobRecord((f) => (f === 'plan' ? plan : hash[f] === undefined ? null : JSON.parse(hash[f]!)));
-    this.plans.delete(jobId);
-    if (placementCount(plan) > PLAN_CACHE_MIN_PLACEMENTS && !TERMINAL_JOB_STATUSES.has(record.status)) {
-      this.plans.set(jobId, { raw: null, plan, version: record.version });
-      if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
-    }
+    this.keepPlan(record, placementCount(plan) > PLAN_CACHE_MIN_PLACEMENTS, null);
     return record;
+  }
+
+  /**
+   * Caches a big plan for the reads that follow (most recently read last, at most
+   * {@link KEPT_PLANS}). The plan of a job that ended is kept only briefly: its last readers (its
+   * hosts, its coordinator, the release) still ask for it, and then it is let go.
+   */
+  private keepPlan(record: JobRecord, big: boolean, raw: string | null): void {
+    const now = Date.now();
+    for (const [id, entry] of this.plans) if (entry.until !== null && entry.until <= now) this.plans.delete(id);
+    this.plans.delete(record.job_id);
+    if (!big) return;
+    const until = TERMINAL_JOB_STATUSES.has(record.status) ? now + ENDED_PLAN_KEPT_MS : null;
+    this.plans.set(record.job_id, { raw, plan: record.plan, version: record.version, until });
+    if (until !== null) {
+      setTimeout(() => {
+        const entry = this.plans.get(record.job_id);
+        if (entry && entry.until !== null && entry.until <= Date.now()) this.plans.delete(record.job_id);
+      }, ENDED_PLAN_KEPT_MS + 50).unref();
+    }
+    if (this.plans.size > KEPT_PLANS) this.plans.delete(this.plans.keys().next().value!);
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
@@ -420,11 +433,19 @@ export class RedisStore implements Store {
       this.keys.nodeHolds('\u0000').split('\u0000')[1]!,
       String(commit.placements.length),
     ];
+    // A big commit's placement groups go first, a chunk per command and turn of the event loop,
+    // into a staging list the script reads (and deletes): no one command carries them all.
+    const staged = big ? this.keys.stagedPlacements(jobId, randomBytes(8).toString('hex')) : null;
+    let chunk: string[] = [];
     for (let i = 0; i < commit.placements.length; i++) {
       const p = commit.placements[i]!;
       const u = agentUnits(p.resources);
-      args.push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources), JSON.stringify(p.holds ?? []));
-      if (big && i % LOOP_CHUNK === LOOP_CHUNK - 1) await yieldToLoop();
+      (staged ? chunk : args).push(p.agent_id, p.node, String(u[0]), String(u[1]), String(u[2]), String(u[3]), JSON.stringify(p.resources), JSON.stringify(p.holds ?? []));
+      if (staged && (chunk.length >= LOOP_CHUNK * 8 || i === commit.placements.length - 1)) {
+        const values = chunk;
+        await this.call(() => this.client.multi().rpush(staged, ...values).pexpire(staged, STAGED_TTL_MS).exec());
+        chunk = [];
+      }
     }
     const capacity = Object.entries(commit.capacity ?? {});
     args.push(String(capacity.length));
@@ -444,7 +465,7 @@ export class RedisStore implements Store {
     const reply = await this.script(
       this.client,
       'commitPlacements',
-      [this.keys.job(jobId), this.keys.jobAgents(jobId), this.keys.lease(fence.lease)],
+      [this.keys.job(jobId), this.keys.jobAgents(jobId), this.keys.lease(fence.lease), ...(staged ? [staged] : [])],
       args,
       contextOf(`job "${jobId}"`, { fence }),
     );
@@ -961,6 +982,9 @@ const PLAN_CACHE_MIN_CHARS = 64 * 1024;
 /** Plans written with more placements than this are cached as written (about 64 KiB of JSON). */
 const PLAN_CACHE_MIN_PLACEMENTS = 256;
 
+/** How long a big commit's staged placement groups wait for its script (then they lapse). */
+const STAGED_TTL_MS = 120_000;
+
 /** Marks where a plan's placements go in the JSON of the rest of it. */
 const PLACEMENTS_MARK = '\u0000mn-placements\u0000';
 
@@ -990,6 +1014,8 @@ const JOB_FIELDS_BUT_PLAN = JOB_FIELDS.filter((f) => f !== 'plan');
 
 /** Parsed plans kept per job, most recently read last. */
 const KEPT_PLANS = 64;
+/** How long the plan of a job that ended stays cached (ms). */
+const ENDED_PLAN_KEPT_MS = 5_000;
 
 function decodeNode(hash: Hash): NodeRecord {
   const v = (f: string): unknown => (hash[f] === undefined ? null : JSON.parse(hash[f]!));

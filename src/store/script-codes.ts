@@ -56,6 +56,9 @@ export function scriptError(code: number, context: ScriptContext, extra: readonl
         details: { object: context.object, lease: context.lease, token: context.token },
       });
     case ScriptCode.VersionMismatch: {
+      if (extra[0] === 'staged') {
+        return new MnError('MN_E_CONFLICT', `the placements staged for a commit to ${context.object} lapsed before it ran; commit again`, { retryable: true, details: { reason: 'version', object: context.object } });
+      }
       const currentVersion = Number(extra[0]);
       return new MnError(
         'MN_E_CONFLICT',

@@ -64,6 +64,32 @@ describe('RedisStore on a private redis-server', () => {
     }
   });
 
+  it('stages a big commit\'s placements and leaves no staging list; a lapsed one is refused with nothing written', async () => {
+    const store = await open('ns_stage');
+    try {
+      await store.createJob({ job_id: 'big', manifest: {}, job: anyJob() });
+      await store.upsertNode({ name: 'n1', status: 'healthy' });
+      const lease = (await store.acquireLease('job:big', 'c', 60_000))!;
+      const fence = { lease: 'job:big', token: lease.token };
+      const resources = { cpu_cores: 0, memory_mb: 1, disk_mb: 0, gpu_count: 0 };
+      const placements = Array.from({ length: 12_345 }, (_, i) => ({ agent_id: `w-${i}`, node: 'n1', resources }));
+      await store.commitPlacements('big', { placements, status: 'scheduled' }, fence);
+      expect(await raw.hlen('ns_stage:job:big:agents')).toBe(12_345);
+      expect((await store.listNodes())[0]!.usage).toMatchObject({ memory_mb: 12_345, agents: 12_345 });
+      expect(await raw.keys('ns_stage:job:big:staged:*')).toEqual([]);
+
+      // The script run against a staging list that is gone (lapsed): refused, nothing written.
+      const { lua } = loadScripts().get('commitPlacements')!;
+      const keys = ['ns_stage:job:big', 'ns_stage:job:big:agents', 'ns_stage:lease:job:big', 'ns_stage:job:big:staged:gone'];
+      const args = [String(fence.token), 'merge', '1', '', '', 'ns_stage:node:', ':usage', ':holds', '1', '0', '0'];
+      const reply = (await raw.eval(lua, keys.length, ...keys, ...args)) as unknown[];
+      expect(reply.slice(0, 2)).toEqual([-4, 'staged']);
+      expect(await raw.hlen('ns_stage:job:big:agents')).toBe(12_345);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps the queue durable and evaluations for the retention time after their last write', async () => {
     const store = await RedisStore.connect({ config: redisConfigFromEnv({ MN_REDIS_URL: server.url, MN_REDIS_NAMESPACE: 'ns_q' }), terminalJobTtlSeconds: 3600 });
     try {

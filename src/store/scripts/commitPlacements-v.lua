@@ -6,7 +6,7 @@
   agent leaves is only known inside the script; this needs a single Redis primary (plain or
   Sentinel-managed), not Redis Cluster.
 
-  Input:
+  Input (variable number of keys: 3, or 4 with staged placements):
     KEYS[1] job hash
     KEYS[2] job agents hash (agent id -> agent record JSON)
     KEYS[3] lease key of the fence
@@ -17,7 +17,9 @@
     ARGV[5] status JSON, '' to keep
     ARGV[6] node usage key prefix, ARGV[7] node usage key suffix
     ARGV[8] node holds key suffix (hash: exclusive resource key -> owner)
-    ARGV[9] p: number of placements, then p groups of 8:
+    KEYS[4] (optional) a list staging the placement groups below (a big commit sends them in
+            chunks first); read and deleted here, and then ARGV holds none of them
+    ARGV[9] p: number of placements, then p groups of 8 (unless staged in KEYS[4]):
             agent id, node, cpu millicores, memory MB, disk MB, GPUs, resources JSON,
             holds JSON (list of exclusive keys such as "port:tcp:8080", "device:GPU-0")
     then    c: number of capacity limits, then c groups of 5:
@@ -30,6 +32,7 @@
   Output:
     {0, field, value, ...}   the job record after the write, all fields but the plan
     {-1}                     NotFound (job)
+    {-4, 'staged'}           the staging list lapsed (VersionMismatch: commit again); nothing written
     {-2, currentToken}       Fenced
     {-3, ''}                 LeaseNotHeld
     {-5, node, dimension}    CapacityExceeded: nothing written
@@ -42,6 +45,20 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
 end
+-- Staged placement groups are taken first, so the staging list is gone whatever the outcome.
+local PA, pbase = ARGV, 10
+local p = tonumber(ARGV[9])
+local rest = 10 + p * 8
+if KEYS[4] then
+  PA = redis.call('LRANGE', KEYS[4], 0, -1)
+  redis.call('DEL', KEYS[4])
+  pbase, rest = 1, 10
+  if #PA ~= p * 8 then
+    -- The staging list lapsed before this ran: the caller commits again.
+    return {-4, 'staged'}
+  end
+end
+
 local rc, current = checkFence(KEYS[3], ARGV[1])
 if rc ~= 0 then
   return {rc, current}
@@ -91,13 +108,12 @@ local function release(rec)
   end
 end
 
-local p = tonumber(ARGV[9])
 local takes = {}
 local listed = {}
 local writes = {}
 for i = 0, p - 1 do
-  local o = 10 + i * 8
-  local id, node = ARGV[o], ARGV[o + 1]
+  local o = pbase + i * 8
+  local id, node = PA[o], PA[o + 1]
   listed[id] = true
   local restarts, attempt, state = 0, 1, 'pending'
   local old = redis.call('HGET', KEYS[2], id)
@@ -112,14 +128,14 @@ for i = 0, p - 1 do
       state = rec.state or state
     end
   end
-  add(node, 1, tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]))
-  for _, h in ipairs(cjson.decode(ARGV[o + 7])) do
+  add(node, 1, tonumber(PA[o + 2]), tonumber(PA[o + 3]), tonumber(PA[o + 4]), tonumber(PA[o + 5]))
+  for _, h in ipairs(cjson.decode(PA[o + 7])) do
     takes[#takes + 1] = {node, h, owner(id)}
   end
   writes[#writes + 1] = id
   writes[#writes + 1] = '{"agent_id":' .. cjson.encode(id) .. ',"node":' .. cjson.encode(node) ..
     ',"state":' .. cjson.encode(state) .. ',"restarts":' .. restarts .. ',"attempt":' .. attempt ..
-    ',"resources":' .. ARGV[o + 6] .. ',"holds":' .. ARGV[o + 7] .. ',"updated_at":' .. now .. '}'
+    ',"resources":' .. PA[o + 6] .. ',"holds":' .. PA[o + 7] .. ',"updated_at":' .. now .. '}'
 end
 
 local removed = {}
@@ -134,7 +150,7 @@ if replace then
 end
 
 -- Evictions: every victim must still be where the plan saw it; its usage and holds are given back.
-local cbase0 = 10 + p * 8
+local cbase0 = rest
 local ebase = cbase0 + 1 + tonumber(ARGV[cbase0]) * 5
 local e = tonumber(ARGV[ebase]) or 0
 local evictions = {}
@@ -177,7 +193,7 @@ for _, t in ipairs(takes) do
 end
 
 -- Re-check capacity on every node that gains usage before writing anything.
-local cbase = 10 + p * 8
+local cbase = rest
 local c = tonumber(ARGV[cbase])
 for i = 0, c - 1 do
   local o = cbase + 1 + i * 5
