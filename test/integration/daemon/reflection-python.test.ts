@@ -19,7 +19,7 @@ describe('server reflection from a client that is not grpc-js (python3-grpcio)',
     await dev?.stop();
   });
 
-  it('lists every service and calls SubmitJob (a map field), GetJob and ListNodes with reflected descriptors only', async () => {
+  it('lists every service and calls SubmitJob (a map field), GetJob, ListNodes, ListEvaluations, GetSchedulerConfig and ListWarmPools with reflected descriptors only', async () => {
     expect(existsSync(PYTHON), `${PYTHON} is required (apt-get install python3-grpcio)`).toBe(true);
     const out = await new Promise<string>((resolve, reject) => {
       execFile(PYTHON, [CLIENT, dev.target], { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)));
@@ -30,6 +30,9 @@ describe('server reflection from a client that is not grpc-js (python3-grpcio)',
       submitted: { job_id: string; status: string };
       job: { job_id: string; status: string; initial_inputs: unknown };
       nodes: string[];
+      evaluations: string[];
+      scheduler: { preemption: Record<string, boolean> };
+      pools: unknown[];
     };
     expect(new Set(result.services)).toEqual(
       new Set([
@@ -45,5 +48,9 @@ describe('server reflection from a client that is not grpc-js (python3-grpcio)',
     expect(result.submitted.status).toBe('scheduled');
     expect(result.job).toMatchObject({ job_id: result.submitted.job_id, initial_inputs: { w: [{ items: [1, 2] }] } });
     expect(result.nodes).toEqual(['reflect@lab']);
+    // Methods added since: evaluations, the scheduler configuration and warm pools, also by reflection only.
+    expect(result.evaluations).toEqual(['submit']);
+    expect(result.scheduler.preemption).toMatchObject({ system: true, batch: false });
+    expect(result.pools).toEqual([]);
   });
 });

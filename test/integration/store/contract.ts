@@ -425,6 +425,15 @@ export function storeContract(name: string, create: () => Promise<StoreHarness>)
           ['queue.list', () => store.queue.list()],
           ['evaluations.list', () => store.evaluations.list()],
           ['warmPools.list', () => store.warmPools.list()],
+          ['queue.enqueue', () => store.queue.enqueue({ job_id: 'j', priority: 50, since: 1, evaluation_id: 'ev-j' })],
+          ['queue.remove', () => store.queue.remove('j')],
+          ['queue.place', () => store.queue.place('j')],
+          ['evaluations.record', () => store.evaluations.record({ id: 'ev-j', job_id: 'j', trigger: 'submit', status: 'complete', placed: 1, failed: 0, explanation: { summary: null, failures: [] }, queue: null })],
+          ['evaluations.update', () => store.evaluations.update('ev-j', { status: 'complete' })],
+          ['evaluations.get', () => store.evaluations.get('ev-j')],
+          ['warmPools.put', () => store.warmPools.put({ pool: 'py', node: 'n1', provider: 'openai', job_id: 'j', agent_ids: ['py'], size: 1, idle: 1, in_use: 0, starting: 0, served_warm: 0, served_cold: 0, last_error: null })],
+          ['warmPools.delete', () => store.warmPools.delete('py', 'n1')],
+          ['commitPlacements with evictions', () => store.commitPlacements('j', { placements: [], evict: [{ job_id: 'k', agent_id: 'a', node: 'n1' }] }, { lease: 'job:j', token: 1 })],
         ];
         for (const [name, call] of calls) {
           const error = await rejection(call());

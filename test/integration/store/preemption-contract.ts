@@ -78,5 +78,21 @@ export function preemptionContract(name: string, create: () => Promise<StoreHarn
       });
       await expect(store.commitPlacements('hi', { placements: [], evict: [{ job_id: 'ghost', agent_id: 'v1', node: 'n1' }] }, fences.hi)).rejects.toMatchObject({ code: 'MN_E_CONFLICT' });
     });
+
+    it('evicts nothing for a preemptor whose lease was taken over (a stale fence)', async () => {
+      const { store, h } = ctx;
+      const fences = await setup();
+      const before = { low: await store.getJob('low'), agents: await store.listAgents('low'), usage: await usage() };
+      // The lease lapses and another daemon takes it: the old holder's fence is stale.
+      await store.releaseLease('job:hi', 'coordinator', fences.hi.token);
+      await h.advance(10);
+      const taken = (await store.acquireLease('job:hi', 'other', 60_000))!;
+      expect(taken.token).not.toBe(fences.hi.token);
+      await expect(
+        store.commitPlacements('hi', { placements: [place('x', 'n1', 2)], evict: [{ job_id: 'low', agent_id: 'v1', node: 'n1' }] }, fences.hi),
+      ).rejects.toMatchObject({ code: 'MN_E_FENCED' });
+      expect(await store.listAgents('hi')).toEqual([]);
+      expect({ low: await store.getJob('low'), agents: await store.listAgents('low'), usage: await usage() }).toEqual(before);
+    });
   });
 }

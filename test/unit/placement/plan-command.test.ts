@@ -7,6 +7,7 @@ import { pack } from 'msgpackr';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerPlan } from '../../../src/cli/commands/plan.js';
 import { large, manifest, small } from './fixtures.js';
+import { runCli } from '../../helpers/cli.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -103,5 +104,10 @@ describe('mn plan', () => {
     const bad = await run(urgent, '--cluster', cluster, '--preemption', 'batch,cron');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--preemption: "cron" is not a job type/);
+    // The same through the mn binary.
+    const binary = await runCli(['plan', urgent, '--cluster', cluster, '--preemption', 'system,batch', '--json']);
+    expect(binary.code).toBe(0);
+    expect(JSON.parse(binary.stdout).preemptions).toEqual([{ agent_id: 'idle-0', job: 'pool', node: 'small@lab', priority: 40, preempted_by: 'urgent' }]);
+    expect((await runCli(['plan', urgent, '--cluster', cluster, '--preemption', 'cron'])).code).toBe(2);
   });
 });
