@@ -19,16 +19,11 @@ export async function bindWarmPools(store: Store, job: Job): Promise<Job> {
   }));
   if (wanted.size === 0) return job;
   const machines = new Map<string, string[]>();
-  const records = await store.warmPools.list();
-  const alive = new Map<string, boolean>();
-  for (const r of records) {
-    if (!alive.has(r.job_id)) {
-      const record = await store.getJob(r.job_id);
-      alive.set(r.job_id, record !== null && !TERMINAL_JOB_STATUSES.has(record.status));
-    }
-    if (alive.get(r.job_id)) machines.set(r.pool, [...(machines.get(r.pool) ?? []), r.node]);
-  }
-  if ([...wanted].some((name) => !machines.has(name))) await addDeclared(store, machines, wanted);
+  const [records, jobs] = await Promise.all([store.warmPools.list(), store.listJobs()]);
+  // Pool records of jobs still active (one job list, not a record read per pool job).
+  const active = new Set(jobs.filter((j) => !TERMINAL_JOB_STATUSES.has(j.status)).map((j) => j.job_id));
+  for (const r of records) if (active.has(r.job_id)) machines.set(r.pool, [...(machines.get(r.pool) ?? []), r.node]);
+  if ([...wanted].some((name) => !machines.has(name))) await addDeclared(store, [...active], machines, wanted);
   const { nodes, problems } = bindWarmPoolConsumers(job.nodes, machines);
   if (problems.length > 0) {
     throw new MnError('MN_E_INVALID_ARGUMENT', problems.map((p) => p.message).join('; '), { details: { field: problems[0]!.path, errors: problems } });
@@ -37,10 +32,9 @@ export async function bindWarmPools(store: Store, job: Job): Promise<Job> {
 }
 
 /** Pools of active jobs not reported yet: their pool agents' machines. */
-async function addDeclared(store: Store, machines: Map<string, string[]>, wanted: ReadonlySet<string>): Promise<void> {
-  for (const summary of await store.listJobs()) {
-    if (TERMINAL_JOB_STATUSES.has(summary.status)) continue;
-    const record = await store.getJob(summary.job_id);
+async function addDeclared(store: Store, active: readonly string[], machines: Map<string, string[]>, wanted: ReadonlySet<string>): Promise<void> {
+  for (const jobId of active) {
+    const record = await store.getJob(jobId);
     const pools = (record?.job.nodes ?? []).filter((n) => n.warm_pool && wanted.has(n.warm_pool.name) && !machines.has(n.warm_pool.name));
     if (!record || pools.length === 0) continue;
     for (const node of pools) {
